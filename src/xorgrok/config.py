@@ -1,0 +1,106 @@
+"""One configuration of the paper's experiment: :class:`Setup` and the paper's own setups.
+
+The field names are the paper's symbols (digest sections 1-3 and 6):
+
+====================  =====================================================
+``p``                 input dimension
+``n``                 number of training points (noisy labels)
+``n_test``            number of test points (clean labels)
+``m``                 number of hidden neurons
+``mu_norm``           ``||mu||``, the norm of both cluster means mu1, mu2
+``eta``               label-flip probability of the training labels
+``omega_init``        standard deviation of every first-layer weight at t = 0
+``alpha``             the constant gradient-descent step size
+====================  =====================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+__all__ = ["Setup", "PAPER_FIG1_LEFT", "PAPER_FIG1_RIGHT"]
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+
+
+def _check_real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setup:
+    """An immutable, validated configuration of data, network and gradient descent.
+
+    Raises ``ValueError`` naming the field and its allowed range when a value is out of range:
+    ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers),
+    ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0`` (finite).
+    """
+
+    p: int
+    n: int
+    n_test: int
+    m: int
+    mu_norm: float
+    eta: float
+    omega_init: float
+    alpha: float
+
+    def __post_init__(self) -> None:
+        _check_int("p", self.p, 3)
+        _check_int("n", self.n, 1)
+        _check_int("n_test", self.n_test, 1)
+        _check_int("m", self.m, 1)
+        for name, low, low_open in (("mu_norm", 0.0, True), ("alpha", 0.0, True), ("omega_init", 0.0, False)):
+            value = _check_real(name, getattr(self, name))
+            if value < low or (low_open and value == low):
+                bound = "> 0" if low_open else ">= 0"
+                raise ValueError(f"{name} must be finite and {bound}, got {value}")
+            object.__setattr__(self, name, value)
+        eta = _check_real("eta", self.eta)
+        if not 0.0 <= eta < 0.5:
+            raise ValueError(f"eta must be in [0, 0.5), got {eta}")
+        object.__setattr__(self, "eta", eta)
+
+    def replace(self, **changes: Any) -> "Setup":
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dictionary (for tables, CSV headers and cache keys)."""
+        return asdict(self)
+
+    @property
+    def n_total(self) -> int:
+        """N = n + n_test, the number of points sampled per run."""
+        return self.n + self.n_test
+
+
+_PAPER_P = 40_000
+_PAPER_N = 200
+
+#: Figure 1, left panel (digest section 6): alpha = 1e-12, about 50 steps.
+PAPER_FIG1_LEFT = Setup(
+    p=_PAPER_P,
+    n=_PAPER_N,
+    n_test=200,
+    m=1000,
+    mu_norm=2.5 * math.sqrt(_PAPER_P / _PAPER_N),
+    eta=0.05,
+    omega_init=1e-15,
+    alpha=1e-12,
+)
+
+#: Figure 1, right panel (digest section 6): alpha = 1e-16, about 5000 steps.
+PAPER_FIG1_RIGHT = PAPER_FIG1_LEFT.replace(alpha=1e-16)
