@@ -1,0 +1,207 @@
+"""Sphinx extension of the xorgrok book: each chapter page offers its notebook as ``.ipynb``.
+
+sphinx-book-theme's download menu offers the page's source (``.md``) and ``.pdf`` (print). For a
+MyST Markdown notebook this extension also writes ``_sources/<page>.ipynb`` (the chapter converted
+by jupytext, without outputs: the same file as ``python -m xorgrok.notebooks``) and sets
+``ipynb_source`` so that the theme adds an ".ipynb" entry to the menu. It also adds a line to the
+page's ``<head>`` advertising the notebook for scripts (``<link rel="alternate" type="application/x-ipynb+json">``).
+
+It also serves the offline web assets (``_vendor/``: MathJax, the widget manager) and checks they are
+present, removes scripts that would need the network (sphinx-thebe) or that are repeated, and lets
+plain-text docstrings (``||mu||``, ``[*G, S, T]``) pass through autodoc (see below).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+# Use the package from this checkout even if it is not installed (it is, with `pip install -e .`).
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+
+from xorgrok.notebooks import export_notebook, is_notebook  # noqa: E402
+
+
+VENDOR = "_vendor"  # third-party JavaScript served by the site (see _vendor/NOTICE.txt)
+
+
+def _add_vendor_static(app: Sphinx, config: Any) -> None:
+    """Serve ``_vendor/`` from ``_static/``. Added here, after Jupyter Book read its configuration,
+    because Jupyter Book would otherwise load every ``.js`` file of a static folder on every page."""
+    if VENDOR not in config.html_static_path:
+        config.html_static_path = [*config.html_static_path, VENDOR]
+
+
+def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Drop repeated ``<script>`` entries and sphinx-thebe's (it would load thebe from a CDN; the book
+    has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
+    second page on declares ``const THEBE_JS_URL`` twice: a console error."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    kept, seen = [], set()
+    for js in scripts:
+        filename = str(getattr(js, "filename", js) or "")
+        body = str(getattr(js, "attributes", {}).get("body", "") or "")
+        if "thebe" in filename or "THEBE_JS_URL" in body:
+            continue
+        key = (filename, body)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(js)
+    context["script_files"] = kept
+
+
+def _check_assets(app: Sphinx) -> None:
+    """Warn (an error under -W) if the site's own MathJax or widget manager is missing."""
+    if app.builder.format != "html":
+        return
+    mathjax = app.config.mathjax_path
+    if "://" in mathjax:
+        logger.warning("mathjax_path %r loads MathJax from the network; the site must work offline", mathjax)
+        return
+    for static in app.config.html_static_path:
+        if (Path(app.confdir) / static / mathjax).is_file():
+            return
+    logger.warning(
+        "MathJax file %r not found in html_static_path %r; run `python scripts/vendor_web_assets.py`",
+        mathjax,
+        app.config.html_static_path,
+    )
+
+
+def _add_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Write ``_sources/<pagename>.ipynb`` for a notebook page and offer it in the download menu."""
+    if app.builder.format != "html" or doctree is None or pagename not in app.env.all_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    if not is_notebook(source):
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    export_notebook(source, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+    href = context["pathto"]("_sources", 1) + f"/{pagename}.ipynb"
+    context["metatags"] = context.get("metatags", "") + (
+        f'\n<link rel="alternate" type="application/x-ipynb+json" href="{href}" title="Jupyter notebook" />'
+    )
+
+
+def _resolve_package_name(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve a short Python reference of the package (``:class:`Setup```) to its documented object.
+
+    Docstrings say ``:class:`Setup``` or ``:func:`xorgrok.simulate```, but the API page documents
+    objects where they are defined (``xorgrok.config.Setup``). When a ``py`` reference is missing and
+    exactly one documented ``xorgrok.*`` object ends with the same dotted name (or with its last
+    part, for ``xorgrok.X`` re-exports), link to it. Anything else stays a nitpicky warning.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip(".~")
+    if not target:
+        return None
+    domain = env.get_domain("py")
+    objects = domain.objects
+    wanted = [target]
+    if target.startswith("xorgrok.") and target.count(".") == 1:
+        wanted.append(target.split(".", 1)[1])  # xorgrok.Setup -> Setup
+    types = set(domain.objtypes_for_role(node.get("reftype", "obj")) or [])
+    for name in wanted:
+        hits = [
+            full
+            for full, entry in objects.items()
+            if full.startswith("xorgrok.")
+            and (full == name or full.endswith("." + name))
+            and (not types or entry.objtype in types)
+        ]
+        if len(hits) == 1:
+            from sphinx.util.nodes import make_refnode
+
+            obj = objects[hits[0]]
+            return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, hits[0])
+    return None
+
+
+# --- Docstrings written as plain text -------------------------------------------------------------
+# The package's docstrings are meant to read well in ``help()``: they write norms as ``||mu||`` or
+# ``|<x_i, x_k>|`` and shapes as ``[*G, S, T]``. In reStructuredText a ``|`` starts a substitution and a
+# lone ``*`` an emphasis, so autodoc would fail on them. Escape those two characters outside code,
+# roles and literal blocks; leave paired emphasis (``*word*``) and bullets (``* item``) alone.
+
+_CODE = re.compile(r"(``.+?``|:[\w:+.-]+:`[^`]*`|`[^`]*`_{0,2})")
+_EMPHASIS = re.compile(r"(?<![\w*\\])\*{1,2}[^\s*](?:[^*]*?[^\s*\\])?\*{1,2}(?=[\s.,;:!?)\]}'\"-]|$)")
+
+
+def _escape_plain(text: str) -> str:
+    """Escape ``|`` and unpaired ``*`` in a piece of docstring text that holds no code or role."""
+    text = text.replace("|", "\\|")
+    out, last = [], 0
+    for match in _EMPHASIS.finditer(text):
+        out.append(text[last : match.start()].replace("*", "\\*"))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(text[last:].replace("*", "\\*"))
+    return "".join(out)
+
+
+def _sanitize_line(line: str) -> str:
+    bullet = re.match(r"^(\s*[*+-] )", line)
+    head, body = (bullet.group(1), line[bullet.end() :]) if bullet else ("", line)
+    parts = _CODE.split(body)
+    return head + "".join(part if k % 2 else _escape_plain(part) for k, part in enumerate(parts))
+
+
+def _sanitize_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+    if not name.startswith("xorgrok"):
+        return
+    literal_indent: int | None = None
+    for k, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if literal_indent is not None:
+            if not line.strip() or indent > literal_indent:
+                continue
+            literal_indent = None
+        if line.rstrip().endswith("::") or line.lstrip().startswith((">>>", "...")):
+            literal_indent = indent if line.rstrip().endswith("::") else None
+            if line.lstrip().startswith((">>>", "...")):
+                continue
+        lines[k] = _sanitize_line(line)
+
+
+# Napoleon reads the first line of a data or attribute docstring as ``type: description``: for
+# ``#: Figure 1, left panel: alpha = 1e-12`` it makes "Figure 1, left panel" a type and a broken
+# cross-reference. The package's attribute comments are plain sentences: keep them as written.
+_SAVED: dict[str, list[str]] = {}
+
+
+def _save_attribute_doc(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+    if what in ("data", "attribute", "property") and name.startswith("xorgrok"):
+        _SAVED[name] = list(lines)
+
+
+def _restore_attribute_doc(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+    if what in ("data", "attribute", "property") and name in _SAVED:
+        lines[:] = _SAVED.pop(name)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", _add_vendor_static)
+    app.connect("html-page-context", _clean_scripts, priority=950)
+    # Before napoleon (priority 500): escape, then remember attribute docs; after it: restore them.
+    app.connect("autodoc-process-docstring", _sanitize_docstring, priority=300)
+    app.connect("autodoc-process-docstring", _save_attribute_doc, priority=400)
+    app.connect("autodoc-process-docstring", _restore_attribute_doc, priority=900)
+    app.connect("builder-inited", _check_assets)
+    app.connect("missing-reference", _resolve_package_name)
+    # Before sphinx-book-theme builds its header buttons (priority 501).
+    app.connect("html-page-context", _add_ipynb, priority=400)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

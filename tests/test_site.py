@@ -1,0 +1,310 @@
+"""Browser test of the built website (``_build/html``), in headless Chromium.
+
+For every page: no console error, no request leaving the machine, MathJax typeset without TeX errors
+(on pages with math), every image loaded, no horizontal scrolling at a laptop's width, every internal
+link (``href``/``src``) pointing to an existing file and every ``#anchor`` to an existing id; a screenshot
+of each page is saved under ``_build/screenshots/``. Also: the search page finds a word, each chapter
+offers its ``.ipynb``, and the book opens from ``file://`` (no server) as well.
+
+Needs the built site (``jupyter-book build . -W -n --keep-going``), Debian's ``chromium`` and
+``chromium-driver``, and ``selenium``; skips with a message when one is missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import tempfile
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+WIDTH, HEIGHT = 1366, 900  # a laptop screen
+SKIP_DIRS = {"_static", "_sources", "_images", "_downloads", "_sphinx_design_static"}
+
+
+def _pages() -> list[str]:
+    if not (SITE / "index.html").is_file():
+        return []
+    return sorted(
+        p.relative_to(SITE).as_posix()
+        for p in SITE.rglob("*.html")
+        if not (set(p.relative_to(SITE).parts[:-1]) & SKIP_DIRS)
+    )
+
+
+PAGES = _pages()
+
+
+def _find(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        if found:
+            return found
+    return None
+
+
+# --- static checks of the HTML (no browser) ---------------------------------------------------------
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []  # (tag, attribute, url)
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for key, value in attrs:
+            if value is None:
+                continue
+            if key in ("id", "name"):
+                self.ids.add(value)
+            if key in ("href", "src") and tag in ("a", "link", "script", "img", "source", "iframe"):
+                self.refs.append((tag, key, value))
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser
+
+
+def _site_missing() -> str:
+    return f"no built site at {SITE}: run `jupyter-book build . -W -n --keep-going` first"
+
+
+@pytest.mark.parametrize("page", PAGES or ["<no site>"])
+def test_links_resolve(page: str) -> None:
+    if not PAGES:
+        pytest.skip(_site_missing())
+    path = SITE / page
+    problems = []
+    for tag, attr, url in _parse(path).refs:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") or url.startswith("//"):
+            if tag != "a":  # a resource loaded from the network: the site must work offline
+                problems.append(f"<{tag} {attr}={url}> loads from the network")
+            continue
+        if parts.scheme in ("mailto", "data", "javascript") or parts.scheme:
+            continue
+        target = path if not parts.path else (path.parent / unquote(parts.path)).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            problems.append(f"<{tag} {attr}={url}>: missing file {target}")
+            continue
+        if parts.fragment and tag == "a" and target.suffix == ".html":
+            if unquote(parts.fragment) not in _parse(target).ids:
+                problems.append(f"<a href={url}>: no id {parts.fragment!r} in {target.name}")
+    assert not problems, "\n".join(problems)
+
+
+def test_chapters_offer_ipynb() -> None:
+    if not PAGES:
+        pytest.skip(_site_missing())
+    sys_path = str(ROOT / "src")
+    import sys
+
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    from xorgrok.notebooks import chapter_paths
+
+    for chapter in chapter_paths(ROOT / "book"):
+        html = (SITE / "book" / f"{chapter.stem}.html").read_text(encoding="utf-8")
+        assert f"_sources/book/{chapter.stem}.ipynb" in html, f"{chapter.stem}: no .ipynb download"
+        assert (SITE / "_sources" / "book" / f"{chapter.stem}.ipynb").is_file()
+
+
+# --- in the browser ----------------------------------------------------------------------------------
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    failures: list[str] = []
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (signature of the base class)
+        pass
+
+    def send_error(self, code, message=None, explain=None):  # type: ignore[override]
+        _Handler.failures.append(f"{code} {self.path}")
+        super().send_error(code, message, explain)
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not PAGES:
+        pytest.skip(_site_missing())
+    handler = functools.partial(_Handler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not PAGES:
+        pytest.skip(_site_missing())
+    chromium = _find("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+    driver_path = _find("/usr/bin/chromedriver", "chromedriver")
+    if chromium is None or driver_path is None:
+        pytest.skip(
+            "no Chromium/ChromeDriver found: install Debian's chromium "
+            "(apt-get install chromium chromium-driver) to enable the browser test"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium to enable the browser test")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="xorgrok-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}",
+        "--allow-file-access-from-files",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(120)
+    driver.set_script_timeout(120)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _settle(driver) -> None:
+    """Wait for the page, MathJax (if loaded) and every image to finish."""
+    driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const mj = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+        const images = Array.from(document.images).map(img => {
+          img.loading = 'eager';
+          return img.decode ? img.decode().catch(() => null) : null;
+        });
+        Promise.all([mj || Promise.resolve(), ...images]).then(() => done(true), e => done(String(e)));
+        """
+    )
+
+
+def _network_urls(driver) -> list[str]:
+    import json
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def _check_page(driver, url: str, shot: Path) -> list[str]:
+    driver.get_log("browser")
+    driver.get_log("performance")
+    driver.get(url)
+    _settle(driver)
+    problems: list[str] = []
+
+    for entry in driver.get_log("browser"):
+        if entry["level"] in ("SEVERE", "ERROR"):
+            problems.append(f"console: {entry['message']}")
+    base = urlsplit(url)
+    for request in _network_urls(driver):
+        parts = urlsplit(request)
+        if parts.scheme in ("data", "blob", "about", "chrome"):
+            continue
+        if parts.scheme == "file" or parts.netloc == base.netloc:
+            continue
+        problems.append(f"request leaves the site: {request}")
+
+    info = driver.execute_script(
+        """
+        const math = document.querySelectorAll('.math, div.math, span.math').length;
+        return {
+          math: math,
+          mjx: document.querySelectorAll('mjx-container').length,
+          merror: Array.from(document.querySelectorAll('mjx-merror')).map(e => e.getAttribute('data-mjx-error') || e.textContent),
+          badImages: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120)),
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+          title: document.title,
+        };
+        """
+    )
+    if info["math"] and not info["mjx"]:
+        problems.append(f"{info['math']} math elements but MathJax typeset nothing")
+    if info["merror"]:
+        problems.append(f"MathJax errors: {info['merror'][:5]}")
+    if info["badImages"]:
+        problems.append(f"images not loaded: {info['badImages'][:5]}")
+    if info["scrollWidth"] > info["innerWidth"] + 1:
+        problems.append(f"horizontal scrolling: page is {info['scrollWidth']} px wide in a {info['innerWidth']} px window")
+
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return Math.min(document.documentElement.scrollHeight, 12000)")
+    driver.set_window_size(WIDTH, max(HEIGHT, int(height)))
+    driver.save_screenshot(str(shot))
+    driver.set_window_size(WIDTH, HEIGHT)
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES or ["<no site>"])
+def test_page_in_browser(page: str, server: str, browser) -> None:
+    _Handler.failures.clear()
+    problems = _check_page(browser, f"{server}/{page}", SHOTS / (page.replace("/", "__").removesuffix(".html") + ".png"))
+    problems += [f"server: {f}" for f in _Handler.failures]
+    assert not problems, f"{page}:\n" + "\n".join(problems)
+
+
+def test_search_finds_words(server: str, browser) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server}/search.html?q=grokking")
+    WebDriverWait(browser, 60).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results ul.search li")
+        or "did not match" in d.find_element(By.ID, "search-results").text
+    )
+    hits = browser.find_elements(By.CSS_SELECTOR, "#search-results ul.search li")
+    assert hits, "the search page found nothing for 'grokking'"
+
+
+def test_dark_mode_screenshot(server: str, browser) -> None:
+    """The introduction in dark mode: readable text, figures on their white background (see the screenshot)."""
+    browser.get(f"{server}/book/intro.html")
+    browser.execute_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
+    browser.get(f"{server}/book/intro.html")
+    _settle(browser)
+    theme = browser.execute_script("return document.documentElement.dataset.theme")
+    assert theme == "dark"
+    colors = browser.execute_script(
+        """
+        const body = getComputedStyle(document.body);
+        const p = document.querySelector('.bd-article p');
+        return [body.backgroundColor, p ? getComputedStyle(p).color : body.color];
+        """
+    )
+    lum = [sum(int(v) for v in re.findall(r"\d+", c)[:3]) / 3 for c in colors]
+    assert lum[0] < 100 < lum[1], f"dark mode contrast: background {colors[0]}, text {colors[1]}"
+    browser.save_screenshot(str(SHOTS / "book__intro-dark.png"))
+    browser.execute_script("localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light');")
+
+
+def test_opens_from_file_url(browser) -> None:
+    """No server: the book opened from disk still typesets its math and loads its images."""
+    problems = _check_page(browser, (SITE / "book" / "intro.html").as_uri(), SHOTS / "book__intro-file.png")
+    assert not problems, "\n".join(problems)
