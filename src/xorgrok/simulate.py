@@ -10,7 +10,7 @@ import torch
 
 from .config import Setup
 from .data import Problem, sample_dense, sample_reduced
-from .engines import Want, run_dense, run_span
+from .engines import Want, check_dense_fits, run_dense, run_span
 
 __all__ = ["simulate", "Trajectory", "ENGINES", "DEFAULT_DTYPE", "sample"]
 
@@ -25,14 +25,17 @@ class Trajectory:
     """What :func:`simulate` recorded, for S seeds at the T recorded steps ``t``.
 
     Always present:
-        t: [T] recorded steps. train_acc, test_acc, loss: [S, T]. Train accuracy is measured against the
-        noisy training labels, test accuracy against clean labels, loss is the empirical risk L(W^(t)).
-        a: [S, m] second layer (its sign tells positive from negative neurons).
-        plane: [S, N, 2] every point's coordinates along mu1/||mu||, mu2/||mu|| (rows 0..n-1: training).
-        y: [S, n] noisy training labels; y_clean: [S, N] clean labels; cluster: [S, N] cluster index.
-    With ``neurons=True``: proj [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and w_norm [S, T, m] = ||w_j||.
-    With ``outputs=True``: f_train [S, T, n] and f_test [S, T, n_test].
-    With ``preacts=True``: preacts [S, T, m, n] = <w_j^(t), x_i> on the training points.
+
+    - ``t`` [T]: the recorded steps;
+    - ``train_acc``, ``test_acc``, ``loss`` [S, T]: train accuracy against the noisy training labels, test
+      accuracy against clean labels, and the empirical risk L(W^(t));
+    - ``a`` [S, m]: the second layer (its sign tells positive from negative neurons);
+    - ``plane`` [S, N, 2]: every point's coordinates along mu1/||mu||, mu2/||mu|| (rows 0..n-1: training);
+    - ``y`` [S, n] noisy training labels, ``y_clean`` [S, N] clean labels, ``cluster`` [S, N] cluster index.
+
+    With ``neurons=True``: ``proj`` [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and ``w_norm`` [S, T, m] = ||w_j||.
+    With ``outputs=True``: ``f_train`` [S, T, n] and ``f_test`` [S, T, n_test].
+    With ``preacts=True``: ``preacts`` [S, T, m, n] = <w_j^(t), x_i> on the training points.
     """
 
     setup: Setup
@@ -150,6 +153,8 @@ def simulate(
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     device = torch.device(device)
     want = Want(neurons=neurons, outputs=outputs, preacts=preacts)
+    if engine in ("dense", "span"):
+        check_dense_fits(setup, engine, dtype, device)  # MemoryError pointing to the fast engines
     make = sample_reduced if engine == "reduced" else sample_dense
     run = run_dense if engine == "dense" else run_span
     rec = run(setup, seeds, lambda seed: make(setup, seed), steps, record_steps, want, dtype, device, progress)
