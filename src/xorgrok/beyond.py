@@ -363,6 +363,7 @@ def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, clu
         a: [m] second layer.
         cluster: [n] cluster index of each training point (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2).
         y: [n] the training labels the network fits (noisy).
+
     Returns a dict of [n] arrays. For each group of :data:`SPLIT_GROUPS`, the summed signed contributions
     y_i a_j ReLU(<w_j, x_i>) (positive: the group pushes f(x_i) towards y_i) and, under ``"active_" + group``,
     how many of its neurons are active on x_i. The groups: neurons of the label's sign (a_j y_i > 0,
