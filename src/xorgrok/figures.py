@@ -578,11 +578,14 @@ def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: i
 
 def animation_html(anim) -> str:
     """``anim.to_jshtml()`` with frames rendered at the figure's own dpi (not ``savefig.dpi``), so a low-dpi
-    animation stays small: a self-contained HTML player that works on a static page without a kernel."""
+    animation stays small: a self-contained HTML player that works on a static page without a kernel
+    (and without the network: the player's icon stylesheet from a CDN is replaced by Unicode glyphs)."""
     import matplotlib as mpl
 
+    from .explorer import offline_controls
+
     with mpl.rc_context({"savefig.dpi": "figure"}):
-        return anim.to_jshtml()
+        return offline_controls(anim.to_jshtml())
 
 
 # ----------------------------------------------------------------------------------------------------
