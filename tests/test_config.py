@@ -21,11 +21,11 @@ def test_valid_setup_is_frozen_and_replaceable():
 @pytest.mark.parametrize(
     "field, value, fragment",
     [
-        ("p", 2, "p must be an integer >= 3"),
+        ("p", 2, "p must be an integer in [3, 2**53]"),
         ("p", 10.5, "p must be an integer"),
-        ("n", 0, "n must be an integer >= 1"),
-        ("n_test", 0, "n_test must be an integer >= 1"),
-        ("m", 0, "m must be an integer >= 1"),
+        ("n", 0, "n must be an integer in [1, 2**53]"),
+        ("n_test", 0, "n_test must be an integer in [1, 2**53]"),
+        ("m", 0, "m must be an integer in [1, 2**53]"),
         ("m", True, "m must be an integer"),
         ("eta", 0.5, "eta must be in [0, 0.5)"),
         ("eta", -0.1, "eta must be in [0, 0.5)"),

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import xorgrok as xg
-from xorgrok.engines import DivergenceError, Want, run_span
+from xorgrok.engines import DivergenceError, Want, run_dense, run_span
 from xorgrok.data import sample_dense, sample_reduced
 
 RTOL = 1e-10
@@ -128,10 +128,16 @@ def test_tiny_step_size_and_init_do_not_underflow_in_float32():
 @pytest.mark.parametrize("engine", ["dense", "span", "reduced"])
 def test_divergence_stops_the_run_and_names_the_step(engine):
     """With alpha = 1.7e308 the outputs at t = 1 are about 2 alpha (every margin saturates, g -> 0, so they
-    would stay there): beyond float64's largest number 1.8e308."""
+    would stay there): beyond float64's largest number 1.8e308. simulate refuses such a run up front
+    (xorgrok.resources); the engines themselves still detect the overflow."""
     setup = SETUPS["small"].replace(alpha=1.7e308)
-    with pytest.raises(DivergenceError, match=r"diverged at step t = 1 \(seed 2\)") as err:
+    with pytest.raises(ValueError, match="alpha"):
         xg.simulate(setup, steps=5, seeds=[2, 3], engine=engine, dtype=torch.float64)
+    make = sample_reduced if engine == "reduced" else sample_dense
+    run = run_dense if engine == "dense" else run_span
+    with pytest.raises(DivergenceError, match=r"diverged at step t = 1 \(seed 2\)") as err:
+        run(setup, [2, 3], lambda seed: make(setup, seed), 5, np.arange(6), Want(), torch.float64,
+            torch.device("cpu"))
     assert err.value.step == 1 and err.value.seed == 2
     assert isinstance(err.value, FloatingPointError)
 
@@ -139,8 +145,10 @@ def test_divergence_stops_the_run_and_names_the_step(engine):
 def test_divergence_is_found_in_float32_at_the_same_step():
     setup = SETUPS["small"].replace(alpha=3e38)  # float32 overflows at 3.4e38
     for engine in ("dense", "span"):
+        run = run_dense if engine == "dense" else run_span
         with pytest.raises(DivergenceError) as err:
-            xg.simulate(setup, steps=5, seeds=[2], engine=engine, dtype=torch.float32)
+            run(setup, [2], lambda seed: sample_dense(setup, seed), 5, np.arange(6), Want(),
+                torch.float32, torch.device("cpu"))
         assert err.value.step == 1
 
 

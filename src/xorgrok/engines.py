@@ -22,6 +22,7 @@ what was asked.
 from __future__ import annotations
 
 import os
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
@@ -51,15 +52,32 @@ __all__ = [
 
 
 class DivergenceError(FloatingPointError):
-    """Gradient descent produced a non-finite network output; ``step`` is the first such step."""
+    """Gradient descent produced a non-finite network output; ``step`` is the first such step.
 
-    def __init__(self, step: int, seed: int):
+    With the logistic loss the weights grow at most linearly in t (|l'| <= 1), so a non-finite output is an
+    overflow of the floating range. Given the ``setup``, the message names the parameter that drives it
+    (:func:`xorgrok.resources.output_bound`): alpha (the step), omega_init (the initialization) or mu_norm
+    (when ||mu||^2 > p dominates ||x_i||^2).
+    """
+
+    def __init__(self, step: int, seed: int, setup: Setup | None = None):
         super().__init__(
-            f"gradient descent diverged at step t = {step} (seed {seed}): the network output is not finite; "
-            "reduce alpha"
+            f"gradient descent diverged at step t = {step} (seed {seed}): the network output is not finite "
+            f"(it overflowed the floating range); {_divergence_hint(setup, step)}"
         )
         self.step = step
         self.seed = seed
+
+
+def _divergence_hint(setup: Setup | None, step: int) -> str:
+    if setup is None:
+        return "reduce alpha, or mu_norm when mu_norm^2 > p, or compute in float64"
+    drift = max(step, 1) * setup.alpha / math.sqrt(setup.m)
+    cause = "alpha" if drift >= setup.omega_init else "omega_init"
+    if setup.mu_norm**2 > setup.p:
+        cause = "mu_norm" if cause == "alpha" else "omega_init or mu_norm"
+    return f"reduce {cause} (alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}, " \
+           f"mu_norm = {setup.mu_norm:g}, p = {setup.p})"
 
 
 @dataclass(frozen=True)
@@ -151,12 +169,9 @@ def dense_bytes_per_seed(problem_shape: tuple[int, int, int], itemsize: int) -> 
 
 
 def _available_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - platforms without sysconf
-        return 2**63 - 1
+    from .resources import available_bytes  # the machine's and the container's (cgroup) limits
+
+    return available_bytes(device)
 
 
 def check_dense_fits(setup: Setup, engine: str, dtype: torch.dtype, device: torch.device | str = "cpu") -> None:

@@ -11,6 +11,7 @@ import torch
 from .config import Setup
 from .data import Problem, sample_dense, sample_reduced
 from .engines import Want, check_dense_fits, run_dense, run_span
+from .resources import check_resources
 
 __all__ = ["simulate", "Trajectory", "ENGINES", "DEFAULT_DTYPE", "sample"]
 
@@ -86,24 +87,40 @@ def _resolve_engine(engine: str) -> str:
     return "reduced" if engine == "auto" else engine
 
 
+#: Seeds are stored as int64: the largest seed.
+MAX_SEED = 2**63 - 1
+
+
+def _is_int(value: object) -> bool:
+    """A Python or numpy integer (not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_steps(steps: int, record: Iterable[int] | None) -> np.ndarray:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+    """The recorded steps [T] (sorted, distinct); integers only, within [0, steps]."""
+    if not _is_int(steps) or not 0 <= steps <= MAX_SEED:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if record is None:
-        return np.arange(steps + 1)
-    t = np.unique(np.asarray(list(record), dtype=np.int64))
-    if t.size == 0 or t[0] < 0 or t[-1] > steps:
-        raise ValueError(f"record must be a non-empty set of steps in [0, {steps}], got {list(record)!r}")
+        return np.arange(int(steps) + 1)
+    record = list(record)
+    if not all(_is_int(t) for t in record):
+        bad = next(t for t in record if not _is_int(t))
+        raise ValueError(f"record must hold integer steps in [0, {steps}], got {bad!r}")
+    t = np.unique(np.asarray([int(s) for s in record if 0 <= s <= steps], dtype=np.int64))
+    if t.size == 0 or t.size != len(set(int(s) for s in record)):
+        raise ValueError(f"record must be a non-empty set of steps in [0, {steps}], got {record!r}")
     return t
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    seeds = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s for s in seeds]
+    """The seeds as Python ints: distinct integers in [0, 2**63 - 1] (numpy integers accepted)."""
+    seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed")
-    bad = [s for s in seeds if not isinstance(s, int) or s < 0]
+    bad = [s for s in seeds if not _is_int(s) or not 0 <= s <= MAX_SEED]
     if bad:
-        raise ValueError(f"seeds must be integers >= 0, got {bad[0]!r}")
+        raise ValueError(f"seeds must be integers >= 0 (at most 2**63 - 1), got {bad[0]!r}")
+    seeds = [int(s) for s in seeds]
     if len(set(seeds)) != len(seeds):
         raise ValueError("seeds must be distinct")
     return seeds
@@ -147,12 +164,15 @@ def simulate(
     record_steps = _check_steps(steps, record)
     seeds = _check_seeds(seeds)
     engine = _resolve_engine(engine)
+    explicit = dtype is not None
     if dtype is None:
         dtype = torch.float64 if engine == "dense" else DEFAULT_DTYPE
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     device = torch.device(device)
     want = Want(neurons=neurons, outputs=outputs, preacts=preacts)
+    dtype = check_resources(setup, engine, steps, len(seeds), len(record_steps), want, dtype, device,
+                            explicit)  # range of the dtype and memory, before anything is allocated
     if engine in ("dense", "span"):
         check_dense_fits(setup, engine, dtype, device)  # MemoryError pointing to the fast engines
     make = sample_reduced if engine == "reduced" else sample_dense
