@@ -33,7 +33,10 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 import tempfile
+import threading
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -45,24 +48,36 @@ import torch
 
 from .config import Setup
 from .engines import DivergenceError
+from .resources import float_range_issue
 from .simulate import DEFAULT_DTYPE, ENGINES, sample, simulate
 
 __all__ = [
     "FORMAT_VERSION",
+    "ENGINE_REVISION",
+    "engine_fingerprint",
     "CURVES",
     "Cell",
     "Cache",
+    "CacheWarning",
     "SweepResult",
     "SweepError",
     "sweep",
     "grid",
     "log_steps",
     "local_executor",
+    "stop_workers",
     "first_crossing",
 ]
 
 #: Version of the stored result format; part of every cache key (bump it when the stored fields change).
 FORMAT_VERSION = 1
+#: Revision of the code that produces the results (engines, samplers, variants); part of every cache key,
+#: so results of an older engine are never served. ``tests/test_robustness.py`` holds the
+#: :func:`engine_fingerprint` of each revision and fails when the code changes: bump the revision (and add
+#: its fingerprint there; never edit an old one).
+ENGINE_REVISION = 1
+#: The modules whose arithmetic :data:`ENGINE_REVISION` covers.
+ENGINE_MODULES = ("data", "engines", "model", "simulate", "variants")
 #: The per-seed curves a sweep stores, each [T] at the recorded steps.
 CURVES = ("train_acc", "test_acc", "loss", "flipped_acc", "clean_train_acc")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -90,6 +105,32 @@ def log_steps(steps: int, per_decade: int = 10) -> np.ndarray:
     return np.unique(np.concatenate([small, large, [steps]])).astype(np.int64)
 
 
+def engine_fingerprint() -> str:
+    """SHA-256 of the code of :data:`ENGINE_MODULES` without comments and docstrings (their tokens).
+
+    Editing a docstring or a comment keeps it; any change to the code changes it.
+    """
+    import io
+    import tokenize
+    from importlib import import_module
+
+    sha = hashlib.sha256()
+    for name in ENGINE_MODULES:
+        source = Path(import_module(f"xorgrok.{name}").__file__).read_text(encoding="utf-8")
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+        starts = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.NL}
+        for k, tok in enumerate(tokens):
+            if tok.type in skip:
+                continue
+            before = tokens[k - 1].type if k else tokenize.NEWLINE
+            after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
+            if tok.type == tokenize.STRING and before in starts and after == tokenize.NEWLINE:
+                continue  # a docstring (a string alone on its logical line)
+            sha.update(f"{name}:{tok.type}:{tok.string}\n".encode())
+    return sha.hexdigest()
+
+
 def _check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -107,6 +148,16 @@ def _check_seeds(seeds: Iterable[int]) -> list[int]:
     if len(set(seeds)) != len(seeds):
         raise ValueError("seeds must be distinct")
     return seeds
+
+
+def _check_record(record: Iterable[Any]) -> np.ndarray:
+    """Recorded steps as a sorted, distinct int64 array: integers >= 0 only (no float, however round)."""
+    values = list(record)
+    bad = [t for t in values if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer))]
+    if bad or not values or min(values) < 0:
+        shown = bad[0] if bad else values
+        raise ValueError(f"record must be a non-empty set of integer steps >= 0, got {shown!r}")
+    return np.unique(np.asarray([int(t) for t in values], dtype=np.int64))
 
 
 def _dtype_name(dtype: Any, engine: str, variant: bool) -> str:
@@ -158,7 +209,7 @@ class Cell:
         if record is None:
             rec = tuple(range(steps + 1))
         else:
-            arr = np.unique(np.asarray(list(record), dtype=np.int64))
+            arr = _check_record(record)
             if arr.size == 0 or arr[0] < 0:
                 raise ValueError(f"record must be a non-empty set of steps >= 0, got {list(record)!r}")
             rec = tuple(int(t) for t in arr if t <= steps)
@@ -174,12 +225,16 @@ class Cell:
             options = tuple(sorted(check_options(dict(variant)).items()))
             if engine == "span":
                 raise ValueError("engine must be 'dense' or 'reduced' for a variant (the sampler), got 'span'")
-        return cls(setup, steps, rec, engine, _dtype_name(dtype, engine, bool(options)), options)
+        name = _dtype_name(dtype, engine, bool(options))
+        if dtype is None and float_range_issue(setup, steps, _DTYPES[name]) is not None:
+            name = "float64"  # float32 cannot represent this run (xorgrok.resources)
+        return cls(setup, steps, rec, engine, name, options)
 
     def describe(self) -> dict[str, Any]:
         """The fields as plain JSON-able values (what the key hashes, with the format version)."""
         return {
             "format": FORMAT_VERSION,
+            "engine_revision": ENGINE_REVISION,
             "setup": self.setup.as_dict(),
             "steps": self.steps,
             "record": list(self.record),
@@ -191,8 +246,8 @@ class Cell:
     def key(self) -> str:
         """A stable hash (SHA-256, hex) of :meth:`describe`: equal cells share a key on every machine.
 
-        The paper's model (no variant) hashes exactly the Setup fields, steps, record, engine, dtype
-        and :data:`FORMAT_VERSION`; a variant adds its switches.
+        The paper's model (no variant) hashes exactly the Setup fields, steps, record, engine, dtype,
+        :data:`FORMAT_VERSION` and :data:`ENGINE_REVISION`; a variant adds its switches.
         """
         payload = self.describe()
         if not self.variant:
@@ -259,8 +314,42 @@ def _run_cell(cell: Cell, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
     return {seeds[0]: {**run, "diverged_at": np.int64(step)}}
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int | None = None) -> None:
+    """Set up a worker process: torch threads; Ctrl-C is the parent's to handle (it stops the workers);
+    a watcher thread ends the worker when its parent ``parent`` (a pid) is gone, even after kill -9."""
     torch.set_num_threads(threads)
+    if parent is None or _WATCHING:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WATCHING.append(parent)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_WATCH_PERIOD)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="xorgrok-parent-watch", daemon=True).start()
+
+
+#: Seconds between two checks of a worker that its parent is alive.
+_WATCH_PERIOD = 0.2
+_WATCHING: list[int] = []
+
+
+def stop_workers(executor: cf.Executor, timeout: float = 5.0) -> None:
+    """Shut a :class:`~concurrent.futures.ProcessPoolExecutor` down now: cancel what has not started and
+    terminate (then kill) the processes running tasks, so that none outlives an interrupted sweep."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1.0)
 
 
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
@@ -279,7 +368,7 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(threads,),
+        initargs=(threads, os.getpid()),
     )
     # Start every worker now, with BLAS thread pools sized like torch's (numpy reads these variables when it
     # is imported, before any initializer runs); spawned processes inherit the environment at start.
@@ -287,7 +376,7 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     os.environ.update({k: str(threads) for k in _THREAD_VARIABLES})
     try:
         for _ in range(workers):
-            executor.submit(_init_worker, threads)
+            executor.submit(_init_worker, threads, os.getpid())
     finally:
         for k, v in saved.items():
             if v is None:
@@ -297,6 +386,8 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     return executor
 
 
+#: Most cell locks one sweep holds at a time (file descriptors); further cells are computed unlocked.
+_MAX_LOCKS = 256
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -305,8 +396,17 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 # ---------------------------------------------------------------------------------------------------------
 
 
+class CacheWarning(UserWarning):
+    """A cache file failed its checks and is recomputed."""
+
+
 class Cache:
-    """Per-(cell, seed) ``.npz`` files under ``root/<cell key>/seed-<seed>.npz``, written atomically."""
+    """Per-(cell, seed) ``.npz`` files under ``root/<cell key>/seed-<seed>.npz``, written atomically.
+
+    :meth:`load` checks a file against its key before trusting it (:meth:`check`); :meth:`lock` takes a
+    per-cell lock file (``fcntl.flock``: the system releases it when its process dies, even by kill -9)
+    so that concurrent sweeps on one cache do not compute the same cell twice.
+    """
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser()
@@ -317,22 +417,90 @@ class Cache:
     def path(self, cell: Cell, seed: int) -> Path:
         return self.folder(cell) / f"seed-{seed}.npz"
 
-    def load(self, cell: Cell, seed: int) -> dict[str, np.ndarray] | None:
-        """The stored run, or None when it is missing, unreadable or stored under another key/format."""
+    def load(self, cell: Cell, seed: int, warn: bool = True) -> dict[str, np.ndarray] | None:
+        """The stored run, or None when it is missing. A file that cannot be read or fails :meth:`check`
+        gives None too, with a one-line :class:`CacheWarning` naming it (the caller recomputes it) unless
+        ``warn`` is False."""
         path = self.path(cell, seed)
         if not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
-                if str(data["key"]) != cell.key() or int(data["format"]) != FORMAT_VERSION:
-                    return None
-                if not np.array_equal(data["t"], np.asarray(cell.record)):
-                    return None
-                run = {name: np.array(data[name], dtype=float) for name in CURVES}
-                run["diverged_at"] = np.int64(data["diverged_at"])
-                return run
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                stored = {name: np.array(data[name]) for name in data.files}
+            problem = self.check(cell, seed, stored)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            problem = f"unreadable ({type(err).__name__})"
+        if problem is not None:
+            if warn:
+                warnings.warn(f"cache file {path} ignored and recomputed: {problem}", CacheWarning,
+                              stacklevel=2)
             return None
+        run = {name: stored[name].astype(float) for name in CURVES}
+        run["diverged_at"] = np.int64(stored["diverged_at"])
+        return run
+
+    @staticmethod
+    def check(cell: Cell, seed: int, stored: Mapping[str, np.ndarray]) -> str | None:
+        """What is wrong with a stored record for (cell, seed), or None: key, format, seed, recorded steps,
+        shapes and dtypes of the curves, accuracies in [0, 1], loss >= 0, ``diverged_at`` in
+        {-1} or [0, steps] with NaN exactly from there on."""
+        missing = [k for k in ("key", "format", "seed", "t", "diverged_at", *CURVES) if k not in stored]
+        if missing:
+            return f"fields {missing} are missing"
+        if stored["key"].shape != () or str(stored["key"]) != cell.key():
+            return "it was stored under another cell's key"
+        if stored["format"].shape != () or int(stored["format"]) != FORMAT_VERSION:
+            return f"format {stored['format']} is not {FORMAT_VERSION}"
+        if stored["seed"].shape != () or int(stored["seed"]) != seed:
+            return f"it holds seed {stored['seed']}, not seed {seed}"
+        if not np.array_equal(stored["t"], np.asarray(cell.record)):
+            return "its recorded steps differ from the cell's"
+        T = len(cell.record)
+        for name in CURVES:
+            values = stored[name]
+            if values.shape != (T,) or values.dtype.kind != "f":
+                return f"{name} has shape {values.shape} and dtype {values.dtype}, not ({T},) float"
+        div = stored["diverged_at"]
+        if div.shape != () or div.dtype.kind not in "iu" or not -1 <= int(div) <= cell.steps:
+            return f"diverged_at = {div} is not -1 or a step in [0, {cell.steps}]"
+        after = np.asarray(cell.record) >= int(div) if int(div) >= 0 else np.zeros(T, bool)
+        for name in CURVES:
+            values = stored[name]
+            if not np.isnan(values[after]).all():
+                return f"{name} is not NaN after the divergence at step {int(div)}"
+            kept = values[~after]
+            if name in ("train_acc", "test_acc", "loss") and np.isnan(kept).any():
+                return f"{name} is NaN before any divergence"
+            low, high = (0.0, math.inf) if name == "loss" else (0.0, 1.0)
+            if ((kept < low) | (kept > high)).any() or np.isinf(kept).any():
+                return f"{name} has values outside [{low:g}, {high:g}]"
+        return None
+
+    def lock(self, cell: Cell, wait: bool) -> int | None:
+        """Take the cell's lock file; return its descriptor (give it to :meth:`unlock`), or None when
+        ``wait`` is False and another process holds it. Without ``fcntl`` (Windows): never locks (-1)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - platforms without flock
+            return -1
+        folder = self.folder(cell)
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @staticmethod
+    def unlock(fd: int) -> None:
+        """Release a lock taken by :meth:`lock`."""
+        if fd >= 0:
+            os.close(fd)  # closing the descriptor releases the flock
 
     def save(self, cell: Cell, seed: int, run: Mapping[str, np.ndarray]) -> Path:
         """Write one run atomically (temporary file in the same folder, then :func:`os.replace`)."""
@@ -547,9 +715,7 @@ def sweep(
     if record is None:
         record_all = np.arange(int(steps_arr.max()) + 1)
     else:
-        record_all = np.unique(np.asarray(list(record), dtype=np.int64))
-        if record_all.size == 0 or record_all[0] < 0:
-            raise ValueError(f"record must be a non-empty set of steps >= 0, got {list(record)!r}")
+        record_all = _check_record(record)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1 or None, got {workers!r}")
     if seeds_per_task is not None and (
@@ -565,24 +731,25 @@ def sweep(
     cache = Cache(cache_dir) if cache_dir is not None else None
 
     runs: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-    missing: list[tuple[int, list[int]]] = []
-    for ci, cell in enumerate(flat_cells):
-        todo = []
-        for seed in seeds:
-            run = cache.load(cell, seed) if cache is not None else None
+
+    def still_missing(ci: int, todo: Sequence[int], warn: bool = True) -> list[int]:
+        """The seeds of ``todo`` the cache does not hold (those it holds go into ``runs``)."""
+        left = []
+        for seed in todo:
+            run = cache.load(flat_cells[ci], seed, warn) if cache is not None else None
             if run is None:
-                todo.append(seed)
+                left.append(seed)
             else:
                 runs[ci, seed] = run
-        if todo:
-            missing.append((ci, todo))
+        return left
+
+    missing = [(ci, todo) for ci in range(len(flat_cells)) if (todo := still_missing(ci, seeds))]
     n_cached = len(runs)
     total = sum(len(todo) for _, todo in missing)
     per_task = seeds_per_task or max(1, math.ceil(total / (2 * n_workers)))
-    tasks = [(ci, todo[i : i + per_task]) for ci, todo in missing for i in range(0, len(todo), per_task)]
 
     bar = None
-    if progress and tasks:
+    if progress and missing:
         from tqdm import tqdm
 
         bar = tqdm(total=total, desc="sweep", unit="run", postfix={"cached": n_cached})
@@ -601,7 +768,8 @@ def sweep(
             f"sweep cell {cell.key()[:12]} ({cell.setup}, steps={cell.steps}) failed for seeds {chunk}: {err!r}"
         )
 
-    try:
+    def compute(todo: list[tuple[int, list[int]]]) -> None:
+        tasks = [(ci, seeds_[i : i + per_task]) for ci, seeds_ in todo for i in range(0, len(seeds_), per_task)]
         if tasks and executor is None and n_workers == 1:
             for ci, chunk in tasks:
                 try:
@@ -611,9 +779,38 @@ def sweep(
                 finish(ci, out)
         elif tasks:
             _run_parallel(tasks, flat_cells, executor, n_workers, finish, fail)
+
+    locks: list[int] = []
+    n_waited = [0]  # runs another sweep computed while this one waited for their cells' locks
+    try:
+        if cache is None:
+            compute(missing)
+        else:  # cells another sweep is computing wait until it is done (or dead), then are read back
+            mine, theirs = [], []
+            for ci, todo in missing:
+                fd = cache.lock(flat_cells[ci], wait=False) if len(locks) < _MAX_LOCKS else -1
+                if fd is None:
+                    theirs.append((ci, todo))
+                else:
+                    locks.append(fd)
+                    before = len(runs)
+                    mine.append((ci, still_missing(ci, todo, warn=False)))
+                    n_waited[0] += len(runs) - before
+            compute(mine)
+            for ci, todo in theirs:
+                locks.append(cache.lock(flat_cells[ci], wait=True))
+                left = still_missing(ci, todo, warn=False)
+                n_waited[0] += len(todo) - len(left)
+                if bar is not None:
+                    bar.update(len(todo) - len(left))
+                compute([(ci, left)])
     finally:
+        for fd in locks:
+            Cache.unlock(fd)
         if bar is not None:
             bar.close()
+    n_computed = len(runs) - n_cached - n_waited[0]
+    n_cached += n_waited[0]
 
     S, T = len(seeds), len(record_all)
     arrays = {name: np.full(shape + (S, T), np.nan) for name in CURVES}
@@ -632,7 +829,7 @@ def sweep(
         t=record_all,
         diverged_at=diverged,
         n_cached=n_cached,
-        n_computed=total,
+        n_computed=n_computed,
         axes={k: list(v) for k, v in (axes or {}).items()},
         **arrays,
     )
@@ -670,7 +867,7 @@ def _run_parallel(
         for other in futures:
             other.cancel()
         if own:
-            executor.shutdown(wait=False, cancel_futures=True)
+            stop_workers(executor)
             own = False
         raise
     finally:
