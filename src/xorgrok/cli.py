@@ -221,10 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _one_line_warning
             return _dispatch(build_parser().parse_args(argv))
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; the output folder is as it was", file=sys.stderr)
+        print(f"{PROG}: interrupted; outputs are left as they were", file=sys.stderr)
         return 130
     except Terminated as stop:
-        print(f"{PROG}: terminated by signal {stop.signum}; the output folder is as it was",
+        print(f"{PROG}: terminated by signal {stop.signum}; outputs are left as they were",
               file=sys.stderr)
         return 128 + stop.signum
 

@@ -70,9 +70,9 @@ def _remove_stale(parent: Path, name: str) -> None:
 def check_writable_folder(path: str | os.PathLike) -> Path:
     """``path`` as a Path after checking it can become an output folder: not a file, its nearest existing
     ancestor writable. ``OutputError`` (naming ``path``) otherwise."""
-    path = Path(path)
     if os.fspath(path) == "":
         raise OutputError(errno.EINVAL, "cannot write '': the output folder must not be empty")
+    path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(
             errno.ENOTDIR, f"cannot write {os.fspath(path)!r}: it is a file, not a folder"
@@ -93,9 +93,9 @@ def _check_access(path: Path, parent: Path) -> None:
 
 def check_writable_file(path: str | os.PathLike) -> Path:
     """``path`` as a Path after checking a file can be written there (its folder exists and is writable)."""
-    path = Path(path)
     if os.fspath(path) == "":
         raise OutputError(errno.EINVAL, "cannot write '': the output file name must not be empty")
+    path = Path(path)
     if path.is_dir():
         raise OutputError(errno.EISDIR, f"cannot write {os.fspath(path)!r}: it is a folder")
     parent = path.resolve().parent
@@ -147,6 +147,13 @@ def _commit(stage: Path, final: Path) -> None:
     if not final.exists():
         os.rename(stage, final)
         return
+    if final == Path.cwd() or final in Path.cwd().parents:
+        # The current folder cannot be swapped (the process's folder would move with it): move the
+        # files one by one instead, each atomically (only this short loop is not atomic as a set).
+        for entry in stage.iterdir():
+            os.replace(entry, final / entry.name)
+        stage.rmdir()
+        return
     shutil.copymode(final, stage)
     _carry_over(final, stage)
     if _exchange(stage, final):
@@ -164,16 +171,14 @@ def _commit(stage: Path, final: Path) -> None:
 
 @contextmanager
 def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty staging folder; on success its files become ``path``'s (see the module docstring).
+    """Yield an empty staging folder; on success its files become ``path``'s (module docstring).
 
-    ``path`` must not be the current folder or one of its ancestors (the swap would move the current
-    folder). On any exception the staging folder is removed and ``path`` is left as it was.
+    When ``path`` is the current folder or one of its ancestors, the staged files are moved in one by
+    one (each atomically) instead of swapping the folder. On any exception the staging folder is
+    removed and ``path`` is left as it was.
     """
     final = check_writable_folder(path)
     absolute = final.resolve()
-    if absolute == Path.cwd() or absolute in Path.cwd().parents:
-        raise OutputError(errno.EINVAL, f"cannot write {os.fspath(path)!r}: it is the current folder or "
-                          "one of its ancestors; name a subfolder")
     parent = absolute.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -228,6 +228,9 @@ class Cell:
         name = _dtype_name(dtype, engine, bool(options))
         if dtype is None and float_range_issue(setup, steps, _DTYPES[name]) is not None:
             name = "float64"  # float32 cannot represent this run (xorgrok.resources)
+        issue = float_range_issue(setup, steps, _DTYPES[name])
+        if issue is not None:
+            raise ValueError(issue)
         return cls(setup, steps, rec, engine, name, options)
 
     def describe(self) -> dict[str, Any]:
@@ -768,6 +771,8 @@ def sweep(
             f"sweep cell {cell.key()[:12]} ({cell.setup}, steps={cell.steps}) failed for seeds {chunk}: {err!r}"
         )
 
+    _check_fits({ci for ci, _ in missing}, flat_cells, min(per_task, len(seeds)), n_workers)
+
     def compute(todo: list[tuple[int, list[int]]]) -> None:
         tasks = [(ci, seeds_[i : i + per_task]) for ci, seeds_ in todo for i in range(0, len(seeds_), per_task)]
         if tasks and executor is None and n_workers == 1:
@@ -833,6 +838,22 @@ def sweep(
         axes={k: list(v) for k, v in (axes or {}).items()},
         **arrays,
     )
+
+
+def _check_fits(todo: set[int], cells: list[Cell], per_task: int, workers: int) -> None:
+    """Refuse (``MemoryError`` with the estimate and the limit) before computing when the tasks of a
+    cell, ``workers`` at a time, would not fit in memory (:mod:`xorgrok.resources`)."""
+    from .engines import check_dense_fits
+    from .resources import check_memory, run_bytes
+
+    for ci in sorted(todo):
+        cell = cells[ci]
+        dtype = _DTYPES[cell.dtype]
+        if cell.engine in ("dense", "span"):
+            check_dense_fits(cell.setup, cell.engine, dtype)
+        itemsize = torch.empty((), dtype=dtype).element_size()
+        need = workers * run_bytes(cell.setup, per_task, len(cell.record), itemsize, outputs=True)
+        check_memory(need, f"sweep cell {cell.key()[:12]} ({workers} tasks of {per_task} seeds)")
 
 
 def _run_parallel(

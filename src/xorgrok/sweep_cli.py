@@ -15,7 +15,9 @@ Bad input exits with status 2 and a one-line message.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .config import PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT, Setup
+from .outputs import atomic_file, check_writable_file
 from .sweep import CURVES, SweepResult, grid, log_steps, sweep
 
 __all__ = ["add_parser", "run", "main", "DEFAULT_CACHE"]
@@ -35,6 +38,11 @@ DEFAULT_CACHE = os.environ.get(
 )
 _BASES = {"paper-left": PAPER_FIG1_LEFT, "paper-right": PAPER_FIG1_RIGHT, "book": None}
 _INT_FIELDS = ("p", "n", "n_test", "m")
+#: Most seeds, steps and workers a sweep command accepts (sizes checked before anything is built).
+MAX_SEEDS = 100_000
+MAX_STEPS = 10**9
+MAX_WORKERS = 4096
+MAX_SEED = 2**63 - 1
 
 
 class _UsageError(ValueError):
@@ -78,10 +86,22 @@ def _fill(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_value(field: str, text: str) -> Any:
+    """A --set/--axis value: an integer field takes an integer (1e4 is one, 3.7 is not), every other
+    field a finite real number."""
     try:
-        return int(float(text)) if field in _INT_FIELDS else float(text)
+        value = float(text)
     except ValueError:
         raise _UsageError(f"{field} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise _UsageError(f"{field} must be finite, got {text!r}")
+    if field not in _INT_FIELDS:
+        return value
+    try:
+        return int(text)
+    except ValueError:
+        if value != int(value):
+            raise _UsageError(f"{field} must be an integer, got {text!r}") from None
+        return int(value)
 
 
 def _parse_assignment(text: str, what: str) -> tuple[str, str]:
@@ -104,8 +124,10 @@ def _parse_seeds(text: str | None) -> range | None:
             a, b = 0, int(text)
     except ValueError:
         raise _UsageError(f"--seeds must be K or A:B with integers, got {text!r}") from None
-    if a < 0 or b <= a:
-        raise _UsageError(f"--seeds must name at least one seed >= 0, got {text!r}")
+    if a < 0 or b <= a or b - 1 > MAX_SEED or b - a > MAX_SEEDS:
+        raise _UsageError(
+            f"--seeds must name 1 to {MAX_SEEDS} seeds in [0, 2**63 - 1], got {text!r}"
+        )
     return range(a, b)
 
 
@@ -141,6 +163,7 @@ def _summary(res: SweepResult, names: list[str]) -> str:
 
 
 def _save(path: str, res: SweepResult) -> None:
+    """Write the stacked curves to exactly ``path`` (no suffix added), atomically."""
     arrays = {name: getattr(res, name) for name in CURVES}
     cells = [res.cells[idx] for idx in np.ndindex(*res.shape)]
     meta = {
@@ -149,17 +172,28 @@ def _save(path: str, res: SweepResult) -> None:
                  for k, vals in res.axes.items()},
         "cells": [{"key": c.key(), **c.describe()} for c in cells],
     }
-    np.savez_compressed(path, t=res.t, seeds=res.seeds, diverged_at=res.diverged_at,
-                        meta=np.str_(json.dumps(meta)), **arrays)
+    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, t=res.t, seeds=res.seeds, diverged_at=res.diverged_at,
+                            meta=np.str_(json.dumps(meta)), **arrays)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute the ``sweep`` sub-command; returns the exit status (2 on bad input)."""
+    """Execute the ``sweep`` sub-command; returns the exit status (2 on bad input, 1 when a computation
+    or a write fails, 130 on Ctrl-C; :class:`xorgrok.cli.Terminated` passes through)."""
+    from .outputs import OutputError
+    from .sweep import SweepError
+
     try:
         return _run(args)
-    except (_UsageError, ValueError) as err:
+    except OutputError as err:
+        print(f"xorgrok sweep: error: {err.strerror}", file=sys.stderr)
+        return 1 if err.errno == errno.ENOSPC else 2
+    except (_UsageError, ValueError, MemoryError) as err:
         print(f"xorgrok sweep: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
+    except (SweepError, OSError) as err:
+        print(f"xorgrok sweep: error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("xorgrok sweep: interrupted; finished runs are cached: run the same command again to resume",
               file=sys.stderr)
@@ -175,8 +209,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{'custom':16s} a grid given by --base, --set and --axis")
         return 0
     seeds = _parse_seeds(args.seeds)
-    if args.workers is not None and args.workers < 1:
-        raise _UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise _UsageError(f"--workers must be in [1, {MAX_WORKERS}], got {args.workers}")
+    if args.out is not None:
+        check_writable_file(args.out)  # before computing
     options: dict[str, Any] = dict(
         cache_dir=None if args.no_cache else os.path.expanduser(args.cache_dir),
         workers=args.workers,
@@ -190,10 +226,10 @@ def _run(args: argparse.Namespace) -> int:
         for text in args.axis:
             field, values = _parse_assignment(text, "--axis")
             axes[field] = [_parse_value(field, v) for v in values.split(",") if v]
-        if args.steps < 0:
-            raise _UsageError(f"--steps must be >= 0, got {args.steps}")
-        if args.per_decade < 1:
-            raise _UsageError(f"--per-decade must be >= 1, got {args.per_decade}")
+        if not 0 <= args.steps <= MAX_STEPS:
+            raise _UsageError(f"--steps must be in [0, {MAX_STEPS}], got {args.steps}")
+        if not 1 <= args.per_decade <= 1000:
+            raise _UsageError(f"--per-decade must be in [1, 1000], got {args.per_decade}")
         setups = grid(base, **axes) if axes else base
         names = list(axes)
     elif args.experiment in beyond.EXPERIMENTS:
@@ -225,9 +261,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m xorgrok.sweep_cli ...``: the same command without the ``xorgrok`` front end."""
+    from .cli import Terminated, _signals_as_exceptions
+
     parser = argparse.ArgumentParser(prog="python -m xorgrok.sweep_cli", description=__doc__.split("\n")[0])
     _fill(parser)
-    return run(parser.parse_args(argv))
+    try:
+        with _signals_as_exceptions():
+            return run(parser.parse_args(argv))
+    except Terminated as stop:
+        print(f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are cached",
+              file=sys.stderr)
+        return 128 + stop.signum
 
 
 if __name__ == "__main__":
