@@ -54,6 +54,7 @@ __all__ = [
     "new_figure",
     "projection_unit",
     "figure_png",
+    "views_png",
     "animation_steps",
     "shrink_frames",
     "offline_controls",
@@ -272,6 +273,7 @@ class _Views:
         from matplotlib.patches import Patch
 
         self.fig, self.traj, self.seed_index, self.bins = fig, traj, seed_index, bins
+        self._background = self._background_canvas = None  # see png()
         self.key = (id(traj), seed_index, grid_num, bins, title)
         fig.clear()
         self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1.0, 1.1]})
@@ -304,19 +306,21 @@ class _Views:
         self.x1, self.x2, self.grid = plane_grid(limit, grid_num)
         y = traj.y[seed_index]
         flipped = y != traj.y_clean[seed_index, :n]
+        self.points = []  # drawn again over the decision regions by png()
         for label, key, text in ((1, "positive", "label +1"), (-1, "negative", "label -1")):
             sel = (y == label) & ~flipped
-            ax.scatter(pts[sel, 0], pts[sel, 1], s=9, color=COLORS[key], label=text, edgecolors="none", zorder=3)
-        ax.scatter(
+            self.points.append(ax.scatter(pts[sel, 0], pts[sel, 1], s=9, color=COLORS[key], label=text,
+                                          edgecolors="none", zorder=3))
+        self.points.append(ax.scatter(
             pts[flipped, 0], pts[flipped, 1], s=28, marker="X", color=COLORS["flipped"],
             edgecolors=COLORS["black"], linewidths=0.4, label="flipped label", zorder=4,
-        )
+        ))
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-limit, limit)
         ax.set_aspect("equal")
         ax.set_xlabel("<x, mu1> / ||mu||")
         ax.set_ylabel("<x, mu2> / ||mu||")
-        ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
+        self.plane_legend = ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
         self.regions: list = []
 
         # 3. histograms (per step), with a static legend
@@ -330,12 +334,50 @@ class _Views:
         )
         ax.set_xlabel("projection / (alpha ||mu||^2 / (2 n sqrt(m)))")
         ax.set_ylabel("positive neurons (count, all seeds)")
-        self.bars: list = []
+        # per step only the data of these change (set_data): filled histograms and their outlines
+        empty, edges = np.zeros(bins), np.linspace(-1.0, 1.0, bins + 1)
+        self.fills = [ax.stairs(empty, edges, fill=True, color=fill, alpha=0.55)
+                      for fill, _, _ in self.styles]
+        self.outlines = [ax.stairs(empty, edges, color=edge, linewidth=1.3) for _, edge, _ in self.styles]
 
         if title:
             fig.suptitle(_describe(traj), fontsize=9)
         # fixed margins (tight_layout would cost more than drawing the panels)
         fig.subplots_adjust(left=0.055, right=0.99, bottom=0.14, top=0.84 if title else 0.9, wspace=0.3)
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, redrawing only what :meth:`show` changes.
+
+        The first call renders the static part once (the accuracy curves, the axes of the plane view,
+        the figure title) into a background; every call restores it, draws the step marker, the
+        decision regions with the points and the legend over them, the titles and the histogram panel
+        in full (its limits follow the step), and encodes the pixels (zlib level 1). Same picture as
+        :func:`figure_png`, at a fraction of its cost.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            canvas = FigureCanvasAgg(self.fig)
+        dynamic = (self.marker, self.ax_curves.title, *self.regions, *self.points, self.plane_legend,
+                   self.ax_plane.title, self.ax_hist)
+        if self._background is None or self._background_canvas is not canvas:
+            for artist in dynamic:
+                artist.set_visible(False)
+            canvas.draw()
+            self._background, self._background_canvas = canvas.copy_from_bbox(self.fig.bbox), canvas
+            for artist in dynamic:
+                artist.set_visible(True)
+        canvas.restore_region(self._background)
+        renderer = canvas.get_renderer()
+        for artist in dynamic:
+            artist.draw(renderer)
+        width, height = canvas.get_width_height()
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
     def show(self, k: int) -> None:
         traj, s, t = self.traj, self.traj.setup, int(self.traj.t[k])
@@ -356,8 +398,6 @@ class _Views:
             self.regions.append(self.ax_plane.contour(self.x1, self.x2, f, levels=[0.0], colors=COLORS["black"], linewidths=1))
         self.ax_plane.set_title(f"sign of f on span(mu1, mu2), seed {traj.seeds[self.seed_index]}, t = {t}")
 
-        for artist in self.bars:
-            artist.remove()
         proj = traj.proj[:, k]  # [S, m, 2]
         values = [proj[..., c][self.positive] / self.unit for c in (0, 1)]
         both = np.concatenate(values)
@@ -366,13 +406,11 @@ class _Views:
             lo, hi = lo - 0.5, hi + 0.5
         edges = np.linspace(lo, hi, self.bins + 1)
         top = 1.0
-        self.bars = []
-        for v, (fill, edge, _) in zip(values, self.styles):
+        for v, filled, outline in zip(values, self.fills, self.outlines):
             counts, _ = np.histogram(v, bins=edges)
             top = max(top, float(counts.max()) if counts.size else 1.0)
-            _, _, filled = self.ax_hist.hist(v, bins=edges, histtype="stepfilled", color=fill, alpha=0.55)
-            _, _, outline = self.ax_hist.hist(v, bins=edges, histtype="step", color=edge, linewidth=1.3)
-            self.bars += list(filled) + list(outline)
+            filled.set_data(counts, edges)
+            outline.set_data(counts, edges)
         pad = 0.02 * (hi - lo)
         self.ax_hist.set_xlim(lo - pad, hi + pad)
         self.ax_hist.set_ylim(0, 1.12 * top)
@@ -422,6 +460,16 @@ def draw_views(
         fig._xorgrok_views = views
     views.show(k)
     return int(traj.t[k])
+
+
+def views_png(fig: Figure) -> bytes:
+    """The figure last drawn by :func:`draw_views` as PNG bytes, fast: only the parts that depend on
+    the shown step are redrawn (the live explorer's step slider). ``ValueError`` if ``fig`` holds no
+    views."""
+    views = getattr(fig, "_xorgrok_views", None)
+    if views is None:
+        raise ValueError("fig must have been drawn by draw_views")
+    return views.png()
 
 
 def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
@@ -716,7 +764,7 @@ class Explorer:
             step = int(self.step_slider.value)
         t0 = time.perf_counter()
         shown = draw_views(self.figure, self.traj, min(int(step), int(self.traj.t[-1])))
-        self.image.value = figure_png(self.figure)
+        self.image.value = views_png(self.figure)
         draw_s = time.perf_counter() - t0
         self.timings = {"simulate_s": sim_s, "draw_s": draw_s, "total_s": time.perf_counter() - start}
         self.status.value = (

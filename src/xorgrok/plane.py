@@ -66,7 +66,8 @@ def decision_function_on_plane(proj, a, mu_norm: float, grid) -> np.ndarray:
     coef = np.broadcast_to(proj / float(mu_norm), batch + (m, 2))  # <w_j, e1>, <w_j, e2>
     aa = np.broadcast_to(a, batch + (m,))
     pre = coef @ pts.T  # [*batch, m, G]
-    out = np.einsum("...m,...mg->...g", aa, np.maximum(pre, 0.0))
+    np.maximum(pre, 0.0, out=pre)  # ReLU in place
+    out = (aa[..., None, :] @ pre)[..., 0, :]  # a product (BLAS), several times faster than einsum
     return out.reshape(batch + gshape)
 
 
