@@ -283,3 +283,100 @@ def test_slider_ranges_match_validation():
             assert control.base ** control.min == pytest.approx(low) and control.base ** control.max == pytest.approx(high)
         else:
             assert (control.min, control.max) == (low, high), name
+
+
+# ---------------------------------------------------------------------------------- robustness (issue 16)
+
+
+def test_a_failed_simulation_keeps_the_last_picture_and_parameters(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30)
+    picture, shown = explorer.image.value, explorer.traj
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of luck\nsecond line")
+
+    monkeypatch.setattr(ex, "run_explorer_setup", broken)
+    explorer.controls["m"].value = 20  # must not raise out of the slider
+    assert "simulation failed" in explorer.status.value and "out of luck" in explorer.status.value
+    assert "second line" not in explorer.status.value and "simulating" not in explorer.status.value
+    assert explorer.controls["m"].value == TINY.m and explorer.params == TINY
+    assert explorer.traj is shown and explorer.image.value == picture
+
+
+def test_a_setting_predicted_too_slow_is_refused_without_simulating(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30, max_seconds=1.0)
+    calls = _count_simulate(monkeypatch)
+    slow = TINY.replace(m=2000, n=400, seeds=16, steps=5000)
+    assert explorer.predict_seconds(slow) > 1.0  # 2 m n^2 S T = 5e13 flops
+    explorer.controls["seeds"].value = 16
+    explorer.controls["m"].value = 2000  # each change is checked; these may still be fast enough
+    before = len(calls)
+    explorer.controls["n"].value = 400
+    assert len(calls) == before  # refused: nothing simulated
+    assert "not run" in explorer.status.value and "limit of 1 s" in explorer.status.value
+    assert explorer.controls["n"].value == explorer.params.n == explorer.traj.setup.n
+    assert explorer.predict_seconds(explorer.params) <= 1.0
+
+
+def test_the_flop_rate_is_measured_by_each_simulation():
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30)
+    assert explorer.simulations == 1 and explorer.flop_rate != ex.DEFAULT_FLOP_RATE
+    assert ex.explorer_flops(TINY) == TINY.seeds * (
+        2 * TINY.m * TINY.n**2 * TINY.steps + TINY.m * TINY.n_test * TINY.n * len(ex.record_steps(TINY.steps))
+    )
+
+
+def test_a_kernel_interrupt_cancels_a_synchronous_simulation(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex, "run_explorer_setup", interrupted)
+    explorer.controls["eta"].value = 0.1
+    assert "cancelled" in explorer.status.value and explorer.controls["eta"].value == TINY.eta
+
+
+def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import threading
+
+    explorer = ex.build_explorer(TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True)
+    started = threading.Event()
+
+    def slow(params, progress=None, **kwargs):  # reports a finished seed until it is told to stop
+        started.set()
+        for _ in range(10_000):
+            progress(1)
+            threading.Event().wait(0.01)
+        raise AssertionError("never cancelled")
+
+    monkeypatch.setattr(ex, "run_explorer_setup", slow)
+    explorer.controls["eta"].value = 0.1  # returns at once: the simulation runs in a thread
+    assert started.wait(30) and not explorer.cancel_button.disabled
+    explorer.cancel_button.click()
+    explorer._thread.join(30)
+    assert not explorer._thread.is_alive()
+    assert "cancelled" in explorer.status.value and explorer.params == TINY
+    assert explorer.cancel_button.disabled
+
+
+def test_a_background_simulation_shows_its_result(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True)
+    explorer.controls["m"].value = 20
+    explorer._thread.join(120)
+    assert explorer.traj.setup.m == 20 and explorer.simulations == 1 and "t = " in explorer.status.value
+
+
+def test_measure_updates_is_the_benchmarks_hook():
+    pytest.importorskip("ipywidgets")
+    times = ex.measure_updates(TINY, repeats=2)
+    assert set(times) == {"step_s", "param_s", "param_simulate_s"}
+    assert 0 < times["param_simulate_s"] < times["param_s"] and times["step_s"] > 0
+    with pytest.raises(ValueError, match="repeats"):
+        ex.measure_updates(TINY, repeats=0)

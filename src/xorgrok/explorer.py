@@ -25,6 +25,7 @@ import base64
 import io
 import math
 import re
+import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -63,6 +64,10 @@ __all__ = [
     "sweep",
     "Explorer",
     "build_explorer",
+    "explorer_flops",
+    "measure_updates",
+    "MAX_SECONDS",
+    "DEFAULT_FLOP_RATE",
 ]
 
 #: Allowed range (inclusive) of every field of :class:`ExplorerParams`; the sliders use the same ranges.
@@ -637,6 +642,30 @@ def sweep(
 
 # --------------------------------------------------------------------------------------------- widgets
 
+#: Longest predicted simulation the live explorer runs, in seconds (longer settings are refused).
+MAX_SECONDS = 5.0
+#: Speed assumed before the explorer's first simulation has measured one, in flop/s (conservative: a
+#: slow laptop core; the default setting then predicts under 2 s).
+DEFAULT_FLOP_RATE = 2e9
+
+
+def explorer_flops(params: ExplorerParams) -> float:
+    """Floating-point operations of :func:`run_explorer_setup`: 2 m n^2 per seed and step (the span
+    engine's product), plus m n_test n at each recorded step (the test outputs)."""
+    recorded = len(record_steps(params.steps))
+    per_seed = 2 * params.m * params.n**2 * params.steps + params.m * params.n_test * params.n * recorded
+    return float(params.seeds * per_seed)
+
+
+class _Cancelled(Exception):
+    """The explorer's simulation was cancelled."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 _P_OPTIONS = (100, 300, 1_000, 3_000, 10_000, 40_000, 100_000, 300_000, 1_000_000)
 _STEP_OPTIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
@@ -652,8 +681,20 @@ class Explorer:
     """
 
     def __init__(self, params: ExplorerParams | None = None, traj: Trajectory | None = None,
-                 dpi: float = 80, cache_size: int = 4) -> None:
+                 dpi: float = 80, cache_size: int = 4, max_seconds: float = MAX_SECONDS,
+                 background: bool = False) -> None:
         import ipywidgets as w
+
+        if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not (
+            max_seconds > 0
+        ):
+            raise ValueError(f"max_seconds must be a number > 0 (inf: no limit), got {max_seconds!r}")
+        self.max_seconds = float(max_seconds)
+        self.background = bool(background)
+        self.flop_rate = DEFAULT_FLOP_RATE
+        self._cancel: threading.Event | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
         self.params = params if params is not None else ExplorerParams()
         if not isinstance(self.params, ExplorerParams):
@@ -712,8 +753,12 @@ class Explorer:
         left = w.VBox([self.controls[k] for k in names[:4]])
         right = w.VBox([self.controls[k] for k in names[4:]])
         row = w.HBox([left, right])
-        self.ui = w.VBox([row, self.mu_label, self.step_slider, self.status, self.image])
-        self._boxes = (left, right, row, self.ui)
+        self.cancel_button = w.Button(description="stop", disabled=True,
+                                      tooltip="stop the running simulation (keeps the last picture)")
+        self.cancel_button.on_click(lambda _: self.cancel())
+        status_row = w.HBox([self.cancel_button, self.status]) if self.background else self.status
+        self.ui = w.VBox([row, self.mu_label, self.step_slider, status_row, self.image])
+        self._boxes = (left, right, row, self.ui, *([status_row] if self.background else []))
         self._busy = False
         if self.traj is not None:
             self._reset_step_slider(None, last=True)
@@ -733,29 +778,102 @@ class Explorer:
         if not self._busy:
             self.update(step=int(change["new"]))
 
+    def predict_seconds(self, params: ExplorerParams) -> float:
+        """Predicted training time of ``params``: :func:`explorer_flops` over the speed measured by the
+        last simulation (:data:`DEFAULT_FLOP_RATE` before the first)."""
+        return explorer_flops(params) / self.flop_rate
+
+    def cancel(self) -> None:
+        """Ask the running simulation to stop (it stops when its next seed finishes)."""
+        if self._cancel is not None:
+            self._cancel.set()
+
     def update(self, step: int | None = None) -> None:
-        """Re-simulate if a parameter changed, then redraw at ``step`` (default: the shown step)."""
+        """Re-simulate if a parameter changed, then redraw at ``step`` (default: the shown step).
+
+        Never raises: invalid parameters, a setting predicted to take longer than ``max_seconds``, a
+        failed or cancelled simulation each leave the last picture and put the controls back to its
+        parameters, with a one-line status saying why.
+        """
         start = time.perf_counter()
         try:
             params = self.read_params()
         except ValueError as exc:
-            self.status.value = f"<b>invalid parameters</b>: {exc}"
+            self._refuse(f"<b>invalid parameters</b>: {_first_line(exc)}")
             return
+        if self._traj_params != params and params not in self._cache:
+            predicted = self.predict_seconds(params)
+            if predicted > self.max_seconds:
+                self._refuse(
+                    f"<b>not run</b>: predicted {predicted:.0f} s, more than the limit of "
+                    f"{self.max_seconds:g} s; use fewer steps, seeds, neurons or training points"
+                )
+                return
+            self.status.value = f"simulating ... (about {predicted:.1f} s)"
+            if self.background:
+                self._start_background(params, step, start)
+                return
+            done = self._simulate(params, threading.Event())
+            if done is not None:
+                self._show(params, *done, step, start)
+            return
+        self._show(params, self._cache.get(params, self.traj), 0.0, step, start)
+
+    def _simulate(self, params: ExplorerParams,
+                  cancel: threading.Event) -> tuple[Trajectory, float] | None:
+        """Train ``params`` (cancellable between seeds): the trajectory and the seconds it took, or None
+        after a failure or a cancellation."""
+        self._cancel = cancel
+        if self.cancel_button is not None:
+            self.cancel_button.disabled = False
+
+        def check(done: int) -> None:
+            if cancel.is_set():
+                raise _Cancelled()
+
+        t0 = time.perf_counter()
+        try:
+            traj = run_explorer_setup(params, progress=check)
+        except (_Cancelled, KeyboardInterrupt):
+            self._refuse("<b>cancelled</b>: the picture is still the last run's")
+            return None
+        except Exception as exc:  # shown in the status line, never raised from a slider
+            self._refuse(f"<b>simulation failed</b>: {type(exc).__name__}: {_first_line(exc)}")
+            return None
+        finally:
+            if self.cancel_button is not None:
+                self.cancel_button.disabled = True
+        sim_s = time.perf_counter() - t0
+        self.flop_rate = explorer_flops(params) / max(sim_s, 1e-6)
+        self.simulations += 1
+        self._cache[params] = traj
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return traj, sim_s
+
+    def _start_background(self, params: ExplorerParams, step: int | None, start: float) -> None:
+        """Simulate in a thread (the kernel stays free to receive the cancel button's click); a newer
+        request cancels an older one."""
+        self.cancel()
+        cancel = threading.Event()
+
+        def work() -> None:
+            done = self._simulate(params, cancel)
+            if done is not None and not cancel.is_set():
+                with self._lock:
+                    self._show(params, *done, step, start)
+
+        self._thread = threading.Thread(target=work, name="xorgrok-explorer", daemon=True)
+        self._thread.start()
+
+    def _show(self, params: ExplorerParams, traj: Trajectory, sim_s: float, step: int | None,
+              start: float) -> None:
+        """Make ``traj`` (of ``params``) the shown run and draw it at ``step``."""
         self.params = params
-        self.mu_label.value = f"||mu|| = {params.mu_norm:.4g}, omega_init = {params.omega_init:.3g}, alpha = {params.alpha:.0e}"
-        sim_s = 0.0
+        self.mu_label.value = (f"||mu|| = {params.mu_norm:.4g}, omega_init = {params.omega_init:.3g}, "
+                               f"alpha = {params.alpha:.0e}")
         if self._traj_params != params:
-            traj = self._cache.get(params)
-            if traj is None:
-                self.status.value = "simulating ..."
-                t0 = time.perf_counter()
-                traj = run_explorer_setup(params)
-                sim_s = time.perf_counter() - t0
-                self.simulations += 1
-                self._cache[params] = traj
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-            else:
+            if params in self._cache:
                 self._cache.move_to_end(params)
             first = self.traj is None
             self.traj, self._traj_params = traj, params
@@ -768,8 +886,23 @@ class Explorer:
         draw_s = time.perf_counter() - t0
         self.timings = {"simulate_s": sim_s, "draw_s": draw_s, "total_s": time.perf_counter() - start}
         self.status.value = (
-            f"t = {shown}: simulation {sim_s:.2f} s{' (cached)' if sim_s == 0 else ''}, drawing {draw_s:.2f} s"
+            f"t = {shown}: simulation {sim_s:.2f} s{' (cached)' if sim_s == 0 else ''}, "
+            f"drawing {draw_s:.2f} s"
         )
+
+    def _refuse(self, message: str) -> None:
+        """Show ``message`` and put the controls back to the shown run's parameters."""
+        self.status.value = message
+        shown = self._traj_params
+        if shown is None:
+            return
+        self._busy = True
+        try:
+            for name, control in self.controls.items():
+                control.value = getattr(shown, name)
+        finally:
+            self._busy = False
+        self.params = shown
 
     def _reset_step_slider(self, step: int | None, last: bool) -> None:
         """New options for the step slider after a simulation: keep the shown step (or show the last one)."""
@@ -784,7 +917,8 @@ class Explorer:
 
     def close(self) -> None:
         """Close every widget of the explorer (they disappear from the front end and the saved widget state)."""
-        widgets = (*self.controls.values(), self.step_slider, self.mu_label, self.status, self.image, *self._boxes)
+        widgets = (*self.controls.values(), self.step_slider, self.mu_label, self.status, self.image,
+                   self.cancel_button, *self._boxes)
         for widget in widgets:
             for part in ("layout", "style"):
                 sub = getattr(widget, part, None)
@@ -801,7 +935,8 @@ def _with(options: Sequence[int], value: int) -> list[int]:
 
 
 def build_explorer(params: ExplorerParams | None = None, traj: Trajectory | None = None,
-                   dpi: float = 80, cache_size: int = 4) -> Explorer:
+                   dpi: float = 80, cache_size: int = 4, max_seconds: float = MAX_SECONDS,
+                   background: bool = False) -> Explorer:
     """Build the ipywidgets explorer (needs ``ipywidgets``). Display it with ``explorer.ui`` as a cell's value.
 
     Args:
@@ -809,6 +944,9 @@ def build_explorer(params: ExplorerParams | None = None, traj: Trajectory | None
         traj: optionally, a trajectory already simulated from ``params`` (saves the first simulation).
         dpi: resolution of the image.
         cache_size: how many recent trajectories to keep (returning to one of them needs no simulation).
+        max_seconds: settings predicted to train longer than this are refused (:meth:`Explorer.predict_seconds`).
+        background: train in a thread, with a "stop" button that cancels (the kernel stays responsive);
+            by default a slider waits for its simulation, which the kernel's interrupt cancels.
 
     Raises:
         ImportError: ipywidgets is not installed. ValueError: bad ``params`` or a ``traj`` of other params.
@@ -817,5 +955,31 @@ def build_explorer(params: ExplorerParams | None = None, traj: Trajectory | None
         import ipywidgets  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("the live explorer needs ipywidgets: pip install ipywidgets") from exc
-    return Explorer(params, traj, dpi, cache_size)
+    return Explorer(params, traj, dpi, cache_size, max_seconds, background)
 
+
+def measure_updates(params: ExplorerParams | None = None, repeats: int = 5) -> dict[str, float]:
+    """The timing hook of the benchmark: median seconds of the live explorer's two kinds of update.
+
+    Builds an explorer at ``params`` (default: ``ExplorerParams()``), then ``repeats`` times changes
+    the shown step (a redraw) and the flip rate eta (a new simulation and a redraw, never cached),
+    exactly as a slider would. Returns ``step_s`` and ``param_s`` (medians of ``timings["total_s"]``)
+    and ``param_simulate_s`` (the training part of ``param_s``).
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    params = params if params is not None else ExplorerParams()
+    explorer = build_explorer(params, traj=run_explorer_setup(params), cache_size=1,
+                              max_seconds=math.inf)
+    steps = list(explorer.step_slider.options)
+    step_s, param_s, sim_s = [], [], []
+    for k in range(repeats):
+        now = steps.index(explorer.step_slider.value)
+        explorer.step_slider.value = steps[(now + 1 + k % (len(steps) - 1)) % len(steps)]
+        step_s.append(explorer.timings["total_s"])
+        explorer.controls["eta"].value = round(0.06 + 0.01 * (k % 39), 2)  # never the previous one
+        param_s.append(explorer.timings["total_s"])
+        sim_s.append(explorer.timings["simulate_s"])
+    explorer.close()
+    return {"step_s": float(np.median(step_s)), "param_s": float(np.median(param_s)),
+            "param_simulate_s": float(np.median(sim_s))}
