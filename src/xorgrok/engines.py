@@ -21,7 +21,6 @@ what was asked.
 
 from __future__ import annotations
 
-import os
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait

@@ -2,7 +2,8 @@
 
 The chapters in ``book/`` are text files with a jupytext header; JupyterLab opens them as
 notebooks when jupytext is installed. This module converts them to plain ``.ipynb`` files for
-readers who want notebooks without jupytext: ``python -m xorgrok.notebooks OUT_DIR``.
+readers who want notebooks without jupytext: ``python -m xorgrok.notebooks OUT_DIR`` (the whole set is
+written into a staging folder and swapped in: an interrupted export leaves the folder as it was).
 The website uses the same conversion for each page's ".ipynb" download.
 
 jupytext (a dependency of the book, see requirements.txt) is imported only when converting.
@@ -122,13 +123,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", help="folder to write the .ipynb files into (created if missing)")
     parser.add_argument("--book", default=None, help="folder of the chapters (default: the repository's book/)")
     args = parser.parse_args(argv)
+    from .outputs import OutputError, staged_folder
+
+    book = args.book or _default_book_dir()
     try:
-        paths = export_notebooks(args.book or _default_book_dir(), args.out_dir)
+        if not chapter_paths(book):
+            raise ValueError(f"book_dir holds no MyST notebook chapter: {str(book)!r}")
+        with staged_folder(args.out_dir) as stage:  # all notebooks or none, never a truncated one
+            paths = export_notebooks(book, stage)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OutputError as err:
+        print(f"error: {err.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the output folder is as it was", file=sys.stderr)
+        return 130
     for path in paths:
-        print(path)
+        print(Path(args.out_dir) / path.name)
     return 0
 
 
