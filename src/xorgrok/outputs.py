@@ -1,14 +1,16 @@
-"""Output that is complete or absent: a command's files are written into a staging folder, then swapped in.
+"""Output that is complete or absent: written into a staging folder, then swapped in.
 
-:func:`staged_folder` gives a fresh folder beside the requested one (same file system, hidden name
-``.<name>.xorgrok-stage-<pid>-<random>``). When the block ends normally, the staged files replace the
-folder's in one step: on Linux the two folders are exchanged atomically (``renameat2`` with
-``RENAME_EXCHANGE``), elsewhere by two renames; files of the old folder that the command does not write
-are carried over (hard links). When the block raises (an error, Ctrl-C, SIGTERM turned into an
-exception), the staging folder is removed and the old folder is untouched. A staging folder left by a
-process killed with SIGKILL is removed by the next command writing beside it.
+:func:`staged_folder` gives a fresh folder beside the requested one (same file system,
+hidden name ``.<name>.xorgrok-stage-<pid>-<random>``). When the block ends normally, the
+staged files replace the folder's in one step: on Linux the two folders are exchanged
+atomically (``renameat2`` with ``RENAME_EXCHANGE``), elsewhere by two renames; files of
+the old folder that the command does not write are carried over (hard links). When the
+block raises (an error, Ctrl-C, SIGTERM turned into an exception), the staging folder is
+removed and the old folder is untouched. A staging folder left by a process killed with
+SIGKILL is removed by the next command writing beside it.
 
-:func:`atomic_file` does the same for one file. Errors name the user's path, never a temporary one.
+:func:`atomic_file` does the same for one file. Errors name the user's path, never a
+temporary one.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["OutputError", "staged_folder", "atomic_file", "check_writable_folder", "check_writable_file"]
+__all__ = [
+    "OutputError",
+    "staged_folder",
+    "atomic_file",
+    "check_writable_folder",
+    "check_writable_file",
+]
 
 _STAGE = ".xorgrok-stage-"
 _RENAME_EXCHANGE = 2
@@ -50,7 +58,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _remove_stale(parent: Path, name: str) -> None:
-    """Remove staging folders of ``name`` left by processes that no longer run (killed by SIGKILL)."""
+    """Remove staging folders of ``name`` whose process no longer runs (SIGKILL)."""
     prefix = f".{name}{_STAGE}"
     try:
         entries = list(parent.iterdir())
@@ -68,14 +76,16 @@ def _remove_stale(parent: Path, name: str) -> None:
 
 
 def check_writable_folder(path: str | os.PathLike) -> Path:
-    """``path`` as a Path after checking it can become an output folder: not a file, its nearest existing
-    ancestor writable. ``OutputError`` (naming ``path``) otherwise."""
+    """``path`` as a Path after checking it can become an output folder: a non-empty
+    name, not a file, its nearest existing ancestor writable. ``OutputError`` (naming
+    ``path``) otherwise."""
     if os.fspath(path) == "":
-        raise OutputError(errno.EINVAL, "cannot write '': the output folder must not be empty")
+        raise OutputError(errno.EINVAL, "cannot write '': the folder name is empty")
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(
-            errno.ENOTDIR, f"cannot write {os.fspath(path)!r}: it is a file, not a folder"
+            errno.ENOTDIR,
+            f"cannot write {os.fspath(path)!r}: it is a file, not a folder"
         )
     parent = path.resolve().parent
     while not parent.exists():
@@ -87,21 +97,25 @@ def check_writable_folder(path: str | os.PathLike) -> Path:
 def _check_access(path: Path, parent: Path) -> None:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(
-            errno.EACCES, f"cannot write {os.fspath(path)!r}: {os.fspath(parent)!r} is not writable"
+            errno.EACCES,
+            f"cannot write {os.fspath(path)!r}: {os.fspath(parent)!r} is not writable",
         )
 
 
 def check_writable_file(path: str | os.PathLike) -> Path:
-    """``path`` as a Path after checking a file can be written there (its folder exists and is writable)."""
+    """``path`` as a Path after checking a file can be written there: not empty, not a
+    folder, its folder exists and is writable."""
     if os.fspath(path) == "":
-        raise OutputError(errno.EINVAL, "cannot write '': the output file name must not be empty")
+        raise OutputError(errno.EINVAL, "cannot write '': the file name is empty")
     path = Path(path)
     if path.is_dir():
-        raise OutputError(errno.EISDIR, f"cannot write {os.fspath(path)!r}: it is a folder")
+        message = f"cannot write {os.fspath(path)!r}: it is a folder"
+        raise OutputError(errno.EISDIR, message)
     parent = path.resolve().parent
     if not parent.is_dir():
         raise OutputError(
-            errno.ENOENT, f"cannot write {os.fspath(path)!r}: {os.fspath(parent)!r} does not exist"
+            errno.ENOENT,
+            f"cannot write {os.fspath(path)!r}: {os.fspath(parent)!r} does not exist",
         )
     _check_access(path, parent)
     return path
@@ -115,7 +129,9 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):
         return False
     at_fdcwd = -100
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    result = renameat2(
+        at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE
+    )
     if result == 0:
         return True
     code = ctypes.get_errno()
@@ -125,7 +141,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _carry_over(old: Path, stage: Path) -> None:
-    """Hard-link (or copy) into ``stage`` the entries of ``old`` that the command did not write."""
+    """Hard-link (or copy) into ``stage`` the entries of ``old`` not written anew."""
     for entry in old.iterdir():
         target = stage / entry.name
         if target.exists() or target.is_symlink():
@@ -148,8 +164,9 @@ def _commit(stage: Path, final: Path) -> None:
         os.rename(stage, final)
         return
     if final == Path.cwd() or final in Path.cwd().parents:
-        # The current folder cannot be swapped (the process's folder would move with it): move the
-        # files one by one instead, each atomically (only this short loop is not atomic as a set).
+        # The current folder cannot be swapped (the process's folder would move with
+        # it): move the files one by one, each atomically (only this short loop is not
+        # atomic as a set).
         for entry in stage.iterdir():
             os.replace(entry, final / entry.name)
         stage.rmdir()
@@ -171,11 +188,12 @@ def _commit(stage: Path, final: Path) -> None:
 
 @contextmanager
 def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty staging folder; on success its files become ``path``'s (module docstring).
+    """Yield an empty staging folder; on success its files become ``path``'s (see the
+    module docstring).
 
-    When ``path`` is the current folder or one of its ancestors, the staged files are moved in one by
-    one (each atomically) instead of swapping the folder. On any exception the staging folder is
-    removed and ``path`` is left as it was.
+    When ``path`` is the current folder or one of its ancestors, the staged files are
+    moved in one by one (each atomically) instead of swapping the folder. On any
+    exception the staging folder is removed and ``path`` is left as it was.
     """
     final = check_writable_folder(path)
     absolute = final.resolve()
@@ -183,7 +201,8 @@ def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(parent, absolute.name)
-        stage = Path(tempfile.mkdtemp(prefix=f".{absolute.name}{_STAGE}{os.getpid()}-", dir=parent))
+        prefix = f".{absolute.name}{_STAGE}{os.getpid()}-"
+        stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(stage, 0o777 & ~umask)
@@ -202,8 +221,9 @@ def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed to ``path`` (atomic), on any
-    exception it is removed and ``path`` is left as it was. ``OutputError`` names ``path``."""
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``
+    (atomic), on any exception it is removed and ``path`` is left as it was.
+    ``OutputError`` names ``path``."""
     final = check_writable_file(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{final.name}{_STAGE}{os.getpid()}-",
