@@ -1,16 +1,18 @@
-"""Command line: ``python -m xorgrok figure1 --runs 100 --out DIR`` (figure2-4, export-notebooks, sweep).
+"""Command line: ``python -m xorgrok figure1 --runs 100 --out DIR`` (also figure2-4,
+export-notebooks and sweep).
 
-Each ``figureN`` command runs the paper's experiment (:func:`xorgrok.figures.make_figure`), shows a
-progress bar over the runs, and writes the figure as PNG and SVG with the data behind it as CSV files.
+Each ``figureN`` command runs the paper's experiment
+(:func:`xorgrok.figures.make_figure`), shows a progress bar over the runs and writes the
+figure as PNG and SVG with the data behind it as CSV files.
 
-* Output is complete or absent: every command writes its files into a staging folder beside ``--out``
-  and swaps it in at the end (:func:`xorgrok.outputs.staged_folder`); an error, Ctrl-C or SIGTERM leaves
-  the folder as it was and removes the staging folder.
-* Bad arguments (also sizes that would not fit in memory, and an ``--out`` that cannot be written) exit
-  with status 2 and a one-line message before any computation; I/O failures exit 1 with one line naming
-  the user's path; Ctrl-C exits 130 and SIGTERM 143, with one line, after stopping every worker.
+* Output is complete or absent: every command writes its files into a staging folder
+  beside ``--out`` and swaps it in at the end (:func:`xorgrok.outputs.staged_folder`);
+  an error, Ctrl-C or SIGTERM leaves the folder as it was, without the staging folder.
+* Bad arguments (also sizes that would not fit in memory, and an ``--out`` that cannot
+  be written) exit with status 2 and a one-line message before any computation; I/O
+  failures exit 1 with one line naming the user's path; Ctrl-C exits 130 and SIGTERM
+  143, with one line, after stopping every worker.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -28,7 +30,8 @@ from .outputs import OutputError, check_writable_folder, staged_folder
 __all__ = ["main", "build_parser", "Terminated"]
 
 PROG = "xorgrok"
-#: Most runs a figure command accepts (the paper uses 100; 10^5 runs of its size take weeks on a laptop).
+#: Most runs a figure command accepts (the paper uses 100; 10^5 runs of its size take
+#: weeks on a laptop).
 MAX_RUNS = 100_000
 #: Largest seed (seeds are stored as int64).
 MAX_SEED = 2**63 - 1
@@ -42,7 +45,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _int_at_least(low: int, high: int = 2**53):
-    """An argparse type: an integer written as one (no float, however round) in [low, high]."""
+    """An argparse type: an integer written as one (no float, however round), in
+    [low, high]."""
 
     def parse(text: str) -> int:
         try:
@@ -76,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in helps.items():
         p = sub.add_parser(name, help=text, description=text.replace("%%", "%") + ". Writes PNG, SVG and CSV files.")
         p.add_argument("--runs", type=_int_at_least(1, MAX_RUNS), default=100,
-                       help="independent runs (seeds 0..runs-1; default 100, the paper's)")
+                       help="independent runs (seeds 0..runs-1; default 100, the "
+                       "paper's)")
         p.add_argument("--out", required=True, help="output folder (created if missing)")
         p.add_argument("--first-seed", type=_int_at_least(0, MAX_SEED), default=0,
                        help="first seed (default 0)")
@@ -121,8 +126,9 @@ def _export_notebooks(args: argparse.Namespace) -> int:
 
 
 def _check_figure_args(args: argparse.Namespace) -> None:
-    """Everything about a figure command's arguments that can fail, before any computation: seeds,
-    sizes, the memory of the recorded arrays (:func:`xorgrok.resources.run_bytes`) and ``--out``."""
+    """Everything about a figure command's arguments that can fail, before any
+    computation: seeds, sizes, the memory of the recorded arrays
+    (:func:`xorgrok.resources.run_bytes`) and ``--out``."""
     from . import figures as FG
     from .resources import check_memory, run_bytes
 
@@ -130,16 +136,19 @@ def _check_figure_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--first-seed + --runs - 1 must be at most 2**63 - 1, got "
                          f"{args.first_seed + args.runs - 1}")
     check_writable_folder(args.out)
-    setup = FG.scaled_setup(FG.PAPER_FIG1_LEFT, args.p, args.n, args.m)  # ValueError: bad size
+    # ValueError on a bad size
+    setup = FG.scaled_setup(FG.PAPER_FIG1_LEFT, args.p, args.n, args.m)
     if args.command == "figure1":
-        last = FG.FIGURE1_STEPS["right"] if args.steps is None else args.steps
-        shape = dict(recorded=len(FG.figure1_record(min(last, FG.FIGURE1_STEPS["right"]))))
+        longest = FG.FIGURE1_STEPS["right"]
+        last = longest if args.steps is None else min(args.steps, longest)
+        shape = dict(recorded=len(FG.figure1_record(last)))
     elif args.command == "figure2":
         shape = dict(recorded=FG.FIGURE2_STEPS[-1] + 1, neurons=True)
     else:
         shape = dict(recorded=len(FG.FIGURE4_STEPS), neurons=True)
     need = run_bytes(setup, args.runs, itemsize=4, **shape)
-    check_memory(need, f"{args.command} with {args.runs} runs at m = {setup.m}, n = {setup.n}")
+    what = f"{args.command} with {args.runs} runs at m = {setup.m}, n = {setup.n}"
+    check_memory(need, what)
 
 
 def _figure(args: argparse.Namespace) -> int:
@@ -179,7 +188,8 @@ def _figure(args: argparse.Namespace) -> int:
 
 
 class Terminated(BaseException):
-    """SIGTERM (or SIGHUP) received: unwinds like Ctrl-C, so that workers stop and staging is removed."""
+    """SIGTERM (or SIGHUP) received: unwinds like Ctrl-C, so that workers stop and the
+    staging folder is removed."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -192,14 +202,15 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 @contextmanager
 def _signals_as_exceptions() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread (restored afterwards)."""
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread (the previous
+    handlers are restored afterwards)."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    saved = {name: signal.signal(getattr(signal, name), _raise_terminated) for name in names}
+    saved = {n: signal.signal(getattr(signal, n), _raise_terminated) for n in names}
     try:
         yield
     finally:
@@ -207,14 +218,15 @@ def _signals_as_exceptions() -> Iterator[None]:
             signal.signal(getattr(signal, name), handler)
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     print(f"{PROG}: warning: {str(message).splitlines()[0]}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``xorgrok`` and ``python -m xorgrok``; returns the exit status.
 
-    0: done; 1: an I/O error or a failed computation; 2: bad arguments; 130: Ctrl-C; 143: SIGTERM.
+    0: done; 1: an I/O error or a failed computation; 2: bad arguments; 130: Ctrl-C;
+    143: SIGTERM.
     """
     try:
         with _signals_as_exceptions(), warnings.catch_warnings():
@@ -224,8 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted; outputs are left as they were", file=sys.stderr)
         return 130
     except Terminated as stop:
-        print(f"{PROG}: terminated by signal {stop.signum}; outputs are left as they were",
-              file=sys.stderr)
+        print(f"{PROG}: terminated by signal {stop.signum}; outputs are left as they "
+              "were", file=sys.stderr)
         return 128 + stop.signum
 
 
@@ -251,7 +263,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _fail(str(err).splitlines()[0], status=1)
 
 
-#: Output errors that are the user's arguments (exit 2): a file given as folder, a missing or read-only
+#: Output errors that are the user's arguments (exit 2): a file given as folder, a
+#: missing or read-only
 #: parent, an empty name, the current folder.
 _USAGE_ERRNOS = {errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EACCES, errno.EINVAL}
 

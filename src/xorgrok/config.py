@@ -25,16 +25,20 @@ import numpy as np
 __all__ = ["Setup", "PAPER_FIG1_LEFT", "PAPER_FIG1_RIGHT"]
 
 
-#: Largest integer field: 2**53, the largest range in which float64 holds every integer exactly.
+#: Largest integer field: 2**53 (float64 holds every integer up to it exactly).
 MAX_INT = 2**53
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    """``value`` as a Python int: ints and numpy integers only (no bool, no float, however round)."""
+    """``value`` as a Python int: ints and numpy integers only (no bool, no float,
+    however round)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer in [{minimum}, 2**53], got {value!r}")
+        message = f"{name} must be an integer in [{minimum}, 2**53], got {value!r}"
+        raise ValueError(message)
     if not minimum <= value <= MAX_INT:
-        raise ValueError(f"{name} must be an integer in [{minimum}, 2**53], got {value}")
+        raise ValueError(
+            f"{name} must be an integer in [{minimum}, 2**53], got {value}"
+        )
     return int(value)
 
 
@@ -57,10 +61,11 @@ class Setup:
     """An immutable, validated configuration of data, network and gradient descent.
 
     Raises ``ValueError`` naming the field and its allowed range when a value is out of range:
-    ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers, at most 2**53;
-    numpy integers are accepted, floats are not, however round), ``mu_norm > 0`` and ``alpha > 0``
-    (finite), ``0 <= eta < 0.5``, ``omega_init >= 0`` (finite, with omega_init^2 p finite); numpy
-    floating scalars are accepted and stored as Python floats.
+    ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers, at
+    most 2**53; numpy integers are accepted, floats are not, however round),
+    ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0``
+    (finite, with omega_init^2 p finite); numpy floating scalars are accepted and stored
+    as Python floats.
     """
 
     p: int
@@ -85,9 +90,11 @@ class Setup:
         if not 0.0 <= eta < 0.5:
             raise ValueError(f"eta must be in [0, 0.5), got {eta}")
         object.__setattr__(self, "eta", eta)
-        # The sampler squares these: ||w_j^(0)||^2 and ||mu||^2 must be finite in float64.
+        # The sampler squares these: ||w_j^(0)||^2 and ||mu||^2 must be finite.
         if not math.isfinite(self.omega_init * self.omega_init * self.p):
-            raise ValueError(f"omega_init must make omega_init^2 p finite, got {self.omega_init:g}")
+            raise ValueError(
+                f"omega_init must make omega_init^2 p finite, got {self.omega_init:g}"
+            )
         if not math.isfinite(self.mu_norm * self.mu_norm * 4.0):
             raise ValueError(f"mu_norm must make ||mu||^2 finite, got {self.mu_norm:g}")
 

@@ -51,18 +51,20 @@ __all__ = [
 
 
 class DivergenceError(FloatingPointError):
-    """Gradient descent produced a non-finite network output; ``step`` is the first such step.
+    """Gradient descent produced a non-finite network output at step ``step``.
 
-    With the logistic loss the weights grow at most linearly in t (|l'| <= 1), so a non-finite output is an
-    overflow of the floating range. Given the ``setup``, the message names the parameter that drives it
-    (:func:`xorgrok.resources.output_bound`): alpha (the step), omega_init (the initialization) or mu_norm
-    (when ||mu||^2 > p dominates ||x_i||^2).
+    With the logistic loss the weights grow at most linearly in t (|l'| <= 1), so a
+    non-finite output is an overflow of the floating range. Given the ``setup``, the
+    message names the parameter that drives it (:func:`xorgrok.resources.output_bound`):
+    alpha (the step), omega_init (the initialization) or mu_norm (when ||mu||^2 > p
+    dominates ||x_i||^2).
     """
 
     def __init__(self, step: int, seed: int, setup: Setup | None = None):
         super().__init__(
-            f"gradient descent diverged at step t = {step} (seed {seed}): the network output is not finite "
-            f"(it overflowed the floating range); {_divergence_hint(setup, step)}"
+            f"gradient descent diverged at step t = {step} (seed {seed}): the network "
+            "output is not finite (it overflowed the floating range); "
+            f"{_divergence_hint(setup, step)}"
         )
         self.step = step
         self.seed = seed
@@ -75,8 +77,10 @@ def _divergence_hint(setup: Setup | None, step: int) -> str:
     cause = "alpha" if drift >= setup.omega_init else "omega_init"
     if setup.mu_norm**2 > setup.p:
         cause = "mu_norm" if cause == "alpha" else "omega_init or mu_norm"
-    return f"reduce {cause} (alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}, " \
-           f"mu_norm = {setup.mu_norm:g}, p = {setup.p})"
+    return (
+        f"reduce {cause} (alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}, "
+        f"mu_norm = {setup.mu_norm:g}, p = {setup.p})"
+    )
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def dense_bytes_per_seed(problem_shape: tuple[int, int, int], itemsize: int) -> 
 
 
 def _available_bytes(device: torch.device) -> int:
-    from .resources import available_bytes  # the machine's and the container's (cgroup) limits
+    from .resources import available_bytes  # the machine's and the cgroup's limits
 
     return available_bytes(device)
 

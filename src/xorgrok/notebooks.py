@@ -2,8 +2,9 @@
 
 The chapters in ``book/`` are text files with a jupytext header; JupyterLab opens them as
 notebooks when jupytext is installed. This module converts them to plain ``.ipynb`` files for
-readers who want notebooks without jupytext: ``python -m xorgrok.notebooks OUT_DIR`` (the whole set is
-written into a staging folder and swapped in: an interrupted export leaves the folder as it was).
+readers who want notebooks without jupytext: ``python -m xorgrok.notebooks OUT_DIR``
+(the whole set is written into a staging folder and swapped in: an interrupted export
+leaves the folder as it was).
 The website uses the same conversion for each page's ".ipynb" download.
 
 jupytext (a dependency of the book, see requirements.txt) is imported only when converting.
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not chapter_paths(book):
             raise ValueError(f"book_dir holds no MyST notebook chapter: {str(book)!r}")
-        with staged_folder(args.out_dir) as stage:  # all notebooks or none, never a truncated one
+        with staged_folder(args.out_dir) as stage:  # all notebooks or none
             paths = export_notebooks(book, stage)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -67,7 +67,7 @@ def decision_function_on_plane(proj, a, mu_norm: float, grid) -> np.ndarray:
     aa = np.broadcast_to(a, batch + (m,))
     pre = coef @ pts.T  # [*batch, m, G]
     np.maximum(pre, 0.0, out=pre)  # ReLU in place
-    out = (aa[..., None, :] @ pre)[..., 0, :]  # a product (BLAS), several times faster than einsum
+    out = (aa[..., None, :] @ pre)[..., 0, :]  # a BLAS product: much faster than einsum
     return out.reshape(batch + gshape)
 
 

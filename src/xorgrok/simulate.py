@@ -93,7 +93,8 @@ MAX_SEED = 2**63 - 1
 
 def _is_int(value: object) -> bool:
     """A Python or numpy integer (not a bool)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    integer = isinstance(value, (int, np.integer))
+    return integer and not isinstance(value, (bool, np.bool_))
 
 
 def _check_steps(steps: int, record: Iterable[int] | None) -> np.ndarray:
@@ -106,20 +107,25 @@ def _check_steps(steps: int, record: Iterable[int] | None) -> np.ndarray:
     if not all(_is_int(t) for t in record):
         bad = next(t for t in record if not _is_int(t))
         raise ValueError(f"record must hold integer steps in [0, {steps}], got {bad!r}")
-    t = np.unique(np.asarray([int(s) for s in record if 0 <= s <= steps], dtype=np.int64))
+    kept = [int(s) for s in record if 0 <= s <= steps]
+    t = np.unique(np.asarray(kept, dtype=np.int64))
     if t.size == 0 or t.size != len(set(int(s) for s in record)):
-        raise ValueError(f"record must be a non-empty set of steps in [0, {steps}], got {record!r}")
+        raise ValueError(
+            f"record must be a non-empty set of steps in [0, {steps}], got {record!r}"
+        )
     return t
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    """The seeds as Python ints: distinct integers in [0, 2**63 - 1] (numpy integers accepted)."""
+    """The seeds as Python ints: distinct integers in [0, 2**63 - 1] (numpy integers
+    accepted)."""
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one seed")
     bad = [s for s in seeds if not _is_int(s) or not 0 <= s <= MAX_SEED]
     if bad:
-        raise ValueError(f"seeds must be integers >= 0 (at most 2**63 - 1), got {bad[0]!r}")
+        message = f"seeds must be integers >= 0 (at most 2**63 - 1), got {bad[0]!r}"
+        raise ValueError(message)
     seeds = [int(s) for s in seeds]
     if len(set(seeds)) != len(seeds):
         raise ValueError("seeds must be distinct")
@@ -171,8 +177,9 @@ def simulate(
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     device = torch.device(device)
     want = Want(neurons=neurons, outputs=outputs, preacts=preacts)
-    dtype = check_resources(setup, engine, steps, len(seeds), len(record_steps), want, dtype, device,
-                            explicit)  # range of the dtype and memory, before anything is allocated
+    # the dtype's range and the memory, before anything is allocated
+    S, T = len(seeds), len(record_steps)
+    dtype = check_resources(setup, engine, steps, S, T, want, dtype, device, explicit)
     if engine in ("dense", "span"):
         check_dense_fits(setup, engine, dtype, device)  # MemoryError pointing to the fast engines
     make = sample_reduced if engine == "reduced" else sample_dense

@@ -71,10 +71,11 @@ __all__ = [
 
 #: Version of the stored result format; part of every cache key (bump it when the stored fields change).
 FORMAT_VERSION = 1
-#: Revision of the code that produces the results (engines, samplers, variants); part of every cache key,
-#: so results of an older engine are never served. ``tests/test_robustness.py`` holds the
-#: :func:`engine_fingerprint` of each revision and fails when the code changes: bump the revision (and add
-#: its fingerprint there; never edit an old one).
+#: Revision of the code that produces the results (engines, samplers, variants); part of
+#: every cache key, so results of an older engine are never served.
+#: ``tests/test_robustness.py`` holds the :func:`engine_fingerprint` of each revision
+#: and fails when the code changes: bump the revision (and add its fingerprint there;
+#: never edit an old one).
 ENGINE_REVISION = 1
 #: The modules whose arithmetic :data:`ENGINE_REVISION` covers.
 ENGINE_MODULES = ("data", "engines", "model", "simulate", "variants")
@@ -106,7 +107,7 @@ def log_steps(steps: int, per_decade: int = 10) -> np.ndarray:
 
 
 def engine_fingerprint() -> str:
-    """SHA-256 of the code of :data:`ENGINE_MODULES` without comments and docstrings (their tokens).
+    """SHA-256 of the tokens of :data:`ENGINE_MODULES`, without comments and docstrings.
 
     Editing a docstring or a comment keeps it; any change to the code changes it.
     """
@@ -116,16 +117,18 @@ def engine_fingerprint() -> str:
 
     sha = hashlib.sha256()
     for name in ENGINE_MODULES:
-        source = Path(import_module(f"xorgrok.{name}").__file__).read_text(encoding="utf-8")
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-        skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
+        path = Path(import_module(f"xorgrok.{name}").__file__)
+        lines = io.StringIO(path.read_text("utf-8")).readline
+        tokens = list(tokenize.generate_tokens(lines))
         starts = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.NL}
+        skip = starts | {tokenize.COMMENT}
         for k, tok in enumerate(tokens):
             if tok.type in skip:
                 continue
             before = tokens[k - 1].type if k else tokenize.NEWLINE
             after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
-            if tok.type == tokenize.STRING and before in starts and after == tokenize.NEWLINE:
+            alone = before in starts and after == tokenize.NEWLINE
+            if tok.type == tokenize.STRING and alone:
                 continue  # a docstring (a string alone on its logical line)
             sha.update(f"{name}:{tok.type}:{tok.string}\n".encode())
     return sha.hexdigest()
@@ -151,12 +154,19 @@ def _check_seeds(seeds: Iterable[int]) -> list[int]:
 
 
 def _check_record(record: Iterable[Any]) -> np.ndarray:
-    """Recorded steps as a sorted, distinct int64 array: integers >= 0 only (no float, however round)."""
+    """Recorded steps as a sorted, distinct int64 array: integers >= 0 only (no float,
+    however round)."""
     values = list(record)
-    bad = [t for t in values if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer))]
+    bad = [
+        t
+        for t in values
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer))
+    ]
     if bad or not values or min(values) < 0:
         shown = bad[0] if bad else values
-        raise ValueError(f"record must be a non-empty set of integer steps >= 0, got {shown!r}")
+        raise ValueError(
+            f"record must be a non-empty set of integer steps >= 0, got {shown!r}"
+        )
     return np.unique(np.asarray([int(t) for t in values], dtype=np.int64))
 
 
@@ -249,8 +259,9 @@ class Cell:
     def key(self) -> str:
         """A stable hash (SHA-256, hex) of :meth:`describe`: equal cells share a key on every machine.
 
-        The paper's model (no variant) hashes exactly the Setup fields, steps, record, engine, dtype,
-        :data:`FORMAT_VERSION` and :data:`ENGINE_REVISION`; a variant adds its switches.
+        The paper's model (no variant) hashes exactly the Setup fields, steps,
+        record, engine, dtype, :data:`FORMAT_VERSION` and :data:`ENGINE_REVISION`; a
+        variant adds its switches.
         """
         payload = self.describe()
         if not self.variant:
@@ -318,8 +329,9 @@ def _run_cell(cell: Cell, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
 
 
 def _init_worker(threads: int, parent: int | None = None) -> None:
-    """Set up a worker process: torch threads; Ctrl-C is the parent's to handle (it stops the workers);
-    a watcher thread ends the worker when its parent ``parent`` (a pid) is gone, even after kill -9."""
+    """Set up a worker process: torch threads; Ctrl-C is the parent's to handle (it
+    stops the workers); a watcher thread ends the worker when its parent ``parent`` (a
+    pid) is gone, even after kill -9."""
     torch.set_num_threads(threads)
     if parent is None or _WATCHING:
         return
@@ -340,8 +352,9 @@ _WATCHING: list[int] = []
 
 
 def stop_workers(executor: cf.Executor, timeout: float = 5.0) -> None:
-    """Shut a :class:`~concurrent.futures.ProcessPoolExecutor` down now: cancel what has not started and
-    terminate (then kill) the processes running tasks, so that none outlives an interrupted sweep."""
+    """Shut a :class:`~concurrent.futures.ProcessPoolExecutor` down now: cancel what has
+    not started and terminate (then kill) the processes running tasks, so that none
+    outlives an interrupted sweep."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
     executor.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
@@ -389,7 +402,8 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     return executor
 
 
-#: Most cell locks one sweep holds at a time (file descriptors); further cells are computed unlocked.
+#: Most cell locks one sweep holds at a time (file descriptors); further cells are
+#: computed without a lock.
 _MAX_LOCKS = 256
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -404,11 +418,13 @@ class CacheWarning(UserWarning):
 
 
 class Cache:
-    """Per-(cell, seed) ``.npz`` files under ``root/<cell key>/seed-<seed>.npz``, written atomically.
+    """Per-(cell, seed) ``.npz`` files under ``root/<cell key>/seed-<seed>.npz``,
+    written atomically.
 
-    :meth:`load` checks a file against its key before trusting it (:meth:`check`); :meth:`lock` takes a
-    per-cell lock file (``fcntl.flock``: the system releases it when its process dies, even by kill -9)
-    so that concurrent sweeps on one cache do not compute the same cell twice.
+    :meth:`load` checks a file against its key before trusting it (:meth:`check`);
+    :meth:`lock` takes a per-cell lock file (``fcntl.flock``: the system releases it
+    when its process dies, even by kill -9) so that concurrent sweeps on one cache do
+    not compute the same cell twice.
     """
 
     def __init__(self, root: str | os.PathLike):
@@ -420,10 +436,12 @@ class Cache:
     def path(self, cell: Cell, seed: int) -> Path:
         return self.folder(cell) / f"seed-{seed}.npz"
 
-    def load(self, cell: Cell, seed: int, warn: bool = True) -> dict[str, np.ndarray] | None:
-        """The stored run, or None when it is missing. A file that cannot be read or fails :meth:`check`
-        gives None too, with a one-line :class:`CacheWarning` naming it (the caller recomputes it) unless
-        ``warn`` is False."""
+    def load(
+        self, cell: Cell, seed: int, warn: bool = True
+    ) -> dict[str, np.ndarray] | None:
+        """The stored run, or None when it is missing. A file that cannot be read or
+        fails :meth:`check` gives None too, with a one-line :class:`CacheWarning` naming
+        it (the caller recomputes it) unless ``warn`` is False."""
         path = self.path(cell, seed)
         if not path.is_file():
             return None
@@ -435,8 +453,8 @@ class Cache:
             problem = f"unreadable ({type(err).__name__})"
         if problem is not None:
             if warn:
-                warnings.warn(f"cache file {path} ignored and recomputed: {problem}", CacheWarning,
-                              stacklevel=2)
+                message = f"cache file {path} ignored and recomputed: {problem}"
+                warnings.warn(message, CacheWarning, stacklevel=2)
             return None
         run = {name: stored[name].astype(float) for name in CURVES}
         run["diverged_at"] = np.int64(stored["diverged_at"])
@@ -444,10 +462,11 @@ class Cache:
 
     @staticmethod
     def check(cell: Cell, seed: int, stored: Mapping[str, np.ndarray]) -> str | None:
-        """What is wrong with a stored record for (cell, seed), or None: key, format, seed, recorded steps,
-        shapes and dtypes of the curves, accuracies in [0, 1], loss >= 0, ``diverged_at`` in
-        {-1} or [0, steps] with NaN exactly from there on."""
-        missing = [k for k in ("key", "format", "seed", "t", "diverged_at", *CURVES) if k not in stored]
+        """What is wrong with a stored record for (cell, seed), or None: key, format,
+        seed, recorded steps, shapes and dtypes of the curves, accuracies in [0, 1],
+        loss >= 0, ``diverged_at`` -1 or in [0, steps] with NaN exactly from there."""
+        fields = ("key", "format", "seed", "t", "diverged_at", *CURVES)
+        missing = [k for k in fields if k not in stored]
         if missing:
             return f"fields {missing} are missing"
         if stored["key"].shape != () or str(stored["key"]) != cell.key():
@@ -462,11 +481,16 @@ class Cache:
         for name in CURVES:
             values = stored[name]
             if values.shape != (T,) or values.dtype.kind != "f":
-                return f"{name} has shape {values.shape} and dtype {values.dtype}, not ({T},) float"
+                return (
+                    f"{name} has shape {values.shape} and dtype {values.dtype}, "
+                    f"not ({T},) float"
+                )
         div = stored["diverged_at"]
-        if div.shape != () or div.dtype.kind not in "iu" or not -1 <= int(div) <= cell.steps:
+        if div.shape != () or div.dtype.kind not in "iu" or not -1 <= div <= cell.steps:
             return f"diverged_at = {div} is not -1 or a step in [0, {cell.steps}]"
-        after = np.asarray(cell.record) >= int(div) if int(div) >= 0 else np.zeros(T, bool)
+        after = np.asarray(cell.record) >= int(div)
+        if int(div) < 0:
+            after[:] = False
         for name in CURVES:
             values = stored[name]
             if not np.isnan(values[after]).all():
@@ -480,8 +504,9 @@ class Cache:
         return None
 
     def lock(self, cell: Cell, wait: bool) -> int | None:
-        """Take the cell's lock file; return its descriptor (give it to :meth:`unlock`), or None when
-        ``wait`` is False and another process holds it. Without ``fcntl`` (Windows): never locks (-1)."""
+        """Take the cell's lock file; return its descriptor (give it to :meth:`unlock`),
+        or None when ``wait`` is False and another process holds it. Without ``fcntl``
+        (Windows): no lock (-1)."""
         try:
             import fcntl
         except ImportError:  # pragma: no cover - platforms without flock
@@ -736,7 +761,7 @@ def sweep(
     runs: dict[tuple[int, int], dict[str, np.ndarray]] = {}
 
     def still_missing(ci: int, todo: Sequence[int], warn: bool = True) -> list[int]:
-        """The seeds of ``todo`` the cache does not hold (those it holds go into ``runs``)."""
+        """The seeds of ``todo`` the cache lacks (the others go into ``runs``)."""
         left = []
         for seed in todo:
             run = cache.load(flat_cells[ci], seed, warn) if cache is not None else None
@@ -746,7 +771,11 @@ def sweep(
                 runs[ci, seed] = run
         return left
 
-    missing = [(ci, todo) for ci in range(len(flat_cells)) if (todo := still_missing(ci, seeds))]
+    missing = [
+        (ci, todo)
+        for ci in range(len(flat_cells))
+        if (todo := still_missing(ci, seeds))
+    ]
     n_cached = len(runs)
     total = sum(len(todo) for _, todo in missing)
     per_task = seeds_per_task or max(1, math.ceil(total / (2 * n_workers)))
@@ -771,10 +800,15 @@ def sweep(
             f"sweep cell {cell.key()[:12]} ({cell.setup}, steps={cell.steps}) failed for seeds {chunk}: {err!r}"
         )
 
-    _check_fits({ci for ci, _ in missing}, flat_cells, min(per_task, len(seeds)), n_workers)
+    todo_cells = {ci for ci, _ in missing}
+    _check_fits(todo_cells, flat_cells, min(per_task, len(seeds)), n_workers)
 
     def compute(todo: list[tuple[int, list[int]]]) -> None:
-        tasks = [(ci, seeds_[i : i + per_task]) for ci, seeds_ in todo for i in range(0, len(seeds_), per_task)]
+        tasks = [
+            (ci, chunk[i : i + per_task])
+            for ci, chunk in todo
+            for i in range(0, len(chunk), per_task)
+        ]
         if tasks and executor is None and n_workers == 1:
             for ci, chunk in tasks:
                 try:
@@ -786,14 +820,15 @@ def sweep(
             _run_parallel(tasks, flat_cells, executor, n_workers, finish, fail)
 
     locks: list[int] = []
-    n_waited = [0]  # runs another sweep computed while this one waited for their cells' locks
+    n_waited = [0]  # runs another sweep computed while this one waited for the locks
     try:
         if cache is None:
             compute(missing)
-        else:  # cells another sweep is computing wait until it is done (or dead), then are read back
+        else:  # a cell another sweep computes: wait until it is done (or dead), read it
             mine, theirs = [], []
             for ci, todo in missing:
-                fd = cache.lock(flat_cells[ci], wait=False) if len(locks) < _MAX_LOCKS else -1
+                free = len(locks) < _MAX_LOCKS
+                fd = cache.lock(flat_cells[ci], wait=False) if free else -1
                 if fd is None:
                     theirs.append((ci, todo))
                 else:
@@ -841,8 +876,9 @@ def sweep(
 
 
 def _check_fits(todo: set[int], cells: list[Cell], per_task: int, workers: int) -> None:
-    """Refuse (``MemoryError`` with the estimate and the limit) before computing when the tasks of a
-    cell, ``workers`` at a time, would not fit in memory (:mod:`xorgrok.resources`)."""
+    """Refuse (``MemoryError`` with the estimate and the limit) before computing when
+    the tasks of a cell, ``workers`` at a time, would not fit in memory
+    (:mod:`xorgrok.resources`)."""
     from .engines import check_dense_fits
     from .resources import check_memory, run_bytes
 
@@ -852,8 +888,10 @@ def _check_fits(todo: set[int], cells: list[Cell], per_task: int, workers: int) 
         if cell.engine in ("dense", "span"):
             check_dense_fits(cell.setup, cell.engine, dtype)
         itemsize = torch.empty((), dtype=dtype).element_size()
-        need = workers * run_bytes(cell.setup, per_task, len(cell.record), itemsize, outputs=True)
-        check_memory(need, f"sweep cell {cell.key()[:12]} ({workers} tasks of {per_task} seeds)")
+        T = len(cell.record)
+        need = workers * run_bytes(cell.setup, per_task, T, itemsize, outputs=True)
+        what = f"sweep cell {cell.key()[:12]} ({workers} tasks of {per_task} seeds)"
+        check_memory(need, what)
 
 
 def _run_parallel(

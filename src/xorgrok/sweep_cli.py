@@ -38,7 +38,7 @@ DEFAULT_CACHE = os.environ.get(
 )
 _BASES = {"paper-left": PAPER_FIG1_LEFT, "paper-right": PAPER_FIG1_RIGHT, "book": None}
 _INT_FIELDS = ("p", "n", "n_test", "m")
-#: Most seeds, steps and workers a sweep command accepts (sizes checked before anything is built).
+#: Most seeds, steps and workers a sweep command accepts (checked before building).
 MAX_SEEDS = 100_000
 MAX_STEPS = 10**9
 MAX_WORKERS = 4096
@@ -86,8 +86,8 @@ def _fill(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_value(field: str, text: str) -> Any:
-    """A --set/--axis value: an integer field takes an integer (1e4 is one, 3.7 is not), every other
-    field a finite real number."""
+    """A --set/--axis value: an integer field takes an integer (1e4 is one, 3.7 is
+    not), every other field a finite real number."""
     try:
         value = float(text)
     except ValueError:
@@ -178,8 +178,9 @@ def _save(path: str, res: SweepResult) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Execute the ``sweep`` sub-command; returns the exit status (2 on bad input, 1 when a computation
-    or a write fails, 130 on Ctrl-C; :class:`xorgrok.cli.Terminated` passes through)."""
+    """Execute the ``sweep`` sub-command; returns the exit status (2 on bad input, 1
+    when a computation or a write fails, 130 on Ctrl-C; :class:`xorgrok.cli.Terminated`
+    passes through)."""
     from .outputs import OutputError
     from .sweep import SweepError
 
@@ -210,7 +211,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     seeds = _parse_seeds(args.seeds)
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
-        raise _UsageError(f"--workers must be in [1, {MAX_WORKERS}], got {args.workers}")
+        raise _UsageError(
+            f"--workers must be in [1, {MAX_WORKERS}], got {args.workers}"
+        )
     if args.out is not None:
         check_writable_file(args.out)  # before computing
     options: dict[str, Any] = dict(
@@ -229,7 +232,9 @@ def _run(args: argparse.Namespace) -> int:
         if not 0 <= args.steps <= MAX_STEPS:
             raise _UsageError(f"--steps must be in [0, {MAX_STEPS}], got {args.steps}")
         if not 1 <= args.per_decade <= 1000:
-            raise _UsageError(f"--per-decade must be in [1, 1000], got {args.per_decade}")
+            raise _UsageError(
+                f"--per-decade must be in [1, 1000], got {args.per_decade}"
+            )
         setups = grid(base, **axes) if axes else base
         names = list(axes)
     elif args.experiment in beyond.EXPERIMENTS:
@@ -269,8 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _signals_as_exceptions():
             return run(parser.parse_args(argv))
     except Terminated as stop:
-        print(f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are cached",
-              file=sys.stderr)
+        print(f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are "
+              "cached", file=sys.stderr)
         return 128 + stop.signum
 
 
