@@ -263,7 +263,8 @@ def projection_unit(setup: Setup) -> float:
     """alpha ||mu||^2 / (2 n sqrt(m)): how far one training point moves <w_j, mu_k> in one step.
 
     With g_i close to 1/2 the update (2.2) changes <w_j, nu> by about (alpha a_j / 2n) y_nu D_{nu,j} ||mu||^2
-    (the paper's Lemma A.4), so in this unit the change per step of a positive neuron is the count D_{nu,j}
+    (the paper's Lemma A.4), so in this unit the change per step of a positive neuron is
+    the count D_{nu,j}
     (clean minus noisy points of cluster nu activating neuron j, minus the same for -nu).
     """
     return setup.alpha * setup.mu_norm**2 / (2 * setup.n * math.sqrt(setup.m))
@@ -314,8 +315,10 @@ class _Views:
         self.points = []  # drawn again over the decision regions by png()
         for label, key, text in ((1, "positive", "label +1"), (-1, "negative", "label -1")):
             sel = (y == label) & ~flipped
-            self.points.append(ax.scatter(pts[sel, 0], pts[sel, 1], s=9, color=COLORS[key], label=text,
-                                          edgecolors="none", zorder=3))
+            self.points.append(ax.scatter(
+                pts[sel, 0], pts[sel, 1], s=9, color=COLORS[key], label=text,
+                edgecolors="none", zorder=3,
+            ))
         self.points.append(ax.scatter(
             pts[flipped, 0], pts[flipped, 1], s=28, marker="X", color=COLORS["flipped"],
             edgecolors=COLORS["black"], linewidths=0.4, label="flipped label", zorder=4,
@@ -339,11 +342,12 @@ class _Views:
         )
         ax.set_xlabel("projection / (alpha ||mu||^2 / (2 n sqrt(m)))")
         ax.set_ylabel("positive neurons (count, all seeds)")
-        # per step only the data of these change (set_data): filled histograms and their outlines
+        # per step only their data change (set_data): filled histograms, their outlines
         empty, edges = np.zeros(bins), np.linspace(-1.0, 1.0, bins + 1)
         self.fills = [ax.stairs(empty, edges, fill=True, color=fill, alpha=0.55)
                       for fill, _, _ in self.styles]
-        self.outlines = [ax.stairs(empty, edges, color=edge, linewidth=1.3) for _, edge, _ in self.styles]
+        self.outlines = [ax.stairs(empty, edges, color=edge, linewidth=1.3)
+                         for _, edge, _ in self.styles]
 
         if title:
             fig.suptitle(_describe(traj), fontsize=9)
@@ -353,11 +357,12 @@ class _Views:
     def png(self) -> bytes:
         """The figure as PNG bytes, redrawing only what :meth:`show` changes.
 
-        The first call renders the static part once (the accuracy curves, the axes of the plane view,
-        the figure title) into a background; every call restores it, draws the step marker, the
-        decision regions with the points and the legend over them, the titles and the histogram panel
-        in full (its limits follow the step), and encodes the pixels (zlib level 1). Same picture as
-        :func:`figure_png`, at a fraction of its cost.
+        The first call renders the static part once (the accuracy curves, the axes of
+        the plane view, the figure title) into a background; every call restores it,
+        draws the step marker, the decision regions with the points and the legend over
+        them, the titles and the histogram panel in full (its limits follow the step),
+        and encodes the pixels (zlib level 1). Same picture as :func:`figure_png`, at a
+        fraction of its cost.
         """
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from PIL import Image
@@ -365,13 +370,14 @@ class _Views:
         canvas = self.fig.canvas
         if not isinstance(canvas, FigureCanvasAgg):
             canvas = FigureCanvasAgg(self.fig)
-        dynamic = (self.marker, self.ax_curves.title, *self.regions, *self.points, self.plane_legend,
-                   self.ax_plane.title, self.ax_hist)
+        dynamic = (self.marker, self.ax_curves.title, *self.regions, *self.points,
+                   self.plane_legend, self.ax_plane.title, self.ax_hist)
         if self._background is None or self._background_canvas is not canvas:
             for artist in dynamic:
                 artist.set_visible(False)
             canvas.draw()
-            self._background, self._background_canvas = canvas.copy_from_bbox(self.fig.bbox), canvas
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+            self._background_canvas = canvas
             for artist in dynamic:
                 artist.set_visible(True)
         canvas.restore_region(self._background)
@@ -379,7 +385,8 @@ class _Views:
         for artist in dynamic:
             artist.draw(renderer)
         width, height = canvas.get_width_height()
-        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        pixels = canvas.buffer_rgba()
+        image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="png", compress_level=1)
         return buf.getvalue()
@@ -468,9 +475,9 @@ def draw_views(
 
 
 def views_png(fig: Figure) -> bytes:
-    """The figure last drawn by :func:`draw_views` as PNG bytes, fast: only the parts that depend on
-    the shown step are redrawn (the live explorer's step slider). ``ValueError`` if ``fig`` holds no
-    views."""
+    """The figure last drawn by :func:`draw_views` as PNG bytes, fast: only the parts
+    that depend on the shown step are redrawn (the live explorer's step slider).
+    ``ValueError`` if ``fig`` holds no views."""
     views = getattr(fig, "_xorgrok_views", None)
     if views is None:
         raise ValueError("fig must have been drawn by draw_views")
@@ -642,18 +649,19 @@ def sweep(
 
 # --------------------------------------------------------------------------------------------- widgets
 
-#: Longest predicted simulation the live explorer runs, in seconds (longer settings are refused).
+#: Longest predicted simulation the live explorer runs, in seconds (longer: refused).
 MAX_SECONDS = 5.0
-#: Speed assumed before the explorer's first simulation has measured one, in flop/s (conservative: a
-#: slow laptop core; the default setting then predicts under 2 s).
+#: Speed assumed before the explorer's first simulation has measured one, in flop/s
+#: (conservative: a slow laptop core; the default setting then predicts under 2 s).
 DEFAULT_FLOP_RATE = 2e9
 
 
 def explorer_flops(params: ExplorerParams) -> float:
-    """Floating-point operations of :func:`run_explorer_setup`: 2 m n^2 per seed and step (the span
-    engine's product), plus m n_test n at each recorded step (the test outputs)."""
-    recorded = len(record_steps(params.steps))
-    per_seed = 2 * params.m * params.n**2 * params.steps + params.m * params.n_test * params.n * recorded
+    """Floating-point operations of :func:`run_explorer_setup`: 2 m n^2 per seed and
+    step (the span engine's product), plus m n_test n at each recorded step (the test
+    outputs)."""
+    m, n, recorded = params.m, params.n, len(record_steps(params.steps))
+    per_seed = 2 * m * n**2 * params.steps + m * params.n_test * n * recorded
     return float(params.seeds * per_seed)
 
 
@@ -685,10 +693,11 @@ class Explorer:
                  background: bool = False) -> None:
         import ipywidgets as w
 
-        if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not (
-            max_seconds > 0
-        ):
-            raise ValueError(f"max_seconds must be a number > 0 (inf: no limit), got {max_seconds!r}")
+        number = isinstance(max_seconds, (int, float))
+        if isinstance(max_seconds, bool) or not number or not max_seconds > 0:
+            raise ValueError(
+                f"max_seconds must be a number > 0 (inf: no limit), got {max_seconds!r}"
+            )
         self.max_seconds = float(max_seconds)
         self.background = bool(background)
         self.flop_rate = DEFAULT_FLOP_RATE
@@ -754,11 +763,15 @@ class Explorer:
         right = w.VBox([self.controls[k] for k in names[4:]])
         row = w.HBox([left, right])
         self.cancel_button = w.Button(description="stop", disabled=True,
-                                      tooltip="stop the running simulation (keeps the last picture)")
+                                      tooltip="stop the running simulation")
         self.cancel_button.on_click(lambda _: self.cancel())
-        status_row = w.HBox([self.cancel_button, self.status]) if self.background else self.status
+        status_row = self.status
+        if self.background:
+            status_row = w.HBox([self.cancel_button, self.status])
         self.ui = w.VBox([row, self.mu_label, self.step_slider, status_row, self.image])
-        self._boxes = (left, right, row, self.ui, *([status_row] if self.background else []))
+        self._boxes = (left, right, row, self.ui)
+        if self.background:
+            self._boxes += (status_row,)
         self._busy = False
         if self.traj is not None:
             self._reset_step_slider(None, last=True)
@@ -779,8 +792,8 @@ class Explorer:
             self.update(step=int(change["new"]))
 
     def predict_seconds(self, params: ExplorerParams) -> float:
-        """Predicted training time of ``params``: :func:`explorer_flops` over the speed measured by the
-        last simulation (:data:`DEFAULT_FLOP_RATE` before the first)."""
+        """Predicted training time of ``params``: :func:`explorer_flops` over the speed
+        measured by the last simulation (:data:`DEFAULT_FLOP_RATE` before the first)."""
         return explorer_flops(params) / self.flop_rate
 
     def cancel(self) -> None:
@@ -789,11 +802,12 @@ class Explorer:
             self._cancel.set()
 
     def update(self, step: int | None = None) -> None:
-        """Re-simulate if a parameter changed, then redraw at ``step`` (default: the shown step).
+        """Re-simulate if a parameter changed, then redraw at ``step`` (default: the
+        shown step).
 
-        Never raises: invalid parameters, a setting predicted to take longer than ``max_seconds``, a
-        failed or cancelled simulation each leave the last picture and put the controls back to its
-        parameters, with a one-line status saying why.
+        Never raises: invalid parameters, a setting predicted to take longer than
+        ``max_seconds``, a failed or cancelled simulation each leave the last picture
+        and put the controls back to its parameters, with a one-line status saying why.
         """
         start = time.perf_counter()
         try:
@@ -805,8 +819,9 @@ class Explorer:
             predicted = self.predict_seconds(params)
             if predicted > self.max_seconds:
                 self._refuse(
-                    f"<b>not run</b>: predicted {predicted:.0f} s, more than the limit of "
-                    f"{self.max_seconds:g} s; use fewer steps, seeds, neurons or training points"
+                    f"<b>not run</b>: predicted {predicted:.0f} s, more than the limit "
+                    f"of {self.max_seconds:g} s; use fewer steps, seeds, neurons or "
+                    "training points"
                 )
                 return
             self.status.value = f"simulating ... (about {predicted:.1f} s)"
@@ -821,8 +836,8 @@ class Explorer:
 
     def _simulate(self, params: ExplorerParams,
                   cancel: threading.Event) -> tuple[Trajectory, float] | None:
-        """Train ``params`` (cancellable between seeds): the trajectory and the seconds it took, or None
-        after a failure or a cancellation."""
+        """Train ``params`` (cancellable between seeds): the trajectory and the seconds
+        it took, or None after a failure or a cancellation."""
         self._cancel = cancel
         if self.cancel_button is not None:
             self.cancel_button.disabled = False
@@ -838,7 +853,8 @@ class Explorer:
             self._refuse("<b>cancelled</b>: the picture is still the last run's")
             return None
         except Exception as exc:  # shown in the status line, never raised from a slider
-            self._refuse(f"<b>simulation failed</b>: {type(exc).__name__}: {_first_line(exc)}")
+            why = f"{type(exc).__name__}: {_first_line(exc)}"
+            self._refuse(f"<b>simulation failed</b>: {why}")
             return None
         finally:
             if self.cancel_button is not None:
@@ -851,9 +867,11 @@ class Explorer:
             self._cache.popitem(last=False)
         return traj, sim_s
 
-    def _start_background(self, params: ExplorerParams, step: int | None, start: float) -> None:
-        """Simulate in a thread (the kernel stays free to receive the cancel button's click); a newer
-        request cancels an older one."""
+    def _start_background(
+        self, params: ExplorerParams, step: int | None, start: float
+    ) -> None:
+        """Simulate in a thread (the kernel stays free to receive the stop button's
+        click); a newer request cancels an older one."""
         self.cancel()
         cancel = threading.Event()
 
@@ -863,15 +881,23 @@ class Explorer:
                 with self._lock:
                     self._show(params, *done, step, start)
 
-        self._thread = threading.Thread(target=work, name="xorgrok-explorer", daemon=True)
+        self._thread = threading.Thread(target=work, daemon=True)
         self._thread.start()
 
-    def _show(self, params: ExplorerParams, traj: Trajectory, sim_s: float, step: int | None,
-              start: float) -> None:
+    def _show(
+        self,
+        params: ExplorerParams,
+        traj: Trajectory,
+        sim_s: float,
+        step: int | None,
+        start: float,
+    ) -> None:
         """Make ``traj`` (of ``params``) the shown run and draw it at ``step``."""
         self.params = params
-        self.mu_label.value = (f"||mu|| = {params.mu_norm:.4g}, omega_init = {params.omega_init:.3g}, "
-                               f"alpha = {params.alpha:.0e}")
+        self.mu_label.value = (
+            f"||mu|| = {params.mu_norm:.4g}, omega_init = {params.omega_init:.3g}, "
+            f"alpha = {params.alpha:.0e}"
+        )
         if self._traj_params != params:
             if params in self._cache:
                 self._cache.move_to_end(params)
@@ -886,8 +912,8 @@ class Explorer:
         draw_s = time.perf_counter() - t0
         self.timings = {"simulate_s": sim_s, "draw_s": draw_s, "total_s": time.perf_counter() - start}
         self.status.value = (
-            f"t = {shown}: simulation {sim_s:.2f} s{' (cached)' if sim_s == 0 else ''}, "
-            f"drawing {draw_s:.2f} s"
+            f"t = {shown}: simulation {sim_s:.2f} s"
+            f"{' (cached)' if sim_s == 0 else ''}, drawing {draw_s:.2f} s"
         )
 
     def _refuse(self, message: str) -> None:
@@ -917,8 +943,8 @@ class Explorer:
 
     def close(self) -> None:
         """Close every widget of the explorer (they disappear from the front end and the saved widget state)."""
-        widgets = (*self.controls.values(), self.step_slider, self.mu_label, self.status, self.image,
-                   self.cancel_button, *self._boxes)
+        widgets = (*self.controls.values(), self.step_slider, self.mu_label,
+                   self.status, self.image, self.cancel_button, *self._boxes)
         for widget in widgets:
             for part in ("layout", "style"):
                 sub = getattr(widget, part, None)
@@ -934,9 +960,14 @@ def _with(options: Sequence[int], value: int) -> list[int]:
     return sorted(set(int(o) for o in options) | {int(value)})
 
 
-def build_explorer(params: ExplorerParams | None = None, traj: Trajectory | None = None,
-                   dpi: float = 80, cache_size: int = 4, max_seconds: float = MAX_SECONDS,
-                   background: bool = False) -> Explorer:
+def build_explorer(
+    params: ExplorerParams | None = None,
+    traj: Trajectory | None = None,
+    dpi: float = 80,
+    cache_size: int = 4,
+    max_seconds: float = MAX_SECONDS,
+    background: bool = False,
+) -> Explorer:
     """Build the ipywidgets explorer (needs ``ipywidgets``). Display it with ``explorer.ui`` as a cell's value.
 
     Args:
@@ -944,9 +975,11 @@ def build_explorer(params: ExplorerParams | None = None, traj: Trajectory | None
         traj: optionally, a trajectory already simulated from ``params`` (saves the first simulation).
         dpi: resolution of the image.
         cache_size: how many recent trajectories to keep (returning to one of them needs no simulation).
-        max_seconds: settings predicted to train longer than this are refused (:meth:`Explorer.predict_seconds`).
-        background: train in a thread, with a "stop" button that cancels (the kernel stays responsive);
-            by default a slider waits for its simulation, which the kernel's interrupt cancels.
+        max_seconds: settings predicted to train longer than this are refused
+            (:meth:`Explorer.predict_seconds`).
+        background: train in a thread, with a "stop" button that cancels (the kernel
+            stays responsive); by default a slider waits for its simulation, which the
+            kernel's interrupt cancels.
 
     Raises:
         ImportError: ipywidgets is not installed. ValueError: bad ``params`` or a ``traj`` of other params.
@@ -958,13 +991,16 @@ def build_explorer(params: ExplorerParams | None = None, traj: Trajectory | None
     return Explorer(params, traj, dpi, cache_size, max_seconds, background)
 
 
-def measure_updates(params: ExplorerParams | None = None, repeats: int = 5) -> dict[str, float]:
-    """The timing hook of the benchmark: median seconds of the live explorer's two kinds of update.
+def measure_updates(
+    params: ExplorerParams | None = None, repeats: int = 5
+) -> dict[str, float]:
+    """The benchmark's timing hook: median seconds of the live explorer's two updates.
 
-    Builds an explorer at ``params`` (default: ``ExplorerParams()``), then ``repeats`` times changes
-    the shown step (a redraw) and the flip rate eta (a new simulation and a redraw, never cached),
-    exactly as a slider would. Returns ``step_s`` and ``param_s`` (medians of ``timings["total_s"]``)
-    and ``param_simulate_s`` (the training part of ``param_s``).
+    Builds an explorer at ``params`` (default: ``ExplorerParams()``), then ``repeats``
+    times changes the shown step (a redraw) and the flip rate eta (a new simulation and
+    a redraw, never cached), exactly as a slider would. Returns ``step_s`` and
+    ``param_s`` (medians of ``timings["total_s"]``) and ``param_simulate_s`` (the
+    training part of ``param_s``).
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
@@ -975,9 +1011,11 @@ def measure_updates(params: ExplorerParams | None = None, repeats: int = 5) -> d
     step_s, param_s, sim_s = [], [], []
     for k in range(repeats):
         now = steps.index(explorer.step_slider.value)
-        explorer.step_slider.value = steps[(now + 1 + k % (len(steps) - 1)) % len(steps)]
+        shift = 1 + k % (len(steps) - 1)  # never the step shown now
+        explorer.step_slider.value = steps[(now + shift) % len(steps)]
         step_s.append(explorer.timings["total_s"])
-        explorer.controls["eta"].value = round(0.06 + 0.01 * (k % 39), 2)  # never the previous one
+        # a flip rate never used before in this loop: always a new simulation
+        explorer.controls["eta"].value = round(0.06 + 0.01 * (k % 39), 2)
         param_s.append(explorer.timings["total_s"])
         sim_s.append(explorer.timings["simulate_s"])
     explorer.close()
