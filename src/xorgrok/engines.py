@@ -53,7 +53,7 @@ __all__ = [
 class DivergenceError(FloatingPointError):
     """Gradient descent produced a non-finite network output at step ``step``.
 
-    With the logistic loss the weights grow at most linearly in t (|l'| <= 1), so a
+    With the logistic loss the weights grow at most linearly in t (-1 < l' < 0), so a
     non-finite output is an overflow of the floating range. Given the ``setup``, the
     message names the parameter that drives it (:func:`xorgrok.resources.output_bound`):
     alpha (the step), omega_init (the initialization) or mu_norm (when ||mu||^2 > p

@@ -649,7 +649,7 @@ def sweep(
 
 # --------------------------------------------------------------------------------------------- widgets
 
-#: Longest predicted simulation the live explorer runs, in seconds (longer: refused).
+#: Longest predicted simulation the explorer runs, in seconds (longer ones are refused).
 MAX_SECONDS = 5.0
 #: Speed assumed before the explorer's first simulation has measured one, in flop/s
 #: (conservative: a slow laptop core; the default setting then predicts under 2 s).

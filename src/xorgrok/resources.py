@@ -8,13 +8,14 @@
   span and reduced engines (recorded arrays, allocated up front, plus every seed in
   flight); :func:`check_memory` refuses with :class:`ResourceError` (a ``MemoryError``)
   naming the estimate and the limit.
-* :func:`output_bound`: an upper bound on |f(x; W^(t))| over a run. With the logistic
-  loss |l'| <= 1, so gradient descent moves each w_j by at most alpha R / sqrt(m) a step
-  (R = max ||x_i||): the weights grow at most linearly and the output stays below
-  (||w_j^(0)|| + t alpha R / sqrt(m)) R sqrt(m). :func:`float_range_issue` compares it
-  (and the span engine's scaled pre-activations <w_j, x_i> / alpha) with the range of a
-  floating type, so an overflow is predicted before it happens instead of being reported
-  as a divergence, and :func:`check_run` picks float64 or refuses, naming the parameter.
+* :func:`output_bound`: an upper bound on the magnitude of f(x; W^(t)) over a run.
+  The logistic loss has -1 < l' < 0, so gradient descent moves each w_j by at most
+  alpha R / sqrt(m) a step (R = max ||x_i||): the weights grow at most linearly and the
+  output stays below (||w_j^(0)|| + t alpha R / sqrt(m)) R sqrt(m).
+  :func:`float_range_issue` compares it (and the span engine's scaled pre-activations
+  <w_j, x_i> / alpha) with the range of a floating type, so an overflow is predicted
+  before it happens instead of being reported as a divergence, and :func:`check_run`
+  picks float64 or refuses, naming the parameter.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ __all__ = [
     "float_range_issue",
     "check_run",
     "check_resources",
+    "MEMORY_SHARE",
+    "RANGE_MARGIN",
 ]
 
 #: Fraction of the available memory a run may plan to use.
@@ -164,7 +167,8 @@ def _init_norm(setup: Setup) -> float:
 
 
 def output_bound(setup: Setup, steps: int) -> float:
-    """Upper bound on |f(x_i; W^(t))| for t <= steps (module docstring)."""
+    """Upper bound on the magnitude of f(x_i; W^(t)) for t <= steps (module
+    docstring)."""
     R = _radius(setup)
     w = _init_norm(setup) + steps * setup.alpha * R / math.sqrt(setup.m)  # >= ||w_j||
     return w * R * math.sqrt(setup.m)

@@ -54,6 +54,7 @@ from .simulate import DEFAULT_DTYPE, ENGINES, sample, simulate
 __all__ = [
     "FORMAT_VERSION",
     "ENGINE_REVISION",
+    "ENGINE_MODULES",
     "engine_fingerprint",
     "CURVES",
     "Cell",
