@@ -28,10 +28,11 @@ SWEEP = ["sweep", "custom", "--set", "m=50", "--set", "n=50", "--steps", "200000
 WAIT = 120.0  # seconds: generous for a loaded 2-core machine; a pass takes a fraction of it
 
 
-def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+def _start(args: list[str], cwd: Path, session: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=SRC, PYTHONWARNINGS="ignore")
     return subprocess.Popen([sys.executable, "-m", "xorgrok", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=session)
 
 
 def _children(pid: int) -> set[int]:
@@ -162,3 +163,16 @@ def test_workers_notice_a_parent_killed_by_sigkill(tmp_path):
     proc.kill()
     _finish(proc)  # returns only once no worker holds the output pipe
     _wait_for(lambda: not any(_alive(pid) for pid in workers), "the orphaned workers to end", 30.0)
+
+
+def test_ctrl_c_at_a_terminal_reaches_every_process_and_prints_one_line(tmp_path):
+    """A terminal sends Ctrl-C to the whole process group, workers included: they ignore it
+    (no traceback of theirs), the parent stops them and prints one line."""
+    proc = _start([*SWEEP, "--no-cache"], tmp_path, session=True)
+    _wait_for(lambda: len(_children(proc.pid)) >= 2, "the worker processes")
+    workers = _children(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = _finish(proc)
+    assert proc.returncode == 130
+    _one_line(err, "interrupted")
+    _wait_for(lambda: not any(_alive(pid) for pid in workers), "the workers to end", 30.0)

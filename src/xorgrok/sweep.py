@@ -391,10 +391,16 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     # is imported, before any initializer runs); spawned processes inherit the environment at start.
     saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
     os.environ.update({k: str(threads) for k in _THREAD_VARIABLES})
+    # Workers ignore Ctrl-C from their start (a terminal sends it to the whole process group;
+    # the parent stops them): the setting is inherited when they are spawned.
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         for _ in range(workers):
             executor.submit(_init_worker, threads, os.getpid())
     finally:
+        if main:
+            signal.signal(signal.SIGINT, handler)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
