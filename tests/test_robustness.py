@@ -405,3 +405,21 @@ def test_a_read_only_folder_is_refused_before_compute(tiny_fs, capsys, monkeypat
     monkeypatch.setattr(figures, "make_figure", lambda *a, **k: pytest.fail("computed"))
     line = _cli_error(["figure1", "--runs", "1", "--out", str(tiny_fs / "x"), *FIG], capsys)
     assert str(tiny_fs / "x") in line
+
+
+def test_an_interrupt_behind_an_import_error_is_an_interruption(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while a C extension loads surfaces as ImportError("initialization failed")
+    caused by KeyboardInterrupt (seen with matplotlib): still exit 130 and one line."""
+    from xorgrok import figures
+
+    def loading(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as stop:
+            raise ImportError("initialization failed") from stop
+
+    monkeypatch.setattr(figures, "make_figure", loading)
+    assert cli.main(["figure1", "--runs", "1", "--out", str(tmp_path / "o"), *FIG]) == 130
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err
+    assert cli.interruption(ValueError("x")) is None

@@ -27,7 +27,7 @@ from typing import Iterator, NoReturn, Sequence
 
 from .outputs import OutputError, check_writable_folder, staged_folder
 
-__all__ = ["main", "build_parser", "Terminated"]
+__all__ = ["main", "build_parser", "Terminated", "interruption"]
 
 PROG = "xorgrok"
 #: Most runs a figure command accepts (the paper uses 100; 10^5 runs of its size take
@@ -231,19 +231,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _signals_as_exceptions(), warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
-            return _dispatch(build_parser().parse_args(argv))
+            status = _dispatch(build_parser().parse_args(argv))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; outputs are left as they were", file=sys.stderr)
-        return 130
+        return _interrupted_exit(argv, 130)
     except Terminated as stop:
         print(f"{PROG}: terminated by signal {stop.signum}; outputs are left as they "
               "were", file=sys.stderr)
-        return 128 + stop.signum
+        return _interrupted_exit(argv, 128 + stop.signum)
+    # the sweep command reports its own interruption (finished runs are cached)
+    return _interrupted_exit(argv, status) if status == 130 else status
+
+
+def _interrupted_exit(argv: Sequence[str] | None, status: int) -> int:
+    """``status``; a program (``argv`` None: the command line) exits with it at once,
+    everything cleaned up already. A signal that lands while a C extension loads can
+    leave the interpreter marked "interrupted", which would turn a normal exit into a
+    death by SIGINT (status -2) at shutdown."""
+    if argv is None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from .sweep import SweepError
-
     try:
         if args.command == "export-notebooks":
             return _export_notebooks(args)
@@ -252,20 +264,44 @@ def _dispatch(args: argparse.Namespace) -> int:
 
             return run_sweep(args)
         return _figure(args)
-    except OutputError as err:
+    except Exception as err:
+        stop = interruption(err)
+        if stop is not None:
+            raise stop from None
+        return _report(err)
+
+
+def interruption(err: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or :class:`Terminated` behind ``err``, if any: a signal that
+    lands while a C extension is being imported surfaces as an ImportError ("initialization
+    failed") whose cause is the interruption."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, (KeyboardInterrupt, Terminated)):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _report(err: Exception) -> int:
+    """One line for a failure, with the exit status; anything unexpected is re-raised."""
+    from .sweep import SweepError
+
+    if isinstance(err, OutputError):
         return _fail(err.strerror, status=1 if err.errno not in _USAGE_ERRNOS else 2)
-    except (ValueError, MemoryError, OverflowError) as err:
+    if isinstance(err, (ValueError, MemoryError, OverflowError)):
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
-    except OSError as err:
+    if isinstance(err, OSError):
         target = f" {os.fspath(err.filename)!r}" if getattr(err, "filename", None) else ""
         return _fail(f"cannot write{target}: {err.strerror or err}", status=1)
-    except SweepError as err:
+    if isinstance(err, SweepError):
         return _fail(str(err).splitlines()[0], status=1)
+    raise err
 
 
 #: Output errors that are the user's arguments (exit 2): a file given as folder, a
-#: missing or read-only
-#: parent, an empty name, the current folder.
+#: missing or read-only parent, an empty name, the current folder.
 _USAGE_ERRNOS = {errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EACCES, errno.EINVAL}
 
 

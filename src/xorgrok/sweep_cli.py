@@ -181,11 +181,18 @@ def run(args: argparse.Namespace) -> int:
     """Execute the ``sweep`` sub-command; returns the exit status (2 on bad input, 1
     when a computation or a write fails, 130 on Ctrl-C; :class:`xorgrok.cli.Terminated`
     passes through)."""
+    from .cli import interruption
     from .outputs import OutputError
     from .sweep import SweepError
 
     try:
-        return _run(args)
+        try:
+            return _run(args)
+        except Exception as err:  # an interruption behind another error is an interruption
+            stop = interruption(err)
+            if stop is not None:
+                raise stop from None
+            raise
     except OutputError as err:
         print(f"xorgrok sweep: error: {err.strerror}", file=sys.stderr)
         return 1 if err.errno == errno.ENOSPC else 2
@@ -196,8 +203,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"xorgrok sweep: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("xorgrok sweep: interrupted; finished runs are cached: run the same command again to resume",
-              file=sys.stderr)
+        print("xorgrok sweep: interrupted; finished runs are cached: run the same command "
+              "again to resume", file=sys.stderr)
         return 130
 
 
@@ -266,17 +273,18 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m xorgrok.sweep_cli ...``: the same command without the ``xorgrok`` front end."""
-    from .cli import Terminated, _signals_as_exceptions
+    from .cli import Terminated, _interrupted_exit, _signals_as_exceptions
 
     parser = argparse.ArgumentParser(prog="python -m xorgrok.sweep_cli", description=__doc__.split("\n")[0])
     _fill(parser)
     try:
         with _signals_as_exceptions():
-            return run(parser.parse_args(argv))
+            status = run(parser.parse_args(argv))
     except Terminated as stop:
         print(f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are "
               "cached", file=sys.stderr)
-        return 128 + stop.signum
+        return _interrupted_exit(argv, 128 + stop.signum)
+    return _interrupted_exit(argv, status) if status == 130 else status
 
 
 if __name__ == "__main__":
