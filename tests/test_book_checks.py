@@ -1,10 +1,10 @@
 """Static checks of the book's honesty rules.
 
-* No page, docstring, comment or README mentions "the digest": readers have the paper, and the book cites
-  it by the paper's own section, lemma, equation and figure numbers.
-* No chapter asserts a condition that is constant, or ``np.all`` / ``.all()`` of a boolean-masked array
-  that may be empty (``np.all`` of an empty array is True) without also checking that it is non-empty,
-  as far as a static look at the code cells can tell.
+* No page, docstring, comment or README mentions "the digest": readers have the paper,
+  and the book cites it by the paper's own section, lemma, equation and figure numbers.
+* No chapter asserts a condition that is constant, or ``np.all`` / ``.all()`` of a
+  boolean-masked array that may be empty (``np.all`` of an empty array is True) without
+  also checking that it is non-empty, as far as a static look at the code can tell.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ BOOK = ROOT / "book"
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 WORD = re.compile(r"\bdigest", re.I)  # not hashlib's hexdigest
 
-# The files of the branch that removed the word (issue 11); the other files are cleaned by their owners.
+# The files cleaned by the branch of issue 11; their owners clean the others.
 OWNED = [
     *(f"book/{name}.md" for name in (
-        "01_data", "02_network", "03_one_step", "04_feature_learning", "06_engines", "07_beyond",
-        "07a_signal_dimension", "07b_time", "07c_variants", "07d_memorization", "08_explorer",
-        "notation", "glossary", "api", "cite", "preface",
+        "01_data", "02_network", "03_one_step", "04_feature_learning", "06_engines",
+        "07_beyond", "07a_signal_dimension", "07b_time", "07c_variants",
+        "07d_memorization", "08_explorer", "notation", "glossary", "api", "cite",
+        "preface",
     )),
     "README.md",
     *(f"src/xorgrok/{name}.py" for name in (
@@ -35,14 +36,16 @@ OWNED = [
 
 
 def _text_files() -> list[Path]:
-    files = [ROOT / "README.md", *sorted(BOOK.glob("*.md")), *sorted((ROOT / "src").rglob("*.py"))]
+    sources = sorted((ROOT / "src").rglob("*.py"))
+    files = [ROOT / "README.md", *sorted(BOOK.glob("*.md")), *sources]
     return [f for f in files if f.is_file()]
 
 
 def _digest_lines(path: Path) -> list[str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     rel = path.relative_to(ROOT)
-    return [f"{rel}:{k}: {line.strip()}" for k, line in enumerate(lines, 1) if WORD.search(line)]
+    numbered = enumerate(lines, 1)
+    return [f"{rel}:{k}: {line.strip()}" for k, line in numbered if WORD.search(line)]
 
 
 @pytest.mark.parametrize("name", OWNED)
@@ -55,7 +58,7 @@ def test_no_file_mentions_a_digest() -> None:
     assert not offenders, "cite the paper, not a digest:\n" + "\n".join(offenders)
 
 
-# --- asserts that cannot fail ------------------------------------------------------------------------
+# --- asserts that cannot fail ---------------------------------------------------------
 
 
 def _cells(path: Path) -> list[str]:
@@ -66,15 +69,16 @@ def _cells(path: Path) -> list[str]:
 
 
 def _is_constant(node: ast.AST) -> bool:
-    """True when the expression refers to no name at all (so its value cannot depend on the run)."""
+    """True when the expression uses no name: its value cannot depend on the run."""
     return not any(isinstance(sub, ast.Name) for sub in ast.walk(node))
 
 
 def _all_calls(node: ast.AST) -> list[ast.Call]:
-    """``np.all(x)``, ``numpy.all(x)``, ``all(x)`` and ``x.all()`` calls inside an expression."""
+    """``np.all(x)``, ``all(x)`` and ``x.all()`` calls inside an expression."""
     out = []
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Call) and isinstance(sub.func, (ast.Attribute, ast.Name)):
+        callable_ = (ast.Attribute, ast.Name)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, callable_):
             name = sub.func.attr if isinstance(sub.func, ast.Attribute) else sub.func.id
             if name == "all":
                 out.append(sub)
@@ -82,18 +86,19 @@ def _all_calls(node: ast.AST) -> list[ast.Call]:
 
 
 def _is_mask_expr(node: ast.AST) -> bool:
-    """A comparison, a boolean combination or a negation computed from names: a boolean mask."""
+    """A comparison, boolean combination or negation computed from names: a mask."""
     if _is_constant(node):
         return False
     if isinstance(node, (ast.Compare, ast.BoolOp)):
         return True
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.op, (ast.Not, ast.Invert))
-    return isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr, ast.BitXor))
+    logical = (ast.BitAnd, ast.BitOr, ast.BitXor)
+    return isinstance(node, ast.BinOp) and isinstance(node.op, logical)
 
 
 def mask_names(sources: list[str]) -> set[str]:
-    """Names assigned a boolean mask anywhere in a chapter's code cells (``keep = x > 0``)."""
+    """Names assigned a boolean mask in a chapter's code cells (``keep = x > 0``)."""
     names = set()
     for source in sources:
         for node in ast.walk(ast.parse(source)):
@@ -103,12 +108,13 @@ def mask_names(sources: list[str]) -> set[str]:
 
 
 def _masked(node: ast.AST, masks: set[str]) -> bool:
-    """Whether an expression indexes an array with a computed (possibly all-False) boolean mask."""
+    """Whether an expression indexes with a computed, possibly all-False, mask."""
     for sub in ast.walk(node):
         if isinstance(sub, ast.Subscript):
             index = sub.slice
             for part in index.elts if isinstance(index, ast.Tuple) else [index]:
-                if _is_mask_expr(part) or (isinstance(part, ast.Name) and part.id in masks):
+                known = isinstance(part, ast.Name) and part.id in masks
+                if _is_mask_expr(part) or known:
                     return True
     return False
 
@@ -116,7 +122,8 @@ def _masked(node: ast.AST, masks: set[str]) -> bool:
 def _guarded(test: ast.AST) -> bool:
     """Whether the asserted condition itself also requires something to be non-empty."""
     source = ast.unparse(test)
-    return any(token in source for token in (".any()", "np.any(", ".size", "len(", ".sum()"))
+    tokens = (".any()", "np.any(", ".size", "len(", ".sum()")
+    return any(token in source for token in tokens)
 
 
 def assert_problems(source: str, masks: frozenset[str] = frozenset()) -> list[str]:
@@ -135,7 +142,8 @@ def assert_problems(source: str, masks: frozenset[str] = frozenset()) -> list[st
             continue
         for call in _all_calls(node.test):
             target = call.args[0] if call.args else call.func
-            if _masked(target, masks | mask_names([source])) and not _guarded(node.test):
+            masked = _masked(target, masks | mask_names([source]))
+            if masked and not _guarded(node.test):
                 problems.append(f"all() over a possibly empty selection: assert {text}")
     return problems
 
@@ -143,13 +151,15 @@ def assert_problems(source: str, masks: frozenset[str] = frozenset()) -> list[st
 def test_the_static_check_catches_what_it_should() -> None:
     assert assert_problems("assert 1 < 2") == ["constant condition: assert 1 < 2"]
     assert assert_problems("assert True") != []
-    assert len(assert_problems("assert np.all(x[mask] < 0.05)", frozenset({"mask"}))) == 1
+    masks = frozenset({"mask"})
+    assert len(assert_problems("assert np.all(x[mask] < 0.05)", masks)) == 1
     assert len(assert_problems("assert (x[x > 0] < 1).all()")) == 1
     assert assert_problems("assert mask.any() and np.all(x[mask] < 0.05)") == []
     assert assert_problems("assert np.all(x < 1) and y > 0") == []
     assert assert_problems("assert np.all(x[1:] <= y[1:])") == []
     assert assert_problems("assert np.all(x[-1] > 0)") == []
-    assert assert_problems("assert np.all(np.diff(x[k]) > 0)") == []  # k an integer index
+    # k an integer index
+    assert assert_problems("assert np.all(np.diff(x[k]) > 0)") == []
     assert len(assert_problems("keep = x > 0\nassert np.all(y[keep] < 1)")) == 1
     assert len(assert_problems("assert np.all(y[keep] < 1)", frozenset({"keep"}))) == 1
 

@@ -60,7 +60,7 @@ def test_alignment_both_conditions_by_hand():
     c, noisy = np.array([40, 30, 12, 12]), np.array([2, 1, 2, 1])
     ceiling = F.alignment_ceiling(c, noisy)
     # R_nu = min(c_nu, c_-nu) - 2 (n_nu + n_-nu) - sqrt(n)
-    assert ceiling.tolist() == pytest.approx([30 - 6 - 10, 30 - 6 - 10, 12 - 6 - 10, 12 - 6 - 10])
+    assert ceiling.tolist() == pytest.approx([14, 14, -4, -4])  # 30 - 6 - 10, 12 - 6 - 10
     d0 = np.array([
         [21, 10, 0, 0],  # D = 11 > 10 and max 21 >= 14: first condition only
         [13, 2, 0, 0],  # D = 11 > 10 and max 13 < 14: aligned with +mu1
@@ -88,7 +88,8 @@ def test_lemma44_events_by_hand():
     H[:, 7] = 1  # everyone sees the last point
     ev = F.lemma44_events(H, a, cluster, flipped, kappa=0.5)
     # D1: point 2 (of -mu1) activates no neuron
-    assert ev["d1"] == 0.0 and ev["d1_bound"] == pytest.approx(1 / 7) and not ev["holds"][0]
+    assert ev["d1"] == 0.0 and ev["d1_bound"] == pytest.approx(1 / 7)
+    assert not ev["holds"][0]
     # R_nu = 2 - 0 - sqrt(8) < 0 < max d: the second condition fails, nothing is aligned
     assert ev["d2"] == 0 and ev["d3"] == 0.0 and np.isnan(ev["d4"])
     assert ev["d2_bound"] == pytest.approx(4 * 8 ** (-10 * F.EPSILON_MAX))
@@ -100,7 +101,8 @@ def test_lemma44_events_by_hand():
 
 
 def test_lemma44_d4_is_the_mean_over_aligned_neurons():
-    setup = SMALL.replace(m=400, n=400, eta=0.02, p=20000, mu_norm=2.5 * math.sqrt(20000 / 400))
+    mu_norm = 2.5 * math.sqrt(20000 / 400)
+    setup = SMALL.replace(m=400, n=400, eta=0.02, p=20000, mu_norm=mu_norm)
     pb = xorgrok.sample(setup, 2)
     H = pb.W0 @ pb.X_train.T
     ev = F.lemma44_events(H, pb.a, pb.cluster, pb.flipped, kappa=0.25)
@@ -113,13 +115,15 @@ def test_lemma44_d4_is_the_mean_over_aligned_neurons():
     ]
     assert len(means) == 8
     assert float(ev["d4"]) == pytest.approx(min(means))
-    assert int(ev["d2"]) == min(int((g & al[:, k]).sum()) for g in (pb.a > 0, pb.a < 0) for k in range(4))
+    signs = (pb.a > 0, pb.a < 0)
+    assert int(ev["d2"]) == min(int((g & al[:, k]).sum()) for g in signs for k in range(4))
 
 
 def test_predicted_aligned_fraction_without_shared_component_is_a_binomial_tail():
     # rho = mu_norm / sqrt(p) -> 0: every point active with probability 1/2 independently
     c, noisy = np.array([5, 3, 4, 2]), np.array([1, 0, 1, 0])
-    pred = F.predicted_aligned_fraction(c, noisy, 0.5, 10**12, 1e-3, second=False)  # threshold 1
+    # threshold n^0 = 1
+    pred = F.predicted_aligned_fraction(c, noisy, 0.5, 10**12, 1e-3, second=False)
     rng = np.random.default_rng(0)
     K = 200_000
     b = lambda k: rng.binomial(k, 0.5, size=K)  # noqa: E731
@@ -132,14 +136,15 @@ def test_predicted_aligned_fraction_matches_many_neurons():
     pb = xorgrok.sample(setup, 1)
     d0 = F.d_counts(pb.W0 @ pb.X_train.T, pb.cluster, pb.flipped)
     c, noisy = F.cluster_counts(pb.cluster, pb.flipped)
+    p, mu_norm = setup.p, setup.mu_norm
     for second in (False, True):
         measured = F.aligned(d0, c, noisy, 0.1, second=second).mean(0)
-        pred = F.predicted_aligned_fraction(c, noisy, 0.1, setup.p, setup.mu_norm, second=second)
+        pred = F.predicted_aligned_fraction(c, noisy, 0.1, p, mu_norm, second=second)
         se = np.sqrt(pred * (1 - pred) / setup.m)
         assert np.all(np.abs(measured - pred) <= 4 * se + 0.01)
     # the second condition only removes neurons, and here it removes some
-    both = F.predicted_aligned_fraction(c, noisy, 0.1, setup.p, setup.mu_norm)
-    first = F.predicted_aligned_fraction(c, noisy, 0.1, setup.p, setup.mu_norm, second=False)
+    both = F.predicted_aligned_fraction(c, noisy, 0.1, p, mu_norm)
+    first = F.predicted_aligned_fraction(c, noisy, 0.1, p, mu_norm, second=False)
     assert np.all(both <= first + 1e-12) and np.any(both < first - 0.01)
     with pytest.raises(ValueError, match="c and noisy"):
         F.predicted_aligned_fraction(c[:3], noisy, 0.1, setup.p, setup.mu_norm)
@@ -270,6 +275,7 @@ def test_predicted_aligned_fraction_with_second_condition_against_monte_carlo():
     d_p = rng.binomial(40, 0.5, K) - rng.binomial(2, 0.5, K)
     d_m = rng.binomial(36, 0.5, K) - rng.binomial(1, 0.5, K)
     ceiling = min(40, 36) - 2 * (2 + 1) - math.sqrt(c.sum() + noisy.sum())
-    mc = ((d_p - d_m > (c.sum() + noisy.sum()) ** 0.25) & (np.maximum(d_p, d_m) < ceiling)).mean()
+    first = d_p - d_m > (c.sum() + noisy.sum()) ** 0.25
+    mc = (first & (np.maximum(d_p, d_m) < ceiling)).mean()
     assert 0.01 < mc < 0.5  # a case where both conditions bind
     assert pred[0] == pytest.approx(mc, abs=0.003)

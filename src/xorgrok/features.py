@@ -7,9 +7,10 @@ The counts c_nu, n_nu and e_nu live in :mod:`xorgrok.theory` (:func:`~xorgrok.th
 
 * the activation sets C_{nu,j}^(t) = {i in C cap I_nu : <w_j^(t), x_i> > 0} and N_{nu,j}^(t) (their sizes),
   ``d_{nu,j} = #C_{nu,j} - #N_{nu,j}`` and D_{nu,j} = d_{nu,j} - d_{-nu,j} (:func:`activation_counts`);
-* (nu, kappa)-alignment, the paper's eq. (4.2) with both of its conditions (:func:`aligned`), the
-  fraction of aligned neurons that the initialization's distribution predicts
-  (:func:`predicted_aligned_fraction`), and the events (D1)-(D4) of Lemma 4.4 (:func:`lemma44_events`);
+* (nu, kappa)-alignment, the paper's eq. (4.2) with both of its conditions
+  (:func:`aligned`), the fraction of aligned neurons that the initialization's
+  distribution predicts (:func:`predicted_aligned_fraction`), and the events (D1)-(D4)
+  of Lemma 4.4 (:func:`lemma44_events`);
 * Lemma A.4's per-step changes of <w_j, x_k> and <w_j, nu> (:func:`predicted_preact_change`,
   :func:`predicted_mean_change`);
 * Lemma 4.7's group averages (:func:`growth_groups`, :func:`lemma47_orders`);
@@ -61,10 +62,10 @@ __all__ = [
 
 
 EPSILON_MAX = 1e-3 / 4
-"""The paper fixes its universal constant epsilon in the open interval (0, 10^-3 / 4) (Section 4)."""
+"""The paper's universal constant epsilon lies in the open interval (0, 10^-3 / 4)."""
 
 KAPPA_LEMMA47 = 20 * EPSILON_MAX
-"""kappa = 20 epsilon, the alignment exponent of Lemma 4.7, at the top of epsilon's range (0.005)."""
+"""kappa = 20 epsilon of Lemma 4.7, with epsilon at the top of its range: 0.005."""
 
 
 def _check_kappa(kappa: float) -> float:
@@ -150,11 +151,12 @@ def alignment_threshold(n: int, kappa: float) -> float:
 
 
 def alignment_ceiling(c: np.ndarray, noisy: np.ndarray) -> np.ndarray:
-    """The paper's second alignment condition's bound (eq. 4.2), for each cluster nu, shape [4]:
+    """The bound of the paper's second alignment condition (eq. 4.2), shape [4]:
 
-        R_nu = min{c_nu, c_{-nu}} - 2 (n_nu + n_{-nu}) - sqrt(n),   n = sum of c and noisy;
+        R_nu = min{c_nu, c_{-nu}} - 2 (n_nu + n_{-nu}) - sqrt(n),
 
-    a (nu, kappa)-aligned neuron needs max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu. R_{-nu} = R_nu.
+    with n the sum of all counts. A (nu, kappa)-aligned neuron needs
+    max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu. R_{-nu} = R_nu.
 
     Args:
         c, noisy: [4] counts c_nu, n_nu (:func:`xorgrok.theory.cluster_counts`).
@@ -167,14 +169,15 @@ def alignment_ceiling(c: np.ndarray, noisy: np.ndarray) -> np.ndarray:
 def aligned(
     d0: np.ndarray, c: np.ndarray, noisy: np.ndarray, kappa: float, second: bool = True
 ) -> np.ndarray:
-    """(nu, kappa)-alignment at initialization, the paper's eq. (4.2). d0 [..., m, 4] -> bool [..., m, 4].
+    """(nu, kappa)-alignment at initialization, the paper's eq. (4.2), bool [..., m, 4].
 
     A neuron j is (nu, kappa)-aligned when both
 
-        D_{nu,j}^(0) = d_{nu,j}^(0) - d_{-nu,j}^(0) > n^(1/2 - kappa)     (first condition)
-        max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu                           (second condition)
+        (first)   D_{nu,j}^(0) = d_{nu,j}^(0) - d_{-nu,j}^(0) > n^(1/2 - kappa)
+        (second)  max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu
 
-    hold, with R_nu of :func:`alignment_ceiling`. ``second=False`` applies the first condition only.
+    hold, with R_nu of :func:`alignment_ceiling`. ``second=False`` applies the first
+    condition only.
 
     Args:
         d0: [..., m, 4] d_{nu,j}^(0) (:func:`d_counts` of the initial pre-activations).
@@ -273,17 +276,20 @@ def predicted_aligned_fraction(
     nodes: int = 64,
     second: bool = True,
 ) -> np.ndarray:
-    """P(neuron j is (nu, kappa)-aligned) for each cluster nu under the model of
-    :func:`initial_D_distribution`, shape [4].
+    """P(neuron j is (nu, kappa)-aligned) for each cluster nu, shape [4], under the
+    model of :func:`initial_D_distribution`.
 
-    Given u = <g, nu>/||mu||, d_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) and
-    d_{-nu,j}^(0) = Bin(c_{-nu}, 1 - q) - Bin(n_{-nu}, 1 - q) are independent (q = Phi(u ||mu|| / sqrt(p))),
-    so their joint pmf is an outer product; the result sums it over the pairs that satisfy eq. (4.2)'s
-    conditions (:func:`aligned`; ``second=False``: the first only) and averages over u.
+    Given u = <g, nu>/||mu|| and q = Phi(u ||mu|| / sqrt(p)), the counts
+    d_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) and
+    d_{-nu,j}^(0) = Bin(c_{-nu}, 1 - q) - Bin(n_{-nu}, 1 - q) are independent, so their
+    joint pmf is an outer product; the result sums it over the pairs that satisfy the
+    conditions of eq. (4.2) (:func:`aligned`; ``second=False``: the first only) and
+    averages over u.
 
-    This is the expected fraction of aligned neurons, positive and negative alike (a_j is independent of
-    w_j^(0)); given the data, the neurons are independent, so the measured fraction among k neurons
-    scatters around it with the binomial standard error sqrt(P (1 - P) / k).
+    This is the expected fraction of aligned neurons, positive and negative alike (a_j
+    is independent of w_j^(0)); given the data, the neurons are independent, so the
+    measured fraction among k neurons scatters around it with the binomial standard
+    error sqrt(P (1 - P) / k).
     """
     c, noisy = _check_counts(c, noisy)
     _check_model_args(p, mu_norm, nodes)
@@ -316,26 +322,29 @@ def lemma44_events(
     kappa: float,
     epsilon: float = EPSILON_MAX,
 ) -> dict[str, np.ndarray]:
-    """The four events of Lemma 4.4 measured on one draw of data and initialization, with their bounds.
+    """The four events of Lemma 4.4, measured on one draw of data and initialization.
 
     * (D1) each x_i activates >= m/7 positive and >= m/7 negative neurons: ``d1`` is
-      min_i min(#positive active, #negative active) / m, to compare with ``d1_bound`` = 1/7;
-    * (D2) for every nu, >= m n^(-10 epsilon) neurons of each sign are (nu, kappa)-aligned: ``d2`` is
-      the smallest such count over nu and sign, ``d2_bound`` = m n^(-10 epsilon);
-    * (D3) for every nu, a fraction >= 1 - 10 n^(-20 epsilon) of the neurons of each sign is
-      (+-nu, 20 epsilon)-aligned: ``d3`` the smallest fraction, ``d3_bound`` = 1 - 10 n^(-20 epsilon);
-    * (D4) for every nu and sign, the mean of c_nu - n_nu - d_{-nu,j}^(0) over the (nu, kappa)-aligned
-      neurons of that sign is >= n/10: ``d4`` the smallest mean (nan when a set is empty, which (D2)
-      excludes), ``d4_bound`` = n/10.
+      min_i min(#positive active, #negative active) / m; ``d1_bound`` = 1/7.
+    * (D2) for every nu, >= m n^(-10 epsilon) neurons of each sign are
+      (nu, kappa)-aligned: ``d2`` is the smallest such count over nu and sign;
+      ``d2_bound`` = m n^(-10 epsilon).
+    * (D3) for every nu, a fraction >= 1 - 10 n^(-20 epsilon) of the neurons of each
+      sign is (+-nu, 20 epsilon)-aligned: ``d3`` is the smallest fraction;
+      ``d3_bound`` = 1 - 10 n^(-20 epsilon).
+    * (D4) for every nu and sign, the mean of c_nu - n_nu - d_{-nu,j}^(0) over the
+      (nu, kappa)-aligned neurons of that sign is >= n/10: ``d4`` is the smallest mean
+      (nan when a set is empty, which (D2) excludes); ``d4_bound`` = n/10.
 
-    Alignment is :func:`aligned` with both conditions. ``holds`` [4] says which of D1-D4 hold.
+    Alignment is :func:`aligned` with both conditions. ``holds`` [4]: which events hold.
 
     Args:
-        preacts0: [m, n] <w_j^(0), x_i>. a: [m] second layer. cluster: [n] (or [N]). flipped: [n].
-        kappa: the exponent of (D2) and (D4), in [0, 0.5]. epsilon: the paper's epsilon, in
-            (0, 10^-3 / 4]; (D3) uses kappa = 20 epsilon.
+        preacts0: [m, n] <w_j^(0), x_i>. a: [m] second layer. cluster: [n] (or [N]).
+        flipped: [n] bool. kappa: the exponent of (D2) and (D4), in [0, 0.5].
+        epsilon: the paper's epsilon, in (0, 10^-3 / 4]; (D3) uses kappa = 20 epsilon.
     """
-    if not (isinstance(epsilon, (int, float, np.floating)) and 0 < epsilon <= EPSILON_MAX):
+    real = isinstance(epsilon, (int, float, np.floating))
+    if not (real and 0 < epsilon <= EPSILON_MAX):
         raise ValueError(f"epsilon must be in (0, {EPSILON_MAX}], got {epsilon!r}")
     preacts0 = np.asarray(preacts0, dtype=np.float64)
     if preacts0.ndim != 2:
