@@ -1,4 +1,5 @@
-"""Reference classifiers for the XOR cluster distribution (digest section 1): linear rules and the Bayes-optimal rule.
+"""Reference classifiers for the XOR cluster distribution (the paper's Definition 2.1):
+linear rules and the Bayes-optimal rule.
 
 Everything here is about the **clean** test distribution P_clean: x = nu + z with nu uniform on
 {+mu1, -mu1, +mu2, -mu2} and z ~ N(0, I_p); the clean label is +1 on +-mu1 and -1 on +-mu2.

@@ -1,6 +1,7 @@
 """The experiments of the part "Beyond the theorem": named sweep plans at two resolutions, and their analysis.
 
-Each experiment answers one of the open questions of the paper (digest section 7). :func:`plan` returns the
+Each experiment answers one of the open questions of the paper (its Section 5 and the ICLR
+reviews). :func:`plan` returns the
 grid of setups, steps, seeds and recorded steps of an experiment; ``resolution="page"`` is the coarse grid
 the book executes within its time budget, ``resolution="full"`` the finer grid with more seeds that the
 command line runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan through

@@ -1,6 +1,6 @@
 """One configuration of the paper's experiment: :class:`Setup` and the paper's own setups.
 
-The field names are the paper's symbols (the paper's sections 2 and 6):
+The field names are the paper's symbols (the paper's Sections 2-3 and Appendix A.7):
 
 ====================  =====================================================
 ``p``                 input dimension
@@ -115,7 +115,7 @@ class Setup:
 _PAPER_P = 40_000
 _PAPER_N = 200
 
-#: Figure 1, left panel (the paper's section 6): alpha = 1e-12, about 50 steps.
+#: Figure 1, left panel (the paper's Appendix A.7): alpha = 1e-12, about 50 steps.
 PAPER_FIG1_LEFT = Setup(
     p=_PAPER_P,
     n=_PAPER_N,
@@ -127,5 +127,5 @@ PAPER_FIG1_LEFT = Setup(
     alpha=1e-12,
 )
 
-#: Figure 1, right panel (the paper's section 6): alpha = 1e-16, about 5000 steps.
+#: Figure 1, right panel (the paper's Appendix A.7): alpha = 1e-16, about 5000 steps.
 PAPER_FIG1_RIGHT = PAPER_FIG1_LEFT.replace(alpha=1e-16)

@@ -1,4 +1,4 @@
-"""Feature learning made measurable (digest section 5: Lemmas 4.3-4.7, A.4, A.9).
+"""Feature learning made measurable (the paper's Section 4: Lemmas 4.3-4.7, A.4, A.9).
 
 Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2;
 :data:`xorgrok.theory.OPPOSITE` maps nu to -nu and ``CLUSTER_LABEL[nu]`` is the clean label y_nu.
@@ -7,8 +7,10 @@ The counts c_nu, n_nu and e_nu live in :mod:`xorgrok.theory` (:func:`~xorgrok.th
 
 * the activation sets C_{nu,j}^(t) = {i in C cap I_nu : <w_j^(t), x_i> > 0} and N_{nu,j}^(t) (their sizes),
   ``d_{nu,j} = #C_{nu,j} - #N_{nu,j}`` and D_{nu,j} = d_{nu,j} - d_{-nu,j} (:func:`activation_counts`);
-* (nu, kappa)-alignment, D_{nu,j}^(0) > n^(1/2 - kappa) (:func:`aligned`), and the fraction of aligned
-  neurons that the initialization's distribution predicts (:func:`predicted_aligned_fraction`);
+* (nu, kappa)-alignment, the paper's eq. (4.2) with both of its conditions
+  (:func:`aligned`), the fraction of aligned neurons that the initialization's
+  distribution predicts (:func:`predicted_aligned_fraction`), and the events (D1)-(D4)
+  of Lemma 4.4 (:func:`lemma44_events`);
 * Lemma A.4's per-step changes of <w_j, x_k> and <w_j, nu> (:func:`predicted_preact_change`,
   :func:`predicted_mean_change`);
 * Lemma 4.7's group averages (:func:`growth_groups`, :func:`lemma47_orders`);
@@ -38,8 +40,12 @@ __all__ = [
     "activation_counts",
     "d_counts",
     "D_counts",
+    "EPSILON_MAX",
+    "KAPPA_LEMMA47",
     "aligned",
     "alignment_threshold",
+    "alignment_ceiling",
+    "lemma44_events",
     "initial_D_distribution",
     "predicted_aligned_fraction",
     "mean_projections",
@@ -53,6 +59,13 @@ __all__ = [
     "margin_error_bound",
     "loss_minus_log2",
 ]
+
+
+EPSILON_MAX = 1e-3 / 4
+"""The paper's universal constant epsilon lies in the open interval (0, 10^-3 / 4)."""
+
+KAPPA_LEMMA47 = 20 * EPSILON_MAX
+"""kappa = 20 epsilon of Lemma 4.7, with epsilon at the top of its range: 0.005."""
 
 
 def _check_kappa(kappa: float) -> float:
@@ -85,7 +98,7 @@ def flipped_from_labels(y: np.ndarray, y_clean: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Activation sets (digest section 5)
+# Activation sets (the paper's eq. 4.1)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -137,13 +150,49 @@ def alignment_threshold(n: int, kappa: float) -> float:
     return float(n) ** (0.5 - _check_kappa(kappa))
 
 
-def aligned(D0: np.ndarray, n: int, kappa: float) -> np.ndarray:
-    """(nu, kappa)-alignment at initialization: D_{nu,j}^(0) > n^(1/2 - kappa). D0 [..., m, 4] -> bool [..., m, 4].
+def alignment_ceiling(c: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    """The bound of the paper's second alignment condition (eq. 4.2), shape [4]:
 
-    The paper adds a technical condition on max{d_{nu,j}^(0), d_{-nu,j}^(0)} that the digest does not state;
-    it is not applied here.
+        R_nu = min{c_nu, c_{-nu}} - 2 (n_nu + n_{-nu}) - sqrt(n),
+
+    with n the sum of all counts. A (nu, kappa)-aligned neuron needs
+    max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu. R_{-nu} = R_nu.
+
+    Args:
+        c, noisy: [4] counts c_nu, n_nu (:func:`xorgrok.theory.cluster_counts`).
     """
-    return np.asarray(D0) > alignment_threshold(n, kappa)
+    c, noisy = _check_counts(c, noisy)
+    n = int(c.sum() + noisy.sum())
+    return np.minimum(c, c[OPPOSITE]) - 2.0 * (noisy + noisy[OPPOSITE]) - math.sqrt(n)
+
+
+def aligned(
+    d0: np.ndarray, c: np.ndarray, noisy: np.ndarray, kappa: float, second: bool = True
+) -> np.ndarray:
+    """(nu, kappa)-alignment at initialization, the paper's eq. (4.2), bool [..., m, 4].
+
+    A neuron j is (nu, kappa)-aligned when both
+
+        (first)   D_{nu,j}^(0) = d_{nu,j}^(0) - d_{-nu,j}^(0) > n^(1/2 - kappa)
+        (second)  max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu
+
+    hold, with R_nu of :func:`alignment_ceiling`. ``second=False`` applies the first
+    condition only.
+
+    Args:
+        d0: [..., m, 4] d_{nu,j}^(0) (:func:`d_counts` of the initial pre-activations).
+        c, noisy: [4] the training set's counts c_nu, n_nu. kappa: in [0, 0.5].
+        second: whether to apply the second condition.
+    """
+    d0 = np.asarray(d0)
+    if d0.ndim < 2 or d0.shape[-1] != 4:
+        raise ValueError(f"d0 must have shape [..., m, 4], got {d0.shape}")
+    c, noisy = _check_counts(c, noisy)
+    thr = alignment_threshold(int(c.sum() + noisy.sum()), kappa)
+    out = d0 - d0[..., OPPOSITE] > thr
+    if second:
+        out &= np.maximum(d0, d0[..., OPPOSITE]) < alignment_ceiling(c, noisy)
+    return out
 
 
 def _binom_pmf(k: int, q: float) -> np.ndarray:
@@ -158,6 +207,16 @@ def _check_counts(c: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndar
     if (c < 0).any() or (noisy < 0).any() or np.any(c != np.round(c)) or np.any(noisy != np.round(noisy)):
         raise ValueError("c and noisy must be non-negative integer counts")
     return c.astype(np.int64), noisy.astype(np.int64)
+
+
+def _check_model_args(p: int, mu_norm: float, nodes: int) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
+        raise ValueError(f"p must be an integer >= 1, got {p!r}")
+    finite = isinstance(mu_norm, (int, float, np.floating)) and math.isfinite(mu_norm)
+    if not (finite and mu_norm > 0):
+        raise ValueError(f"mu_norm must be finite and > 0, got {mu_norm!r}")
+    if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) or nodes < 8:
+        raise ValueError(f"nodes must be an integer >= 8, got {nodes!r}")
 
 
 def initial_D_distribution(
@@ -186,12 +245,7 @@ def initial_D_distribution(
     c, noisy = _check_counts(c, noisy)
     if isinstance(nu, bool) or not isinstance(nu, (int, np.integer)) or not 0 <= nu <= 3:
         raise ValueError(f"nu must be a cluster index in 0..3, got {nu!r}")
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 1:
-        raise ValueError(f"p must be an integer >= 1, got {p!r}")
-    if not (isinstance(mu_norm, (int, float, np.floating)) and math.isfinite(mu_norm) and mu_norm > 0):
-        raise ValueError(f"mu_norm must be finite and > 0, got {mu_norm!r}")
-    if isinstance(nodes, bool) or not isinstance(nodes, (int, np.integer)) or nodes < 8:
-        raise ValueError(f"nodes must be an integer >= 8, got {nodes!r}")
+    _check_model_args(p, mu_norm, nodes)
     opp = int(OPPOSITE[nu])
     u, w = np.polynomial.hermite_e.hermegauss(int(nodes))
     w = w / w.sum()
@@ -208,22 +262,120 @@ def initial_D_distribution(
     return low + np.arange(size), pmf
 
 
-def predicted_aligned_fraction(
-    c: np.ndarray, noisy: np.ndarray, kappa: float, p: int, mu_norm: float, nodes: int = 64
-) -> np.ndarray:
-    """P(D_{nu,j}^(0) > n^(1/2 - kappa)) for each cluster nu under :func:`initial_D_distribution`, shape [4].
+def _d_pmf(clean: int, noisy: int, q: float) -> np.ndarray:
+    """pmf of Bin(clean, q) - Bin(noisy, q) on the values -noisy .. clean."""
+    return np.convolve(_binom_pmf(clean, q), _binom_pmf(noisy, q)[::-1])
 
-    This is the expected fraction of (nu, kappa)-aligned neurons, positive and negative alike (a_j is
-    independent of w_j^(0)); given the data, the neurons are independent, so the measured fraction among
-    k neurons scatters around it with the binomial standard error sqrt(P (1 - P) / k).
+
+def predicted_aligned_fraction(
+    c: np.ndarray,
+    noisy: np.ndarray,
+    kappa: float,
+    p: int,
+    mu_norm: float,
+    nodes: int = 64,
+    second: bool = True,
+) -> np.ndarray:
+    """P(neuron j is (nu, kappa)-aligned) for each cluster nu, shape [4], under the
+    model of :func:`initial_D_distribution`.
+
+    Given u = <g, nu>/||mu|| and q = Phi(u ||mu|| / sqrt(p)), the counts
+    d_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) and
+    d_{-nu,j}^(0) = Bin(c_{-nu}, 1 - q) - Bin(n_{-nu}, 1 - q) are independent, so their
+    joint pmf is an outer product; the result sums it over the pairs that satisfy the
+    conditions of eq. (4.2) (:func:`aligned`; ``second=False``: the first only) and
+    averages over u.
+
+    This is the expected fraction of aligned neurons, positive and negative alike (a_j
+    is independent of w_j^(0)); given the data, the neurons are independent, so the
+    measured fraction among k neurons scatters around it with the binomial standard
+    error sqrt(P (1 - P) / k).
     """
     c, noisy = _check_counts(c, noisy)
+    _check_model_args(p, mu_norm, nodes)
     thr = alignment_threshold(max(int(c.sum() + noisy.sum()), 1), kappa)
+    ceiling = alignment_ceiling(c, noisy)
+    u, w = np.polynomial.hermite_e.hermegauss(int(nodes))
+    w = w / w.sum()
+    rho = float(mu_norm) / math.sqrt(p)
     out = np.zeros(4)
     for nu in range(4):
-        values, pmf = initial_D_distribution(c, noisy, nu, p, mu_norm, nodes)
-        out[nu] = pmf[values > thr].sum()
+        opp = int(OPPOSITE[nu])
+        d_nu = np.arange(-noisy[nu], c[nu] + 1)[:, None]  # [a, 1]
+        d_opp = np.arange(-noisy[opp], c[opp] + 1)[None, :]  # [1, b]
+        keep = d_nu - d_opp > thr
+        if second:
+            keep &= np.maximum(d_nu, d_opp) < ceiling[nu]
+        for uk, wk in zip(u, w):
+            q = float(stats.norm.cdf(uk * rho))
+            joint = np.outer(_d_pmf(int(c[nu]), int(noisy[nu]), q),
+                             _d_pmf(int(c[opp]), int(noisy[opp]), 1 - q))
+            out[nu] += wk * joint[keep].sum()
     return out
+
+
+def lemma44_events(
+    preacts0: np.ndarray,
+    a: np.ndarray,
+    cluster: np.ndarray,
+    flipped: np.ndarray,
+    kappa: float,
+    epsilon: float = EPSILON_MAX,
+) -> dict[str, np.ndarray]:
+    """The four events of Lemma 4.4, measured on one draw of data and initialization.
+
+    * (D1) each x_i activates >= m/7 positive and >= m/7 negative neurons: ``d1`` is
+      min_i min(#positive active, #negative active) / m; ``d1_bound`` = 1/7.
+    * (D2) for every nu, >= m n^(-10 epsilon) neurons of each sign are
+      (nu, kappa)-aligned: ``d2`` is the smallest such count over nu and sign;
+      ``d2_bound`` = m n^(-10 epsilon).
+    * (D3) for every nu, a fraction >= 1 - 10 n^(-20 epsilon) of the neurons of each
+      sign is (+-nu, 20 epsilon)-aligned: ``d3`` is the smallest fraction;
+      ``d3_bound`` = 1 - 10 n^(-20 epsilon).
+    * (D4) for every nu and sign, the mean of c_nu - n_nu - d_{-nu,j}^(0) over the
+      (nu, kappa)-aligned neurons of that sign is >= n/10: ``d4`` is the smallest mean
+      (nan when a set is empty, which (D2) excludes); ``d4_bound`` = n/10.
+
+    Alignment is :func:`aligned` with both conditions. ``holds`` [4]: which events hold.
+
+    Args:
+        preacts0: [m, n] <w_j^(0), x_i>. a: [m] second layer. cluster: [n] (or [N]).
+        flipped: [n] bool. kappa: the exponent of (D2) and (D4), in [0, 0.5].
+        epsilon: the paper's epsilon, in (0, 10^-3 / 4]; (D3) uses kappa = 20 epsilon.
+    """
+    real = isinstance(epsilon, (int, float, np.floating))
+    if not (real and 0 < epsilon <= EPSILON_MAX):
+        raise ValueError(f"epsilon must be in (0, {EPSILON_MAX}], got {epsilon!r}")
+    preacts0 = np.asarray(preacts0, dtype=np.float64)
+    if preacts0.ndim != 2:
+        raise ValueError(f"preacts0 must have shape [m, n], got {preacts0.shape}")
+    m, n = preacts0.shape
+    a = _check_a(a, m)
+    d0 = d_counts(preacts0, cluster, flipped)  # [m, 4]
+    c, noisy = cluster_counts(_train_part(cluster, n), flipped)
+    al = aligned(d0, c, noisy, kappa)  # [m, 4]
+    al3 = aligned(d0, c, noisy, 20 * float(epsilon))
+    pm_al3 = al3 | al3[:, OPPOSITE]  # (+-nu, 20 epsilon)-aligned
+    active = preacts0 > 0  # [m, n]
+    d1, d2, d3, d4 = 1.0, m, 1.0, np.inf
+    for group in (a > 0, a < 0):
+        d1 = min(d1, float(active[group].sum(0).min()) / m)
+        d2 = min(d2, int(al[group].sum(0).min()))
+        d3 = min(d3, float(pm_al3[group].mean(0).min()))
+        for nu in range(4):
+            sel = al[group, nu]
+            if not sel.any():
+                d4 = np.nan
+                continue
+            margin = c[nu] - noisy[nu] - d0[group][sel, OPPOSITE[nu]]
+            d4 = min(d4, float(margin.mean()))
+    bounds = (1 / 7, m * n ** (-10 * epsilon), 1 - 10 * n ** (-20 * epsilon), n / 10)
+    values = (d1, d2, d3, d4)
+    return {
+        **{f"d{k + 1}": np.asarray(v) for k, v in enumerate(values)},
+        **{f"d{k + 1}_bound": np.asarray(b) for k, b in enumerate(bounds)},
+        "holds": np.array([bool(v >= b) for v, b in zip(values, bounds)]),
+    }
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The two-layer ReLU network, the logistic loss and its gradient (digest section 2).
+"""The two-layer ReLU network, the logistic loss and its gradient (the paper's Section 2.3).
 
 These are the plain reference formulas, written for explicit weights; the engines in
 :mod:`xorgrok.engines` apply them, and the tests check them against ``torch.autograd``.

@@ -1,6 +1,6 @@
 """The paper's theory made computable: assumptions A1-A6, the near-orthogonality bound, the one-step
 approximation of gradient descent (Lemma 4.6, Lemma A.10), the linear-classifier limit and the
-per-cluster counts c_nu, n_nu, e_nu (digest sections 3 and 5).
+per-cluster counts c_nu, n_nu, e_nu (the paper's Sections 3 and 4).
 
 Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2;
 :data:`OPPOSITE` maps a cluster nu to -nu. Functions that take a :class:`xorgrok.Problem` work with both
@@ -77,7 +77,7 @@ def _check_pos_real(name: str, value) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Assumptions A1-A6 (digest section 3)
+# Assumptions A1-A6 (the paper's Section 3)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -198,7 +198,7 @@ def max_omega_init(setup: Setup) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Near-orthogonality of the training points (digest section 3, A2)
+# Near-orthogonality of the training points (the paper's Section 3, A2; Corollary 4.2)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -250,7 +250,7 @@ def cosine_similarities(X: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------
-# One step of gradient descent (digest section 5: Lemma 4.6, Lemma A.10)
+# One step of gradient descent (the paper's Section 4.2.1: Lemma 4.6, Lemma A.10)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -317,7 +317,7 @@ def frobenius_norm(problem: Problem, W: torch.Tensor) -> float:
 
 def linear_limit_direction(problem: Problem) -> np.ndarray:
     """v = sum_i y_i x_i over the training points, shape [d]: the m -> infinity one-step network is
-    f(x; W^(1)) -> (alpha / 8n) <v, x> (digest section 5, from Lemma 4.6)."""
+    f(x; W^(1)) -> (alpha / 8n) <v, x> (the paper's eq. 4.3, from Lemma 4.6)."""
     return problem.y.astype(np.float64) @ problem.X_train
 
 
@@ -433,7 +433,7 @@ def with_omega_init(problem: Problem, omega_init: float) -> Problem:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Per-cluster counts (digest section 5): c_nu, n_nu, e_nu
+# Per-cluster counts (the paper's Section 4): c_nu, n_nu, e_nu
 # ----------------------------------------------------------------------------------------------------
 
 

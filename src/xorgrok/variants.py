@@ -1,7 +1,7 @@
 """Model variants beyond the paper's setting, trained with explicit weights: :func:`train_variant`.
 
 The paper trains only the first layer W of f(x; W) = sum_j a_j phi(<w_j, x>) (phi = ReLU, a_j fixed at
-+-1/sqrt(m)) by full-batch gradient descent on the logistic loss (digest section 2). The variants switch on,
++-1/sqrt(m)) by full-batch gradient descent on the logistic loss (the paper's Section 2.3). The variants switch on,
 one by one or together:
 
 * ``leaky``: phi(z) = max(z, leaky * z), a leaky ReLU with slope ``leaky`` in [0, 1) for z < 0
