@@ -9,6 +9,7 @@ command leaves no half-written output. Bad arguments exit with status 2 and a on
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -39,6 +40,19 @@ def _int_at_least(low: int):
     return parse
 
 
+def _positive_float(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {text!r}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands figure1..figure4, export-notebooks and sweep)."""
     parser = _Parser(
@@ -60,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="output folder (created if missing)")
         p.add_argument("--first-seed", type=_int_at_least(0), default=0, help="first seed (default 0)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument(
+            "--step-scale", type=_positive_float("--step-scale"), default=1.0,
+            help="multiply the step size alpha by this factor (default 1, the paper's stated "
+            "alpha; 2 is the convention -l'(0) = 1, see chapter 5)",
+        )
+        p.add_argument(
+            "--init-scale", type=_positive_float("--init-scale"), default=1.0,
+            help="multiply omega_init by this factor (default 1, the paper's stated 1e-15; "
+            "0.5 is the other candidate convention of chapter 5)",
+        )
         # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
         p.add_argument("--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS)
         p.add_argument("--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
@@ -124,6 +148,8 @@ def _figure(args: argparse.Namespace) -> int:
             m=args.m,
             steps=args.steps,
             first_seed=args.first_seed,
+            step_scale=args.step_scale,
+            init_scale=args.init_scale,
         )
     finally:
         if bar is not None:
