@@ -1,4 +1,4 @@
-"""The paper's Figures 1-4: run the simulations, return tidy tables, draw them, write them (digest section 6).
+"""The paper's Figures 1-4 (its Appendix A.7): run the simulations, return tidy tables, draw them, write them.
 
 A *table* here is a plain ``dict`` of equal-length 1-D numpy columns (no pandas needed); :func:`write_csv`
 writes one atomically and :func:`read_csv` reads it back.
@@ -172,7 +172,7 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = ("png", "
 # ----------------------------------------------------------------------------------------------------
 
 
-#: Round steps a long Figure 1 run always records (the time points quoted in the digest and Figure 4's).
+#: Round steps a long Figure 1 run always records (steps quoted from the paper, and Figure 4's).
 FIGURE1_MARKS = (10, 25, 40, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 5000)
 
 
