@@ -3,6 +3,7 @@
 # with a provenance record per command. Run from the repository's root:
 #     bash book/data/regenerate.sh            # everything, in order of cost
 #     bash book/data/regenerate.sh figure3    # only the commands whose figure matches
+#     VARIANTS="stated" bash book/data/regenerate.sh   # only some of: stated step_x2 init_x0.5
 # Stated settings go to book/data/, the two candidate conventions of chapter 5 to
 # book/data/step_x2/ (--step-scale 2) and book/data/init_x0.5/ (--init-scale 0.5).
 # Only the CSV files are kept (the commands also draw PNG and SVG files).
@@ -26,14 +27,20 @@ run() {  # run FIGURE DIR [OPTIONS...]
         echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (src modified)')"
         echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
         echo "machine: $(uname -sm), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-        echo "cores: $(nproc)"
+        echo "cores: $(nproc --all) (threads per command: ${OMP_NUM_THREADS:-all})"
         printf 'wall time: %.0f s\n' "$(echo "$end - $start" | bc)"
     } > "$dir/provenance_$name.txt"
     echo "$dir/provenance_$name.txt"
 }
+VARIANTS=${VARIANTS:-"step_x2 init_x0.5 stated"}
 mkdir -p "$DATA/step_x2" "$DATA/init_x0.5"
 for name in figure3 figure1 figure4; do
-    run "$name" "$DATA/step_x2" --step-scale 2
-    run "$name" "$DATA/init_x0.5" --init-scale 0.5
-    run "$name" "$DATA"
+    for variant in $VARIANTS; do
+        case $variant in
+            step_x2) run "$name" "$DATA/step_x2" --step-scale 2 ;;
+            init_x0.5) run "$name" "$DATA/init_x0.5" --init-scale 0.5 ;;
+            stated) run "$name" "$DATA" ;;
+            *) echo "unknown variant $variant" >&2; exit 2 ;;
+        esac
+    done
 done

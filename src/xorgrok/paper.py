@@ -262,9 +262,10 @@ def paper_histograms(svg_table: Mapping[str, np.ndarray]) -> Table:
         nbins = int(round((x1 - x0) / width))
         centres = x0 + (np.arange(nbins) + 0.5) * (x1 - x0) / nbins
         y = outline_heights(pts, centres)
-        # The SVG writer merged runs of nearly equal bins into sloped segments, to within about
-        # 0.05 SVG units: heights below FLOOR are that tolerance, not neurons (far in the tails
-        # they would add spurious variance), so they are set to 0.
+        # The SVG writer merged runs of nearly equal bins into sloped segments, to
+        # within about 0.05 SVG units: heights below FLOOR are that tolerance, not
+        # neurons (far in the tails they would add spurious variance), so they are set
+        # to 0.
         y = np.where(np.abs(y - row["y_svg_zero"]) < SVG_FLOOR, row["y_svg_zero"], y)
         scale_x = (row["value_b"] - row["value_a"]) / (row["x_svg_b"] - row["x_svg_a"])
         zero, tick = row["y_svg_zero"], row["y_svg_tick"]
