@@ -1,4 +1,4 @@
-"""Tests of xorgrok.paper: reading the paper's figures (SVG outlines, digitized curves) and the time factor."""
+"""Tests of xorgrok.paper: the paper's figures read as data, and the time factor."""
 
 import math
 from pathlib import Path
@@ -36,11 +36,17 @@ def test_paper_histograms_round_trip():
     zero, tick_y, tick = 60.0, 20.0, 0.2  # y = 20 is the 0.2 tick
     heights = fractions / tick * (zero - tick_y)
     row = {
-        "figure": np.array(["figure3"]), "t": np.array([2]), "direction": np.array(["mu1"]),
-        "x_svg_a": np.array([10.0]), "value_a": np.array([-1e-12]),
-        "x_svg_b": np.array([15.0]), "value_b": np.array([1e-12]),
-        "y_svg_zero": np.array([zero]), "y_svg_tick": np.array([tick_y]),
-        "tick_fraction": np.array([tick]), "path": np.array([_outline(edges, heights, zero)]),
+        "figure": np.array(["figure3"]),
+        "t": np.array([2]),
+        "direction": np.array(["mu1"]),
+        "x_svg_a": np.array([10.0]),
+        "value_a": np.array([-1e-12]),
+        "x_svg_b": np.array([15.0]),
+        "value_b": np.array([1e-12]),
+        "y_svg_zero": np.array([zero]),
+        "y_svg_tick": np.array([tick_y]),
+        "tick_fraction": np.array([tick]),
+        "path": np.array([_outline(edges, heights, zero)]),
     }
     out = P.paper_histograms(row)
     assert np.allclose(out["fraction"], fractions, atol=1e-12)
@@ -58,7 +64,7 @@ def test_histogram_stats():
 
 
 def test_stored_paper_histograms_sum_to_one():
-    """The axis reading is checked by the data themselves: each histogram's fractions sum to 1."""
+    """The axis reading is checked by the data: each histogram's fractions sum to 1."""
     hist = P.paper_histograms(P.read_commented_csv(DATA / "paper_histograms_svg.csv"))
     keys = set(zip(hist["figure"], hist["t"].tolist(), hist["direction"]))
     assert len(keys) == 22
@@ -88,7 +94,8 @@ def test_time_factor_recovers_a_known_factor():
     t, runs = _sigmoid_runs(scale=1.0)
     median = np.median(runs, axis=0)
     t_paper = np.array([10, 100, 300, 500, 800, 1000, 1500, 2000], dtype=float)
-    acc_paper = P.log_interp(t, median, 2.0 * t_paper)  # the paper's curve is the book's at 2 t
+    # the paper's curve is the book's at 2 t
+    acc_paper = P.log_interp(t, median, 2.0 * t_paper)
     res = P.time_factor(t, runs, t_paper, acc_paper, boot=100)
     assert res["k"] == pytest.approx(2.0, rel=0.02)
     assert res["lo"] <= 2.0 <= res["hi"] and res["hi"] - res["lo"] < 0.5

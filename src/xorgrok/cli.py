@@ -47,7 +47,8 @@ def _positive_float(name: str):
         except ValueError:
             value = float("nan")
         if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number > 0, got {text!r}")
+            message = f"{name} must be a finite number > 0, got {text!r}"
+            raise argparse.ArgumentTypeError(message)
         return value
 
     return parse
@@ -76,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument(
             "--step-scale", type=_positive_float("--step-scale"), default=1.0,
-            help="multiply the step size alpha by this factor (default 1, the paper's stated "
-            "alpha; 2 is the convention -l'(0) = 1, see chapter 5)",
+            help="multiply the step size alpha by this factor (default 1: the paper's "
+            "stated alpha; 2 is the convention -l'(0) = 1 of chapter 5)",
         )
         p.add_argument(
             "--init-scale", type=_positive_float("--init-scale"), default=1.0,
-            help="multiply omega_init by this factor (default 1, the paper's stated 1e-15; "
-            "0.5 is the other candidate convention of chapter 5)",
+            help="multiply omega_init by this factor (default 1: the paper's "
+            "stated 1e-15; 0.5 is the other candidate convention of chapter 5)",
         )
         # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
         p.add_argument("--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS)

@@ -1,4 +1,4 @@
-"""The paper's Figures 1-4 (its Appendix A.7): run the simulations, return tidy tables, draw them, write them.
+"""The paper's Figures 1-4 (its Appendix A.7): run, tabulate, draw and write them.
 
 A *table* here is a plain ``dict`` of equal-length 1-D numpy columns (no pandas needed); :func:`write_csv`
 writes one atomically and :func:`read_csv` reads it back.
@@ -172,7 +172,7 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = ("png", "
 # ----------------------------------------------------------------------------------------------------
 
 
-#: Round steps a long Figure 1 run always records (steps quoted from the paper, and Figure 4's).
+#: Round steps a long Figure 1 run always records (steps quoted from the paper, Figure 4's).
 FIGURE1_MARKS = (10, 25, 40, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 5000)
 
 
@@ -610,19 +610,25 @@ def scaled_setup(base: Setup, p: int | None = None, n: int | None = None, m: int
     return base.replace(p=int(p), n=int(n), n_test=int(n), m=int(m), mu_norm=2.5 * math.sqrt(p / n))
 
 
-def convention_setup(base: Setup, step_scale: float = 1.0, init_scale: float = 1.0) -> Setup:
+def convention_setup(
+    base: Setup, step_scale: float = 1.0, init_scale: float = 1.0
+) -> Setup:
     """``base`` with alpha multiplied by ``step_scale`` and omega_init by ``init_scale``.
 
-    The paper does not state a factor 2 in its step (a loss with -l'(0) = 1) or its initialization scale
-    beyond omega_init; these are the two conventions that map its Figure 1 onto the book's (chapter 5).
+    The paper states neither a factor 2 in its step (a loss with -l'(0) = 1) nor an
+    initialization other than omega_init; these are the two conventions that map its
+    Figure 1 onto the book's (chapter 5).
+
     Both factors must be finite and > 0; ``ValueError`` names the parameter otherwise.
     """
     for name, value in (("step_scale", step_scale), ("init_scale", init_scale)):
-        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        real = (int, float, np.integer, np.floating)
+        ok = isinstance(value, real) and not isinstance(value, bool)
         if not ok or not math.isfinite(float(value)) or float(value) <= 0:
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return base.replace(
-        alpha=base.alpha * float(step_scale), omega_init=base.omega_init * float(init_scale)
+        alpha=base.alpha * float(step_scale),
+        omega_init=base.omega_init * float(init_scale),
     )
 
 
@@ -659,8 +665,9 @@ def make_figure(
     Seeds are ``first_seed .. first_seed + runs - 1``. ``p``, ``n``, ``m`` (:func:`scaled_setup`) and ``steps``
     (the last step; the paper's time points are scaled onto it) shrink the experiment for quick checks.
     ``progress`` is called with the number of runs finished, as they finish (``2 * runs`` in all for figure 1).
-    ``step_scale`` and ``init_scale`` multiply the paper's alpha and omega_init (:func:`convention_setup`):
-    the two candidate conventions of the book's chapter 5 are ``step_scale=2`` and ``init_scale=0.5``.
+    ``step_scale`` and ``init_scale`` multiply the paper's alpha and omega_init
+    (:func:`convention_setup`); chapter 5's two candidate conventions are
+    ``step_scale=2`` and ``init_scale=0.5``.
     """
     if name not in FIGURES:
         raise ValueError(f"name must be one of {', '.join(FIGURES)}, got {name!r}")
@@ -694,9 +701,8 @@ def make_figure(
             tables[panel] = figure1_table(traj)
             written.append(write_csv(out / f"figure1_{panel}.csv", tables[panel]))
             written.append(write_csv(out / f"figure1_{panel}_runs.csv", runs_table(traj)))
-        fig = plot_figure1(
-            tables["left"], tables["right"], runs=int(runs), alphas=(left.alpha, right.alpha)
-        )
+        alphas = (left.alpha, right.alpha)
+        fig = plot_figure1(tables["left"], tables["right"], runs=int(runs), alphas=alphas)
         written += save_figure(fig, out / "figure1")
         plt.close(fig)
     elif name == "figure2":
@@ -717,7 +723,8 @@ def make_figure(
         hist = histogram_table(traj, shown)
         written.append(write_csv(out / f"{name}_hist.csv", hist))
         written.append(write_csv(out / f"{name}_summary.csv", histogram_summary(traj, shown)))
-        title = f"positive neurons, alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}"
+        title = f"positive neurons, alpha = {setup.alpha:g}"
+        title += f", omega_init = {setup.omega_init:g}"
         fig = plot_histograms(hist, shown, title=f"{title}, {int(runs)} runs pooled")
         written += save_figure(fig, out / name)
         plt.close(fig)

@@ -1,13 +1,16 @@
-"""The paper's own figures read as data, and the book's runs measured against them (chapter 5).
+"""The paper's own figures read as data, and the book's runs measured against them
+(chapter 5).
 
-* Figure 1: :func:`read_paper_figure1` reads the paper's medians and quantiles digitized from its SVG figure;
-  :func:`time_factor` finds the factor k for which the book's median curve at k t best matches the paper's at
-  t, with a bootstrap interval over runs; :func:`crossing_interval` gives the first step at which a median
-  curve reaches a level, with a bootstrap interval.
-* Figures 3 and 4: :func:`paper_histograms` turns the paper's histogram outlines (SVG path data and axis
-  transforms stored in ``book/data/paper_histograms_svg.csv``) into bin centres and fractions, and
-  :func:`histogram_stats` summarizes a histogram (sd, the two modes, median |value|) the same way for the
-  paper's and the book's histograms.
+* Figure 1: :func:`read_paper_figure1` reads the paper's medians and quantiles digitized
+  from its SVG figure; :func:`time_factor` finds the factor k for which the book's
+  median curve at k t best matches the paper's at t, with a bootstrap interval over
+  runs; :func:`crossing_interval` gives the first step at which a median curve reaches a
+  level, with a bootstrap interval.
+
+* Figures 3 and 4: :func:`paper_histograms` turns the paper's histogram outlines (SVG
+  path data and axis transforms stored in ``book/data/paper_histograms_svg.csv``) into
+  bin centres and fractions, and :func:`histogram_stats` summarizes a histogram (sd, the
+  two modes, median |value|) the same way for the paper's and the book's histograms.
 
 Tables are plain dicts of 1-D numpy columns, as in :mod:`xorgrok.figures`.
 """
@@ -51,7 +54,9 @@ def _column(values: list[str]) -> np.ndarray:
 
 
 def read_commented_csv(path: str | os.PathLike) -> Table:
-    """A CSV whose leading lines starting with ``#`` are comments: columns as int, float or str arrays."""
+    """A CSV whose leading lines starting with ``#`` are comments: columns as int, float
+    or str arrays.
+    """
     with open(path, newline="") as fh:
         rows = [r for r in csv.reader(line for line in fh if not line.startswith("#"))]
     if not rows:
@@ -61,7 +66,9 @@ def read_commented_csv(path: str | os.PathLike) -> Table:
 
 
 def read_paper_figure1(path: str | os.PathLike) -> Table:
-    """The paper's Figure 1 digitized: columns panel, curve, t, accuracy (one row per point read)."""
+    """The paper's Figure 1 digitized: columns panel, curve, t, accuracy (one row per
+    point read).
+    """
     table = read_commented_csv(path)
     missing = {"panel", "curve", "t", "accuracy"} - set(table)
     if missing:
@@ -69,22 +76,30 @@ def read_paper_figure1(path: str | os.PathLike) -> Table:
     return table
 
 
-def paper_curve(paper: Mapping[str, np.ndarray], panel: str, curve: str) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and accuracies of one digitized curve (e.g. ``"right"``, ``"test_median"``), sorted by step."""
+def paper_curve(
+    paper: Mapping[str, np.ndarray], panel: str, curve: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and accuracies of one digitized curve (e.g. ``"right"``,
+    ``"test_median"``), sorted by step.
+    """
     pick = (np.asarray(paper["panel"]) == panel) & (np.asarray(paper["curve"]) == curve)
     if not pick.any():
         raise ValueError(f"no points for panel {panel!r}, curve {curve!r}")
-    t, acc = np.asarray(paper["t"])[pick].astype(float), np.asarray(paper["accuracy"])[pick]
+    t = np.asarray(paper["t"])[pick].astype(float)
+    acc = np.asarray(paper["accuracy"])[pick]
     order = np.argsort(t, kind="stable")
     return t[order], acc[order].astype(float)
 
 
 def log_interp(t: np.ndarray, curve: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``curve`` (given at steps ``t``) linearly interpolated in log(t + 1) at steps ``at``.
+    """``curve`` (given at steps ``t``) linearly interpolated in log(t + 1) at steps
+    ``at``.
 
-    Figure 1 plots against t + 1 on a log axis, so this is interpolation along the plotted curve.
+    Figure 1 plots against t + 1 on a log axis, so this is interpolation along the
+    plotted curve.
     """
-    return np.interp(np.log1p(np.asarray(at, float)), np.log1p(np.asarray(t, float)), curve)
+    x = np.log1p(np.asarray(at, float))
+    return np.interp(x, np.log1p(np.asarray(t, float)), curve)
 
 
 def _check_ks(ks: Sequence[float]) -> np.ndarray:
@@ -102,11 +117,13 @@ def time_factor_distance(
     ks: Sequence[float],
     k_max: float | None = None,
 ) -> np.ndarray:
-    """Root-mean-square gap between the book's curve at k t and the paper's at t, for each k: [K].
+    """Root-mean-square gap between the book's curve at k t and the paper's at t, for
+    each k: [K].
 
-    d(k) = sqrt(mean_i (m(k t_i) - a_i)^2) over the paper's points (t_i, a_i) with t_i <= max(t) / k_max
-    (``k_max`` defaults to max(ks)), so that every k is scored on the same points and never extrapolates;
-    m is the book's median curve, interpolated in log(t + 1) (:func:`log_interp`).
+    d(k) = sqrt(mean_i (m(k t_i) - a_i)^2) over the paper's points (t_i, a_i) with t_i
+    <= max(t) / k_max (``k_max`` defaults to max(ks)), so that every k is scored on the
+    same points and never extrapolates; m is the book's median curve, interpolated in
+    log(t + 1) (:func:`log_interp`).
     """
     ks = _check_ks(ks)
     k_max = ks.max() if k_max is None else float(k_max)
@@ -130,11 +147,13 @@ def time_factor(
     level: float = 0.9,
     seed: int = 0,
 ) -> dict:
-    """The factor k minimizing :func:`time_factor_distance` for the median over runs, with a bootstrap interval.
+    """The factor k minimizing :func:`time_factor_distance` for the median over runs,
+    with a bootstrap interval.
 
-    ``runs`` is [S, T] (one accuracy curve per run at steps ``t``). The interval is the central ``level``
-    quantile range of the minimizing k over ``boot`` resamplings of the runs (with replacement).
-    Returns k, lo, hi, the distance curve d(k) of the full median ([K]), its minimum and d(1).
+    ``runs`` is [S, T] (one accuracy curve per run at steps ``t``). The interval is the
+    central ``level`` quantile range of the minimizing k over ``boot`` resamplings of
+    the runs (with replacement). Returns k, lo, hi, the distance curve d(k) of the full
+    median ([K]), its minimum and d(1).
     """
     runs = np.asarray(runs, float)
     if runs.ndim != 2 or runs.shape[1] != np.size(t) or runs.shape[0] < 2:
@@ -145,8 +164,9 @@ def time_factor(
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     ks = _check_ks(ks)
     if ks.size < 2 or not ks.min() <= 1 <= ks.max():
-        raise ValueError("ks must hold at least two factors, with min(ks) <= 1 <= max(ks)")
-    dist = time_factor_distance(t, np.median(runs, axis=0), t_paper, acc_paper, ks)
+        raise ValueError("ks must hold 2 factors or more, with min(ks) <= 1 <= max(ks)")
+    median = np.median(runs, axis=0)
+    dist = time_factor_distance(t, median, t_paper, acc_paper, ks)
     rng = np.random.default_rng(seed)
     S = runs.shape[0]
     draws = np.empty(boot)
@@ -154,33 +174,45 @@ def time_factor(
         med = np.median(runs[rng.integers(0, S, S)], axis=0)
         draws[b] = ks[np.argmin(time_factor_distance(t, med, t_paper, acc_paper, ks))]
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-    median = np.median(runs, axis=0)
-    one = float(time_factor_distance(t, median, t_paper, acc_paper, [1.0], k_max=ks.max())[0])
+    one = time_factor_distance(t, median, t_paper, acc_paper, [1.0], k_max=ks.max())[0]
     best = float(ks[np.argmin(dist)])
     return {"k": best, "lo": float(lo), "hi": float(hi), "ks": ks, "distance": dist,
-            "d_min": float(dist.min()), "d_one": one, "boot": draws}
+            "d_min": float(dist.min()), "d_one": float(one), "boot": draws}
 
 
 def median_crossing(t: np.ndarray, runs: np.ndarray, level: float) -> float:
-    """First step in ``t`` at which the median over runs ([S, T]) reaches ``level`` (inf if never)."""
+    """First step in ``t`` at which the median over runs ([S, T]) reaches ``level`` (inf
+    if never).
+    """
     hits = np.flatnonzero(np.median(runs, axis=0) >= level)
     return float(t[hits[0]]) if hits.size else math.inf
 
 
 def crossing_interval(
-    t: np.ndarray, runs: np.ndarray, level: float, boot: int = 400, ci: float = 0.9, seed: int = 0
+    t: np.ndarray,
+    runs: np.ndarray,
+    level: float,
+    boot: int = 400,
+    ci: float = 0.9,
+    seed: int = 0,
 ) -> tuple[float, float, float]:
-    """:func:`median_crossing` and its bootstrap interval over runs: (step, lo, hi); inf = not reached."""
+    """:func:`median_crossing` and its bootstrap interval over runs: (step, lo, hi); inf
+    = not reached.
+    """
     runs = np.asarray(runs, float)
     rng = np.random.default_rng(seed)
     S = runs.shape[0]
-    draws = [median_crossing(t, runs[rng.integers(0, S, S)], level) for _ in range(boot)]
+    draws = [
+        median_crossing(t, runs[rng.integers(0, S, S)], level) for _ in range(boot)
+    ]
     lo, hi = np.quantile(draws, [(1 - ci) / 2, (1 + ci) / 2], method="nearest")
     return median_crossing(t, runs, level), float(lo), float(hi)
 
 
 def paper_crossing(t_paper: np.ndarray, acc_paper: np.ndarray, level: float) -> float:
-    """First digitized step at which the paper's curve is at or above ``level`` (inf if none)."""
+    """First digitized step at which the paper's curve is at or above ``level`` (inf if
+    none).
+    """
     hits = np.flatnonzero(np.asarray(acc_paper) >= level)
     return float(np.asarray(t_paper)[hits[0]]) if hits.size else math.inf
 
@@ -192,9 +224,11 @@ _TOKEN = re.compile(r"[A-DF-Za-df-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def svg_path_points(d: str) -> np.ndarray:
-    """The vertices of an SVG path made of absolute M, L, H, V (and Z) commands: [K, 2] (x, y).
+    """The vertices of an SVG path made of absolute M, L, H, V (and Z) commands: [K, 2]
+    (x, y).
 
-    Coordinates following M or L without a new letter are further line-to points, as in SVG.
+    Coordinates following M or L without a new letter are further line-to points, as in
+    SVG.
     """
     points: list[tuple[float, float]] = []
     cmd, nums = None, []
@@ -213,7 +247,7 @@ def svg_path_points(d: str) -> np.ndarray:
                 x, y = (v, y) if cmd == "H" else (x, v)
                 points.append((x, y))
         elif cmd not in (None, "Z") or (cmd is None and nums):
-            raise ValueError(f"unsupported path command {cmd!r} (absolute M, L, H, V, Z only)")
+            raise ValueError(f"unsupported path command {cmd!r} (only M L H V Z)")
 
     for tok in _TOKEN.findall(d):
         if tok.isalpha():
@@ -228,9 +262,11 @@ def svg_path_points(d: str) -> np.ndarray:
 
 
 def outline_heights(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Height of a histogram's outline (a polyline, [K, 2]) at each x in ``centres``: [B].
+    """Height of a histogram's outline (a polyline, [K, 2]) at each x in ``centres``:
+    [B].
 
-    Vertical segments (bin edges) are skipped; on a sloped segment the height is interpolated linearly.
+    Vertical segments (bin edges) are skipped; on a sloped segment the height is
+    interpolated linearly.
     """
     heights = np.full(len(centres), np.nan)
     for (x0, y0), (x1, y1) in zip(points[:-1], points[1:]):
@@ -245,19 +281,23 @@ def outline_heights(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def paper_histograms(svg_table: Mapping[str, np.ndarray]) -> Table:
-    """The paper's histograms in data units, long format: figure, t, direction, value, fraction.
+    """The paper's histograms in data units, long format: figure, t, direction, value,
+    fraction.
 
-    ``svg_table`` is ``book/data/paper_histograms_svg.csv`` (:func:`read_commented_csv`): per row an SVG
-    path (a step outline drawn with y flipped) and its axis transform. The bin width is the most common
-    horizontal step of the outline; bins tile [first x, last x] and are evaluated at their centres.
+    ``svg_table`` is ``book/data/paper_histograms_svg.csv``
+    (:func:`read_commented_csv`): per row an SVG path (a step outline drawn with y
+    flipped) and its axis transform. The bin width is the most common horizontal step of
+    the outline; bins tile [first x, last x] and are evaluated at their centres.
     """
-    out: dict[str, list] = {"figure": [], "t": [], "direction": [], "value": [], "fraction": []}
+    names = ("figure", "t", "direction", "value", "fraction")
+    out: dict[str, list] = {name: [] for name in names}
     for k in range(len(svg_table["path"])):
         row = {name: col[k] for name, col in svg_table.items()}
         pts = svg_path_points(str(row["path"]))
         pts[:, 1] = -pts[:, 1]  # transform="matrix(1,0,0,-1,0,0)"
         steps = np.round(np.diff(pts[:, 0]), 3)
-        width = float(np.bincount(np.round(steps[steps > 0] * 1000).astype(int)).argmax()) / 1000
+        counts = np.bincount(np.round(steps[steps > 0] * 1000).astype(int))
+        width = float(counts.argmax()) / 1000
         x0, x1 = pts[0, 0], pts[-1, 0]
         nbins = int(round((x1 - x0) / width))
         centres = x0 + (np.arange(nbins) + 0.5) * (x1 - x0) / nbins
@@ -284,14 +324,18 @@ def paper_histograms(svg_table: Mapping[str, np.ndarray]) -> Table:
 
 
 def histogram_stats(centres: np.ndarray, weights: np.ndarray) -> dict:
-    """Summary of a histogram given by bin centres and weights (counts or fractions, >= 0).
+    """Summary of a histogram given by bin centres and weights (counts or fractions, >=
+    0).
 
-    sd: the weighted standard deviation; mode_neg, mode_pos: the centres of the heaviest bin below and
-    above 0 (the two peaks of a two-peaked histogram); median_abs: the weighted median of |value|.
+    sd: the weighted standard deviation; mode_neg, mode_pos: the centres of the heaviest
+    bin below and above 0 (the two peaks of a two-peaked histogram); median_abs: the
+    weighted median of |value|.
     """
     c, w = np.asarray(centres, float), np.clip(np.asarray(weights, float), 0, None)
     if c.shape != w.shape or c.ndim != 1 or w.sum() <= 0:
-        raise ValueError("centres and weights must be 1-D of one length, with positive total weight")
+        raise ValueError(
+            "centres and weights must be 1-D of one length, with positive total weight"
+        )
     p = w / w.sum()
     mean = float(p @ c)
     sd = math.sqrt(max(float(p @ (c - mean) ** 2), 0.0))
@@ -301,4 +345,5 @@ def histogram_stats(centres: np.ndarray, weights: np.ndarray) -> dict:
     order = np.argsort(np.abs(c))
     cum = np.cumsum(p[order])
     median_abs = float(np.abs(c[order])[np.searchsorted(cum, 0.5)])
-    return {"sd": sd, "mode_neg": mode_neg, "mode_pos": mode_pos, "median_abs": median_abs}
+    return {"sd": sd, "mode_neg": mode_neg, "mode_pos": mode_pos,
+            "median_abs": median_abs}
