@@ -10,7 +10,8 @@
 * Figures 3 and 4: :func:`paper_histograms` turns the paper's histogram outlines (SVG
   path data and axis transforms stored in ``book/data/paper_histograms_svg.csv``) into
   bin centres and fractions, and :func:`histogram_stats` summarizes a histogram (sd, the
-  two modes, median |value|) the same way for the paper's and the book's histograms.
+  two modes, median absolute value) the same way for the paper's and the book's
+  histograms.
 
 Tables are plain dicts of 1-D numpy columns, as in :mod:`xorgrok.figures`.
 """
@@ -329,7 +330,7 @@ def histogram_stats(centres: np.ndarray, weights: np.ndarray) -> dict:
 
     sd: the weighted standard deviation; mode_neg, mode_pos: the centres of the heaviest
     bin below and above 0 (the two peaks of a two-peaked histogram); median_abs: the
-    weighted median of |value|.
+    weighted median of the absolute value.
     """
     c, w = np.asarray(centres, float), np.clip(np.asarray(weights, float), 0, None)
     if c.shape != w.shape or c.ndim != 1 or w.sum() <= 0:
