@@ -117,3 +117,30 @@ def test_export_notebooks(tmp_path, capsys):
     assert (out / "ch.ipynb").exists()
     assert cli.main(["export-notebooks", str(tmp_path / "x"), "--book", str(tmp_path / "missing")]) == 2
     _one_line_error(capsys.readouterr().err)
+
+
+def test_step_and_init_scale_reach_the_setup(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(name, out_dir, **kwargs):
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr(FG, "make_figure", fake)
+    argv = ["figure1", "--out", str(tmp_path), "--no-progress", "--step-scale", "2"]
+    assert cli.main([*argv, "--init-scale", "0.5"]) == 0
+    assert seen["step_scale"] == 2.0 and seen["init_scale"] == 0.5
+    assert "--step-scale" in cli.build_parser()._subparsers._group_actions[0].choices[
+        "figure4"
+    ].format_help()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "nan", "inf", "two"])
+def test_bad_scale_exits_2_with_one_line(value, capsys):
+    for option in ("--step-scale", "--init-scale"):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(["figure1", "--out", "x", option, value])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        _one_line_error(err)
+        assert option in err

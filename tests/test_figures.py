@@ -147,3 +147,34 @@ def test_make_figure_errors(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="folder"):
         FG.make_figure("figure3", tmp_path / "file", runs=1)
+
+
+def test_convention_setup_scales_alpha_and_omega_init():
+    base = xorgrok.PAPER_FIG1_RIGHT
+    s = FG.convention_setup(base, step_scale=2, init_scale=0.5)
+    assert s.alpha == 2 * base.alpha and s.omega_init == 0.5 * base.omega_init
+    assert FG.convention_setup(base) == base
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "2"):
+        with pytest.raises(ValueError, match="step_scale"):
+            FG.convention_setup(base, step_scale=bad)
+        with pytest.raises(ValueError, match="init_scale"):
+            FG.convention_setup(base, init_scale=bad)
+
+
+def test_the_two_conventions_same_accuracy_weights_differ_by_two(tmp_path):
+    """Step 2 alpha and omega_init / 2 share omega_init / alpha: the same accuracy curves
+    (outputs are tiny), and the weights of the first are twice those of the second."""
+    out = {}
+    for key, scales in (("step", {"step_scale": 2.0}), ("init", {"init_scale": 0.5})):
+        out[key] = tmp_path / key
+        for name in ("figure1", "figure4"):
+            FG.make_figure(name, out[key], runs=3, p=300, n=12, m=8, steps=40, **scales)
+    for panel in ("left", "right"):
+        a = FG.read_csv(out["step"] / f"figure1_{panel}_runs.csv")
+        b = FG.read_csv(out["init"] / f"figure1_{panel}_runs.csv")
+        for col in ("train_acc", "test_acc"):
+            assert np.array_equal(a[col], b[col])
+    a = FG.read_csv(out["step"] / "figure4_summary.csv")
+    b = FG.read_csv(out["init"] / "figure4_summary.csv")
+    assert np.allclose(a["sd"], 2 * b["sd"], rtol=1e-4)
+    assert np.allclose(a["q95"], 2 * b["q95"], rtol=1e-4)

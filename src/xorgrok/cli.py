@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
 import signal
 import sys
@@ -62,6 +63,20 @@ def _int_at_least(low: int, high: int = 2**53):
     return parse
 
 
+def _positive_float(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or value <= 0:
+            message = f"{name} must be a finite number > 0, got {text!r}"
+            raise argparse.ArgumentTypeError(message)
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands figure1..figure4, export-notebooks and sweep)."""
     parser = _Parser(
@@ -86,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--first-seed", type=_int_at_least(0, MAX_SEED), default=0,
                        help="first seed (default 0)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument(
+            "--step-scale", type=_positive_float("--step-scale"), default=1.0,
+            help="multiply the step size alpha by this factor (default 1: the paper's "
+            "stated alpha; 2 is the convention -l'(0) = 1 of chapter 5)",
+        )
+        p.add_argument(
+            "--init-scale", type=_positive_float("--init-scale"), default=1.0,
+            help="multiply omega_init by this factor (default 1: the paper's "
+            "stated 1e-15; 0.5 is the other candidate convention of chapter 5)",
+        )
         # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
         p.add_argument("--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS)
         p.add_argument("--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
@@ -177,6 +202,8 @@ def _figure(args: argparse.Namespace) -> int:
                 m=args.m,
                 steps=args.steps,
                 first_seed=args.first_seed,
+                step_scale=args.step_scale,
+                init_scale=args.init_scale,
             )
     finally:
         if bar is not None:

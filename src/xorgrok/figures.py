@@ -1,4 +1,4 @@
-"""The paper's Figures 1-4: run the simulations, return tidy tables, draw them, write them (the paper's section 6).
+"""The paper's Figures 1-4 (its Appendix A.7): run, tabulate, draw and write them.
 
 A *table* here is a plain ``dict`` of equal-length 1-D numpy columns (no pandas needed); :func:`write_csv`
 writes one atomically and :func:`read_csv` reads it back.
@@ -62,6 +62,7 @@ __all__ = [
     "save_figure",
     "make_figure",
     "scaled_setup",
+    "convention_setup",
 ]
 
 #: A table: column name -> 1-D numpy array, all columns of one length.
@@ -171,7 +172,7 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = ("png", "
 # ----------------------------------------------------------------------------------------------------
 
 
-#: Round steps a long Figure 1 run always records (the time points quoted in the paper and Figure 4's).
+#: Round steps a long Figure 1 run always records (steps quoted from the paper, Figure 4's).
 FIGURE1_MARKS = (10, 25, 40, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 5000)
 
 
@@ -250,14 +251,19 @@ def plot_figure1_panel(ax, table: Mapping[str, np.ndarray], title: str | None = 
     ax.legend(loc="lower right")
 
 
-def plot_figure1(left: Mapping[str, np.ndarray], right: Mapping[str, np.ndarray], runs: int | None = None):
+def plot_figure1(
+    left: Mapping[str, np.ndarray],
+    right: Mapping[str, np.ndarray],
+    runs: int | None = None,
+    alphas: tuple[float, float] = (1e-12, 1e-16),
+):
     """Figure 1, both panels, from two :func:`figure1_table` tables. Returns the matplotlib Figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     note = f", {runs} runs" if runs else ""
-    plot_figure1_panel(axes[0], left, f"alpha = 1e-12{note}")
-    plot_figure1_panel(axes[1], right, f"alpha = 1e-16{note}")
+    plot_figure1_panel(axes[0], left, f"alpha = {alphas[0]:g}{note}")
+    plot_figure1_panel(axes[1], right, f"alpha = {alphas[1]:g}{note}")
     return fig
 
 
@@ -604,6 +610,28 @@ def scaled_setup(base: Setup, p: int | None = None, n: int | None = None, m: int
     return base.replace(p=int(p), n=int(n), n_test=int(n), m=int(m), mu_norm=2.5 * math.sqrt(p / n))
 
 
+def convention_setup(
+    base: Setup, step_scale: float = 1.0, init_scale: float = 1.0
+) -> Setup:
+    """``base`` with alpha multiplied by ``step_scale`` and omega_init by ``init_scale``.
+
+    The paper states neither a factor 2 in its step (a loss with -l'(0) = 1) nor an
+    initialization other than omega_init; these are the two conventions that map its
+    Figure 1 onto the book's (chapter 5).
+
+    Both factors must be finite and > 0; ``ValueError`` names the parameter otherwise.
+    """
+    for name, value in (("step_scale", step_scale), ("init_scale", init_scale)):
+        real = (int, float, np.integer, np.floating)
+        ok = isinstance(value, real) and not isinstance(value, bool)
+        if not ok or not math.isfinite(float(value)) or float(value) <= 0:
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return base.replace(
+        alpha=base.alpha * float(step_scale),
+        omega_init=base.omega_init * float(init_scale),
+    )
+
+
 def _steps_scaled(steps: Sequence[int], last: int) -> list[int]:
     """Map the paper's time points onto a shorter run ending at ``last`` (same proportions, distinct)."""
     top = max(steps)
@@ -622,6 +650,8 @@ def make_figure(
     m: int | None = None,
     steps: int | None = None,
     first_seed: int = 0,
+    step_scale: float = 1.0,
+    init_scale: float = 1.0,
 ) -> list[Path]:
     """Run, tabulate, draw and write one of the paper's figures into ``out_dir``; returns the paths written.
 
@@ -635,6 +665,9 @@ def make_figure(
     Seeds are ``first_seed .. first_seed + runs - 1``. ``p``, ``n``, ``m`` (:func:`scaled_setup`) and ``steps``
     (the last step; the paper's time points are scaled onto it) shrink the experiment for quick checks.
     ``progress`` is called with the number of runs finished, as they finish (``2 * runs`` in all for figure 1).
+    ``step_scale`` and ``init_scale`` multiply the paper's alpha and omega_init
+    (:func:`convention_setup`); chapter 5's two candidate conventions are
+    ``step_scale=2`` and ``init_scale=0.5``.
     """
     if name not in FIGURES:
         raise ValueError(f"name must be one of {', '.join(FIGURES)}, got {name!r}")
@@ -649,7 +682,10 @@ def make_figure(
         raise ValueError(f"out_dir must be a folder, got the file {os.fspath(out)!r}")
     out.mkdir(parents=True, exist_ok=True)
     seeds = range(int(first_seed), int(first_seed) + int(runs))
-    left, right = scaled_setup(PAPER_FIG1_LEFT, p, n, m), scaled_setup(PAPER_FIG1_RIGHT, p, n, m)
+    left, right = (
+        convention_setup(scaled_setup(base, p, n, m), step_scale, init_scale)
+        for base in (PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT)
+    )
 
     import matplotlib.pyplot as plt
 
@@ -665,7 +701,8 @@ def make_figure(
             tables[panel] = figure1_table(traj)
             written.append(write_csv(out / f"figure1_{panel}.csv", tables[panel]))
             written.append(write_csv(out / f"figure1_{panel}_runs.csv", runs_table(traj)))
-        fig = plot_figure1(tables["left"], tables["right"], runs=int(runs))
+        alphas = (left.alpha, right.alpha)
+        fig = plot_figure1(tables["left"], tables["right"], runs=int(runs), alphas=alphas)
         written += save_figure(fig, out / "figure1")
         plt.close(fig)
     elif name == "figure2":
@@ -686,8 +723,9 @@ def make_figure(
         hist = histogram_table(traj, shown)
         written.append(write_csv(out / f"{name}_hist.csv", hist))
         written.append(write_csv(out / f"{name}_summary.csv", histogram_summary(traj, shown)))
-        alpha = "1e-12" if name == "figure3" else "1e-16"
-        fig = plot_histograms(hist, shown, title=f"positive neurons, alpha = {alpha}, {int(runs)} runs pooled")
+        title = f"positive neurons, alpha = {setup.alpha:g}"
+        title += f", omega_init = {setup.omega_init:g}"
+        fig = plot_histograms(hist, shown, title=f"{title}, {int(runs)} runs pooled")
         written += save_figure(fig, out / name)
         plt.close(fig)
     return written
