@@ -141,6 +141,25 @@ def test_signal_during_start_up_exits_without_output(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def _loading_torch(pid: int) -> bool:
+    try:
+        return "libtorch" in (Path("/proc") / str(pid) / "maps").read_text()
+    except OSError:
+        return False
+
+
+def test_ctrl_c_while_torch_loads_is_one_line(tmp_path):
+    """Ctrl-C while the command is still importing torch: ``import xorgrok`` is lazy, so the
+    command line's handlers are in place first; one line, status 130, no traceback."""
+    proc = _start([*FIGURE, "--out", str(tmp_path / "new")], tmp_path)
+    _wait_for(lambda: _loading_torch(proc.pid), "torch to start loading")
+    proc.send_signal(signal.SIGINT)
+    _, err = _finish(proc)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and len([x for x in err.splitlines() if x.strip()]) == 1, err
+    assert not (tmp_path / "new").exists() and _stages(tmp_path) == []
+
+
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_parallel_sweep_stops_its_workers(tmp_path, signum, status):
     proc = _start([*SWEEP, "--cache-dir", str(tmp_path / "cache")], tmp_path)

@@ -2,28 +2,46 @@
 
 The helper package of the executable book reproducing Xu, Wang, Frei, Vardi and Hu (ICLR 2024).
 Start with :class:`Setup` and :func:`simulate`.
+
+The names below are imported on first use (PEP 562), so that ``import xorgrok`` is cheap:
+the command line (``python -m xorgrok``) installs its signal handlers before torch loads,
+and a Ctrl-C during start-up ends with one line, not a traceback.
 """
 
-from .config import PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT, Setup
-from .data import CLUSTER_NAMES, Problem, sample_dense, sample_reduced
-from .engines import DivergenceError
-from .simulate import DEFAULT_DTYPE, ENGINES, Trajectory, sample, simulate
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Setup",
-    "PAPER_FIG1_LEFT",
-    "PAPER_FIG1_RIGHT",
-    "simulate",
-    "Trajectory",
-    "sample",
-    "sample_dense",
-    "sample_reduced",
-    "Problem",
-    "CLUSTER_NAMES",
-    "DivergenceError",
-    "ENGINES",
-    "DEFAULT_DTYPE",
-    "__version__",
-]
+#: Public name -> the submodule that defines it.
+_EXPORTS = {
+    "Setup": "config",
+    "PAPER_FIG1_LEFT": "config",
+    "PAPER_FIG1_RIGHT": "config",
+    "simulate": "simulate",
+    "Trajectory": "simulate",
+    "sample": "simulate",
+    "ENGINES": "simulate",
+    "DEFAULT_DTYPE": "simulate",
+    "sample_dense": "data",
+    "sample_reduced": "data",
+    "Problem": "data",
+    "CLUSTER_NAMES": "data",
+    "DivergenceError": "engines",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'xorgrok' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
