@@ -85,3 +85,14 @@ def test_headline_with_the_dense_reference_at_a_modest_size():
     assert np.median(traj.train_acc[:, 1]) >= 0.97 and np.median(traj.train_acc[:, 2]) == 1.0
     assert 0.35 <= np.median(traj.test_acc[:, 1]) <= 0.65  # 200 test points, 5 seeds: sd of a median ~ 0.03
     assert np.median(traj.test_acc[:, 2]) >= 0.95
+
+
+def test_package_exports_win_over_submodules_of_the_same_name():
+    """``import xorgrok`` is lazy; importing the submodule ``xorgrok.simulate`` (as other
+    modules do) must not shadow the function ``xorgrok.simulate``."""
+    import importlib
+
+    importlib.import_module("xorgrok.simulate")
+    importlib.import_module("xorgrok.theory")
+    assert callable(xg.simulate) and xg.simulate.__name__ == "simulate"
+    assert xg.Setup is importlib.import_module("xorgrok.config").Setup
