@@ -96,3 +96,4 @@ def test_package_exports_win_over_submodules_of_the_same_name():
     importlib.import_module("xorgrok.theory")
     assert callable(xg.simulate) and xg.simulate.__name__ == "simulate"
     assert xg.Setup is importlib.import_module("xorgrok.config").Setup
+    assert xg.engines.__name__ == "xorgrok.engines"  # submodules stay reachable
