@@ -47,7 +47,7 @@ def test_zero_initialization_and_zero_noise_are_allowed():
     xg.Setup(**{**GOOD, "omega_init": 0.0, "eta": 0.0})
 
 
-def test_paper_setups_follow_the_digest():
+def test_paper_setups_follow_the_paper():
     left, right = xg.PAPER_FIG1_LEFT, xg.PAPER_FIG1_RIGHT
     assert (left.p, left.n, left.n_test, left.m, left.eta, left.omega_init) == (40_000, 200, 200, 1000, 0.05, 1e-15)
     assert left.mu_norm == pytest.approx(2.5 * math.sqrt(40_000 / 200)) and left.mu_norm == pytest.approx(35.355, abs=1e-3)

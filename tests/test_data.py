@@ -1,4 +1,4 @@
-"""The samplers against the distribution they claim (digest Definition 2.1).
+"""The samplers against the distribution they claim (the paper's Definition 2.1).
 
 Tolerances are five standard errors of the statistic for the sample size used, so a correct sampler
 fails with probability below about 1e-6 per check, while a wrong constant (e.g. a variance off by 10%)

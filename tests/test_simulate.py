@@ -60,7 +60,7 @@ def test_same_seed_same_numbers_whatever_runs_beside_it(engine):
 
 
 def test_paper_headline_at_the_paper_setup():
-    """Figure 1 left (digest section 6): train accuracy 1 from t = 1, test at chance at t = 1, near 1 by t = 10.
+    """Figure 1 left (the paper's Appendix A.7): train accuracy 1 from t = 1, test at chance at t = 1, near 1 by t = 10.
 
     Tolerances: the test accuracy of a chance-level classifier on 200 points has standard deviation
     0.035, so the median over 8 seeds lies in [0.4, 0.65] with overwhelming probability; the paper's

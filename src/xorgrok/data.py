@@ -1,4 +1,4 @@
-"""Sampling the XOR cluster data and the network's initialization (digest sections 1-2).
+"""Sampling the XOR cluster data and the network's initialization (the paper's Section 2).
 
 Both samplers return a :class:`Problem`: the N = n + n_test points and the m initial weight
 vectors written in coordinates whose first two axes are mu1/||mu|| and mu2/||mu||
@@ -116,7 +116,7 @@ def _check_seed(seed: int) -> int:
 
 
 def sample_dense(setup: Setup, seed: int) -> Problem:
-    """Draw the points in R^p and W^(0) in R^{m x p} literally (digest Definition 2.1, section 2)."""
+    """Draw the points in R^p and W^(0) in R^{m x p} literally (the paper's Definition 2.1)."""
     seed = _check_seed(seed)
     rng = np.random.default_rng(seed)
     cluster, flipped, a, means = _draw_labels_and_layer(setup, rng)
