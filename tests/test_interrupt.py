@@ -190,6 +190,9 @@ def test_ctrl_c_at_a_terminal_reaches_every_process_and_prints_one_line(tmp_path
     proc = _start([*SWEEP, "--no-cache"], tmp_path, session=True)
     _wait_for(lambda: len(_children(proc.pid)) >= 2, "the worker processes")
     workers = _children(proc.pid)
+    # as in test_parallel_sweep_stops_its_workers: the workers are at work, not starting
+    # (a Ctrl-C during their start-up is a known race: see the closing note of issue 16)
+    time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = _finish(proc)
     assert proc.returncode == 130
