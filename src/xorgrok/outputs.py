@@ -203,9 +203,7 @@ def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
         _remove_stale(parent, absolute.name)
         prefix = f".{absolute.name}{_STAGE}{os.getpid()}-"
         stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(stage, 0o777 & ~umask)
+        _chmod_default(stage, 0o777)
     except OSError as err:
         raise _fail(final, err) from None
     try:
@@ -219,6 +217,14 @@ def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+
+def _chmod_default(path: str | os.PathLike, mode: int) -> None:
+    """Give ``path`` the permissions a plain create would (``mode`` less the umask):
+    ``tempfile`` makes its files and folders private."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
 @contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``
@@ -229,9 +235,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{final.name}{_STAGE}{os.getpid()}-",
                                    dir=final.resolve().parent)
         os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        _chmod_default(tmp, 0o666)
     except OSError as err:
         raise _fail(final, err) from None
     try:
