@@ -190,11 +190,39 @@ def test_ctrl_c_at_a_terminal_reaches_every_process_and_prints_one_line(tmp_path
     proc = _start([*SWEEP, "--no-cache"], tmp_path, session=True)
     _wait_for(lambda: len(_children(proc.pid)) >= 2, "the worker processes")
     workers = _children(proc.pid)
-    # as in test_parallel_sweep_stops_its_workers: the workers are at work, not starting
-    # (a Ctrl-C during their start-up is a known race: see the closing note of issue 16)
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # while they start (importing torch)
     _, err = _finish(proc)
     assert proc.returncode == 130
     _one_line(err, "interrupted")
     _wait_for(lambda: not any(_alive(pid) for pid in workers), "the workers to end", 30.0)
+
+
+# Ctrl-C at a terminal at the worst moment: while the parent spawns its workers.
+_DURING_SPAWN = """
+import concurrent.futures as cf, os, signal
+from xorgrok import sweep
+submit = cf.ProcessPoolExecutor.submit
+def interrupted_submit(self, *args, **kwargs):
+    future = submit(self, *args, **kwargs)
+    os.killpg(0, signal.SIGINT)
+    return future
+cf.ProcessPoolExecutor.submit = interrupted_submit
+try:
+    sweep.local_executor(2)
+    print("not interrupted")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_while_the_workers_are_spawned_is_raised_once_they_are_stopped(tmp_path):
+    """A Ctrl-C sent to the process group while each worker is spawned is neither lost
+    (it used to be ignored, and the sweep ran on) nor raised half-way through a spawn
+    (a worker left without its start-up data prints a traceback); no worker survives."""
+    env = dict(os.environ, PYTHONPATH=SRC, PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-c", _DURING_SPAWN], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    out, err = _finish(proc)
+    assert proc.returncode == 0 and out.strip() == "interrupted", (out, err)
+    assert err.strip() == "", err

@@ -337,6 +337,7 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
     if parent is None or _WATCHING:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # see local_executor
     _WATCHING.append(parent)
 
     def watch() -> None:
@@ -391,21 +392,31 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     # is imported, before any initializer runs); spawned processes inherit the environment at start.
     saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
     os.environ.update({k: str(threads) for k in _THREAD_VARIABLES})
-    # Workers ignore Ctrl-C from their start (a terminal sends it to the whole process group;
-    # the parent stops them): the setting is inherited when they are spawned.
+    # Workers ignore Ctrl-C from their start (a terminal sends it to the whole process
+    # group; the parent stops them): SIGINT is blocked while they are spawned, a mask
+    # they inherit until their initializer ignores it. A Ctrl-C of that moment is noted
+    # (not raised half-way through a spawn) and raised once every worker has started.
     main = threading.current_thread() is threading.main_thread()
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    noted: list[int] = []
+    if main:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        handler = signal.signal(signal.SIGINT, lambda signum, _: noted.append(signum))
     try:
-        for _ in range(workers):
-            executor.submit(_init_worker, threads, os.getpid())
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, handler)
-        for k, v in saved.items():
-            if v is None:
+        try:
+            for _ in range(workers):
+                executor.submit(_init_worker, threads, os.getpid())
+        finally:
+            os.environ.update({k: v for k, v in saved.items() if v is not None})
+            for k in (k for k, v in saved.items() if v is None):
                 os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+            if main:
+                signal.signal(signal.SIGINT, handler)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # runs a pending one
+        if noted:
+            signal.raise_signal(signal.SIGINT)
+    except BaseException:
+        stop_workers(executor)
+        raise
     return executor
 
 
