@@ -14,6 +14,7 @@ import pytest
 
 import xorgrok
 from xorgrok import explorer as ex
+from xorgrok.schedule import log_steps
 
 TINY = ex.ExplorerParams(p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2)
 
@@ -60,22 +61,11 @@ def test_to_setup_rejects_other_types():
         ex.to_setup(xorgrok.PAPER_FIG1_LEFT)
 
 
-def test_record_steps():
-    t = ex.record_steps(200)
-    assert t[0] == 0 and t[-1] == 200
-    assert np.all(np.diff(t) > 0)
-    assert set(range(11)) <= set(t.tolist())
-    assert len(t) <= 60
-    assert ex.record_steps(3).tolist() == [0, 1, 2, 3]
-    with pytest.raises(ValueError, match="steps"):
-        ex.record_steps(-1)
-
-
 def test_run_explorer_setup_records_neurons(tiny_traj):
     assert tiny_traj.setup == ex.to_setup(TINY)
     assert tiny_traj.engine == "reduced"
     assert tiny_traj.seeds.tolist() == [0, 1]
-    np.testing.assert_array_equal(tiny_traj.t, ex.record_steps(TINY.steps))
+    np.testing.assert_array_equal(tiny_traj.t, log_steps(TINY.steps))
     assert tiny_traj.proj.shape == (2, len(tiny_traj.t), TINY.m, 2)
 
 
@@ -113,7 +103,7 @@ def test_draw_views_shows_last_recorded_step_before_request():
     traj = ex.run_explorer_setup(TINY.replace(steps=40))
     assert 14 not in traj.t
     fig = ex.new_figure()
-    assert ex.draw_views(fig, traj, 14) == 13
+    assert ex.draw_views(fig, traj, 14) == 12  # recorded: 0..10, 12, 15, ...
 
 
 def test_draw_views_errors(tiny_traj):
@@ -212,7 +202,7 @@ def test_explorer_builds_and_caches_the_trajectory(monkeypatch):
     calls = _count_simulate(monkeypatch)
     explorer = ex.build_explorer(TINY, dpi=30)
     assert len(calls) == 1
-    assert explorer.step_slider.options == tuple(int(t) for t in ex.record_steps(TINY.steps))
+    assert explorer.step_slider.options == tuple(int(t) for t in log_steps(TINY.steps))
     assert explorer.step_slider.value == TINY.steps
     first = explorer.image.value
     assert first[:4] == b"\x89PNG"
@@ -325,7 +315,7 @@ def test_the_flop_rate_is_measured_by_each_simulation():
     explorer = ex.build_explorer(TINY, dpi=30)
     assert explorer.simulations == 1 and explorer.flop_rate != ex.DEFAULT_FLOP_RATE
     assert ex.explorer_flops(TINY) == TINY.seeds * (
-        2 * TINY.m * TINY.n**2 * TINY.steps + TINY.m * TINY.n_test * TINY.n * len(ex.record_steps(TINY.steps))
+        2 * TINY.m * TINY.n**2 * TINY.steps + TINY.m * TINY.n_test * TINY.n * len(log_steps(TINY.steps))
     )
 
 

@@ -405,9 +405,9 @@ def run_in_workers(
                 first_failure[0] = min(first_failure[0], index)
             raise
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    from .resources import torch_threads
+
+    with torch_threads(1):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xorgrok") as pool:
             futures = [pool.submit(call, index) for index in range(len(items))]
             try:
@@ -426,8 +426,6 @@ def run_in_workers(
             for f in futures:  # in order: the first failure is the one a serial run would report
                 if not f.cancelled() and f.exception() is not None:
                     raise f.exception()
-    finally:
-        torch.set_num_threads(threads)
 
 
 def span_steps(

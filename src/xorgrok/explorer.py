@@ -28,7 +28,6 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
@@ -39,6 +38,8 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from .config import Setup
 from .plane import decision_function_on_plane, plane_grid
 from .plotting import COLORS
+from .resources import torch_threads
+from .schedule import log_steps
 from .simulate import Trajectory, simulate
 
 if TYPE_CHECKING:  # pragma: no cover - IPython is imported lazily at run time
@@ -48,7 +49,6 @@ __all__ = [
     "ExplorerParams",
     "RANGES",
     "to_setup",
-    "record_steps",
     "run_explorer_setup",
     "SINGLE_THREAD_FLOPS",
     "draw_views",
@@ -168,45 +168,16 @@ def to_setup(params: ExplorerParams) -> Setup:
     )
 
 
-def record_steps(steps: int, num: int = 40, dense_until: int = 10) -> np.ndarray:
-    """The steps the explorer records: every step up to ``dense_until``, then about ``num`` log-spaced ones.
-
-    Always contains 0 and ``steps``; sorted, unique, int64. Raises ``ValueError`` for ``steps < 0`` or ``num < 2``.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if isinstance(num, bool) or not isinstance(num, (int, np.integer)) or num < 2:
-        raise ValueError(f"num must be an integer >= 2, got {num!r}")
-    dense = np.arange(min(int(steps), int(dense_until)) + 1)
-    logs = np.round(np.logspace(0.0, math.log10(steps + 1), int(num))).astype(np.int64) - 1
-    t = np.unique(np.concatenate([dense, logs, [steps]]))
-    return t[(t >= 0) & (t <= steps)].astype(np.int64)
-
-
 #: Below this many floating-point operations per step (2 m n^2 per seed), :func:`run_explorer_setup` runs
 #: torch on one thread: the matrices are then so small that synchronizing threads costs more than it saves,
 #: and far more on a busy machine (measured: several times slower with two threads while other work runs).
 SINGLE_THREAD_FLOPS = 1e8
 
 
-@contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(threads)`` (no change for None), then restore."""
-    import torch
-
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run_explorer_setup(params: ExplorerParams, threads: int | None = -1, **kwargs: Any) -> Trajectory:
     """Simulate ``params.seeds`` seeds (0, 1, ...) for ``params.steps`` steps with the reduced engine.
 
-    Records accuracies, loss and the neurons' projections (``neurons=True``) at :func:`record_steps`.
+    Records accuracies, loss and the neurons' projections (``neurons=True``) at :func:`xorgrok.schedule.log_steps` (every step to 10, then 10 a decade).
 
     Args:
         params: the explorer's parameters.
@@ -221,12 +192,12 @@ def run_explorer_setup(params: ExplorerParams, threads: int | None = -1, **kwarg
         threads = 1 if small else None
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be an integer >= 1, None or -1, got {threads!r}")
-    with _torch_threads(threads):
+    with torch_threads(threads):
         return simulate(
             setup,
             params.steps,
             seeds=range(params.seeds),
-            record=record_steps(params.steps),
+            record=log_steps(params.steps),
             engine=kwargs.pop("engine", "reduced"),
             neurons=True,
             **kwargs,
@@ -636,10 +607,11 @@ def sweep(
     rows = []
     for value in values:
         traj = run_explorer_setup(params.replace(**{name: value}))
+        first = traj.first_step("test_acc", threshold)
         rows.append(
             {
                 "value": value,
-                "first_step": traj.first_step("test_acc", threshold),
+                "first_step": int(first) if np.isfinite(first) else None,  # None: never
                 "train_acc_1": float(np.median(traj.train_acc[:, traj.index(1)])) if 1 in traj.t else None,
                 "test_acc_final": float(np.median(traj.test_acc[:, -1])),
             }
@@ -660,7 +632,7 @@ def explorer_flops(params: ExplorerParams) -> float:
     """Floating-point operations of :func:`run_explorer_setup`: 2 m n^2 per seed and
     step (the span engine's product), plus m n_test n at each recorded step (the test
     outputs)."""
-    m, n, recorded = params.m, params.n, len(record_steps(params.steps))
+    m, n, recorded = params.m, params.n, len(log_steps(params.steps))
     per_seed = 2 * m * n**2 * params.steps + m * params.n_test * n * recorded
     return float(params.seeds * per_seed)
 

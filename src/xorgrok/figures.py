@@ -30,7 +30,7 @@ from .config import PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT, Setup
 from .data import CLUSTER_NAMES
 from .plane import decision_function_on_plane
 from .simulate import Trajectory, simulate
-from .sweep import log_steps
+from .schedule import log_steps
 
 __all__ = [
     "FIGURE1_COLUMNS",
@@ -179,10 +179,7 @@ FIGURE1_MARKS = (10, 25, 40, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 500
 def figure1_record(steps: int) -> np.ndarray:
     """The recorded steps of a Figure 1 panel: every step up to 100; beyond, about 20 per decade plus
     :data:`FIGURE1_MARKS` (test accuracy is only computed at recorded steps, so long runs stay cheap)."""
-    if steps <= 100:
-        return np.arange(steps + 1)
-    marks = [s for s in FIGURE1_MARKS if s <= steps]
-    return np.unique(np.concatenate([log_steps(steps, per_decade=20), marks])).astype(np.int64)
+    return log_steps(steps, 20, every_step_to=100, marks=FIGURE1_MARKS)
 
 
 def run_figure1(

@@ -27,7 +27,8 @@ import numpy as np
 
 from .config import PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT, Setup
 from .outputs import atomic_file, check_writable_file
-from .sweep import CURVES, SweepResult, grid, log_steps, sweep
+from .schedule import log_steps
+from .sweep import CURVES, SweepResult, grid, sweep
 
 __all__ = ["add_parser", "run", "main", "DEFAULT_CACHE"]
 
@@ -152,7 +153,7 @@ def _summary(res: SweepResult, names: list[str]) -> str:
     lines.append(header)
     final_train = np.nanmedian(res.final("train_acc"), -1)
     final_test = np.nanmedian(res.final("test_acc"), -1)
-    t_gen = res.first_step("test_acc", 0.9)
+    t_gen = np.asarray(res.first_step("test_acc", 0.9))  # [*G] (a float for an empty G)
     for k, idx in enumerate(np.ndindex(*res.shape)):
         cell = res.cells[idx]
         shown = ", ".join(f"{f}={getattr(cell.setup, f):g}" for f in names) or str(cell.setup)
@@ -226,7 +227,6 @@ def _run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = dict(
         cache_dir=None if args.no_cache else os.path.expanduser(args.cache_dir),
         workers=args.workers,
-        progress=not args.no_progress,
     )
     if args.experiment == "custom":
         base = _BASES[args.base] or beyond.BOOK_BASE
@@ -251,17 +251,20 @@ def _run(args: argparse.Namespace) -> int:
             f"experiment must be one of {', '.join(beyond.EXPERIMENTS)}, custom or list, got {args.experiment!r}"
         )
     client, executor = _executor(args.dask)
+    bar = None if args.no_progress else _progress_bar()
     try:
         if executor is not None:
             options["executor"] = executor
+        options["progress"] = None if bar is None else bar.update
         if args.experiment == "custom":
-            res = sweep(setups, args.steps, seeds or range(8), log_steps(args.steps, args.per_decade),
+            record = log_steps(args.steps, args.per_decade)
+            res = sweep(setups, args.steps, seeds or range(8), record=record,
                         engine=args.engine, axes=axes, **options)
         else:
-            if seeds is not None:
-                options["seeds"] = seeds
-            res = beyond.run(args.experiment, args.resolution, **options)
+            res = beyond.run(args.experiment, args.resolution, seeds=seeds, **options)
     finally:
+        if bar is not None:
+            bar.close()
         if client is not None:
             client.close()
     print(_summary(res, names))
@@ -269,6 +272,13 @@ def _run(args: argparse.Namespace) -> int:
         _save(args.out, res)
         print(f"curves written to {args.out}")
     return 0
+
+
+def _progress_bar() -> Any:
+    """A tqdm bar over the (cell, seed) runs as they are computed."""
+    from tqdm import tqdm
+
+    return tqdm(desc="sweep", unit="run")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@ approximation of gradient descent (Lemma 4.6, Lemma A.10), the linear-classifier
 per-cluster counts c_nu, n_nu, e_nu (the paper's Sections 3 and 4).
 
 Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2;
-:data:`OPPOSITE` maps a cluster nu to -nu. Functions that take a :class:`xorgrok.Problem` work with both
+:data:`xorgrok.data.OPPOSITE` maps a cluster nu to -nu. Functions that take a :class:`xorgrok.Problem` work with both
 samplers (dense and reduced): they only use inner products, which the reduced sampler reproduces exactly
 in distribution.
 """
@@ -17,11 +17,10 @@ import numpy as np
 import torch
 
 from .config import Setup
-from .data import CLUSTER_LABEL, Problem
+from .data import CLUSTER_LABEL, OPPOSITE, Problem
 from .model import gd_step, loss_derivative_weight, network_output
 
 __all__ = [
-    "OPPOSITE",
     "AssumptionCheck",
     "check_assumptions",
     "required_dimension",
@@ -45,12 +44,7 @@ __all__ = [
     "OneStep",
     "one_step",
     "with_omega_init",
-    "CLUSTER_CLEAN_LABEL",
 ]
-
-#: Cluster index nu -> index of -nu (+mu1 <-> -mu1, +mu2 <-> -mu2).
-OPPOSITE = np.array([1, 0, 3, 2], dtype=np.int64)
-
 
 def _check_C(C: float) -> float:
     if isinstance(C, bool) or not isinstance(C, (int, float, np.floating, np.integer)):
@@ -488,7 +482,3 @@ def per_cluster_accuracy(f: np.ndarray, y_clean: np.ndarray, cluster: np.ndarray
     count = onehot.sum(-2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, (correct & onehot).sum(-2) / np.maximum(count, 1), np.nan)
-
-
-#: Clean label of each cluster (re-exported for the chapters): +1 for +-mu1, -1 for +-mu2.
-CLUSTER_CLEAN_LABEL = CLUSTER_LABEL
