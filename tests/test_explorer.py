@@ -14,6 +14,7 @@ import pytest
 
 import xorgrok
 from xorgrok import explorer as ex
+from xorgrok.animation import offline_controls, shrink_frames
 from xorgrok.schedule import log_steps
 
 TINY = ex.ExplorerParams(p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2)
@@ -151,7 +152,7 @@ def test_make_animation_custom_alt_is_escaped(tiny_traj):
 def test_offline_controls_replaces_cdn_icons():
     html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n<button><i class="fa fa-play"></i></button>'
     html += '<button><i class="fa fa-play fa-flip-horizontal"></i></button>'
-    out = ex.offline_controls(html)
+    out = offline_controls(html)
     assert "http" not in out and "fa-play" not in out
     assert "\u25b6" in out and "\u25c0" in out
 
@@ -166,7 +167,7 @@ def test_make_animation_explicit_steps(tiny_traj):
 
 def test_shrink_frames_keeps_decodable_frames(tiny_traj):
     raw = ex.make_animation(tiny_traj, steps=[0, 1], dpi=30, palette=False).data
-    small = ex.shrink_frames(raw)
+    small = shrink_frames(raw)
     assert len(small) < len(raw)
     datas = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)\"", small)
     assert len(datas) == 2

@@ -135,10 +135,8 @@ def _fail(message: str, status: int = 2) -> int:
 
 
 def _export_notebooks(args: argparse.Namespace) -> int:
-    try:
-        from . import notebooks
-    except ImportError as err:  # the module is optional (it needs jupytext)
-        return _fail(f"export-notebooks is unavailable: {err}")
+    from . import notebooks  # imports jupytext only when converting
+
     book = args.book if args.book is not None else notebooks._default_book_dir()
     if not notebooks.chapter_paths(book):
         raise ValueError(f"--book holds no MyST notebook chapter: {os.fspath(book)!r}")

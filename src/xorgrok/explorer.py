@@ -37,6 +37,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .config import Setup
 from .plane import decision_function_on_plane, plane_grid
+from .animation import animation_html
 from .plotting import COLORS
 from .resources import torch_threads
 from .schedule import log_steps
@@ -57,9 +58,6 @@ __all__ = [
     "figure_png",
     "views_png",
     "animation_steps",
-    "shrink_frames",
-    "offline_controls",
-    "fit_player",
     "make_animation",
     "sweep",
     "Explorer",
@@ -488,14 +486,13 @@ def make_animation(
         steps: the steps to show, one frame each (default: :func:`animation_steps` with ``frames``).
         frames: number of frames when ``steps`` is None. dpi, figsize: size of each frame.
         interval_ms: delay between frames when playing.
-        palette: re-encode the frames with a 256-colour palette (:func:`shrink_frames`), about 3x smaller.
+        palette: re-encode the frames with a 256-colour palette (:func:`xorgrok.animation.shrink_frames`), about 3x smaller.
         alt: alternative text of the player's image (default: a generic description of the three views).
 
     Returns:
         ``IPython.display.HTML`` made by ``matplotlib.animation.FuncAnimation.to_jshtml``: every frame
-        is an embedded PNG, with a slider and play buttons; no network needed (:func:`offline_controls`).
+        is an embedded PNG, with a slider and play buttons; no network needed (:func:`xorgrok.animation.animation_html`).
     """
-    import matplotlib as mpl
     from IPython.display import HTML
     from matplotlib.animation import FuncAnimation
 
@@ -512,79 +509,12 @@ def make_animation(
         return []
 
     anim = FuncAnimation(fig, frame, frames=len(steps), interval=interval_ms, blit=False, repeat=False)
-    with mpl.rc_context({"savefig.dpi": dpi}):  # to_jshtml saves frames at savefig.dpi, not fig.dpi
-        html = anim.to_jshtml(fps=max(1, round(1000 / interval_ms)), default_mode="once")
     if alt is None:
         alt = (
             f"Animation of the explorer's three views (accuracy curves, decision boundary on the plane of mu1 "
             f"and mu2, histograms of the positive neurons' projections) at steps {steps[0]} to {steps[-1]}"
         )
-    html = fit_player(offline_controls(html), alt)
-    return HTML(shrink_frames(html) if palette else html)
-
-
-def fit_player(html: str, alt: str) -> str:
-    """Give a ``to_jshtml`` player's image an ``alt`` text and let it shrink to the width of the page."""
-    alt = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-    html = html.replace('<div class="animation">', '<div class="animation" style="max-width: 100%;">', 1)
-    return re.sub(
-        r'<img id="(_anim_img[0-9a-f]*)">',
-        lambda mt: f'<img id="{mt.group(1)}" alt="{alt}" style="max-width: 100%; height: auto;">',
-        html,
-        count=1,
-    )
-
-
-_CDN_LINK = re.compile(r"<link[^>]*font-awesome[^>]*>\s*")
-_ICON = re.compile(r'<i class="fa fa-([a-z-]+)( fa-flip-horizontal)?"></i>')
-_GLYPHS = {
-    "minus": "\u2212",  # slower
-    "plus": "+",  # faster
-    "fast-backward": "\u23ee",  # first frame
-    "step-backward": "\u25c1",  # previous frame
-    "play-flipped": "\u25c0",  # play backwards
-    "pause": "\u23f8",
-    "play": "\u25b6",
-    "step-forward": "\u25b7",  # next frame
-    "fast-forward": "\u23ed",  # last frame
-}
-
-
-def offline_controls(html: str) -> str:
-    """Make a ``to_jshtml`` animation independent of the network.
-
-    matplotlib's player loads its button icons (Font Awesome) from a CDN; without the network the buttons
-    would be blank. This drops that stylesheet and writes each icon as a Unicode character instead
-    (the buttons keep their ``title`` and ``aria-label``).
-    """
-
-    def glyph(match: re.Match) -> str:
-        name = match.group(1) + ("-flipped" if match.group(2) else "")
-        return f'<span aria-hidden="true">{_GLYPHS.get(name, name)}</span>'
-
-    return _ICON.sub(glyph, _CDN_LINK.sub("", html))
-
-
-_FRAME = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)")
-
-
-def shrink_frames(html: str, colors: int = 256) -> str:
-    """Re-encode every embedded PNG frame of a ``to_jshtml`` animation with a palette of ``colors`` colours.
-
-    Figures use few colours, so an adaptive palette (no dithering) keeps them visually unchanged while the
-    page gets about three times lighter.
-    """
-    from PIL import Image
-
-    def repack(match: re.Match) -> str:
-        raw = base64.b64decode(match.group(1).replace("\\\n", "").replace("\\", ""))
-        image = Image.open(io.BytesIO(raw)).convert("RGB")
-        small = image.quantize(colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        buf = io.BytesIO()
-        small.save(buf, format="png", optimize=True)
-        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-    return _FRAME.sub(repack, html)
+    return HTML(animation_html(anim, alt, fps=max(1, round(1000 / interval_ms)), palette=palette))
 
 
 # --------------------------------------------------------------------------------------------- sweeps

@@ -56,7 +56,6 @@ __all__ = [
     "figure2_summary",
     "plot_figure2",
     "animate_figure2",
-    "animation_html",
     "write_csv",
     "read_csv",
     "save_figure",
@@ -519,7 +518,8 @@ def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps:
 def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: int = 0, grid_num: int = 61, dpi: int = 60):
     """A matplotlib animation over ``steps`` (default the first 20 recorded steps): the data with the sign of
     the decision function (left) and the neurons on the plane (right, axes rescaled every frame).
-    Embed in a page with ``IPython.display.HTML(animation_html(anim))`` (self-contained, no kernel needed)."""
+    Embed in a page with ``IPython.display.HTML(xorgrok.animation.animation_html(anim, alt))``
+    (self-contained, no kernel needed)."""
     import matplotlib.pyplot as plt
     from matplotlib import animation
     from matplotlib.colors import ListedColormap
@@ -577,18 +577,6 @@ def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: i
     anim = animation.FuncAnimation(fig, draw, frames=len(steps), interval=400, blit=False)
     plt.close(fig)
     return anim
-
-
-def animation_html(anim) -> str:
-    """``anim.to_jshtml()`` with frames rendered at the figure's own dpi (not ``savefig.dpi``), so a low-dpi
-    animation stays small: a self-contained HTML player that works on a static page without a kernel
-    (and without the network: the player's icon stylesheet from a CDN is replaced by Unicode glyphs)."""
-    import matplotlib as mpl
-
-    from .explorer import offline_controls
-
-    with mpl.rc_context({"savefig.dpi": "figure"}):
-        return offline_controls(anim.to_jshtml())
 
 
 # ----------------------------------------------------------------------------------------------------
