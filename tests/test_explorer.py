@@ -150,7 +150,8 @@ def test_make_animation_custom_alt_is_escaped(tiny_traj):
 
 
 def test_offline_controls_replaces_cdn_icons():
-    html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n<button><i class="fa fa-play"></i></button>'
+    html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n'
+    html += '<button><i class="fa fa-play"></i></button>'
     html += '<button><i class="fa fa-play fa-flip-horizontal"></i></button>'
     out = offline_controls(html)
     assert "http" not in out and "fa-play" not in out

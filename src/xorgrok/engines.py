@@ -192,11 +192,9 @@ def check_dense_fits(setup: Setup, engine: str, dtype: torch.dtype, device: torc
         need = 8 * (m + N) * p * 2  # the float64 problem and the products that reduce it
     have = _available_bytes(device if engine == "dense" else torch.device("cpu"))
     if need > 0.8 * have:
-        hint = (
-            "use engine='span' (same numbers, O(m n^2) a step) or engine='reduced' (cost independent of p)"
-            if engine == "dense"
-            else "use engine='reduced' (the same distribution, cost and memory independent of p)"
-        )
+        reduced = "engine='reduced' (the same distribution, cost and memory independent of p)"
+        span = "engine='span' (same numbers, O(m n^2) a step)"
+        hint = f"use {span} or {reduced}" if engine == "dense" else f"use {reduced}"
         raise MemoryError(
             f"the {engine} engine needs about {need / 2**30:.3g} GiB for one seed at p = {p} (m x p weights) "
             f"but only {have / 2**30:.3g} GiB are free; {hint}"

@@ -21,15 +21,13 @@ when a parameter other than the shown step changes.
 
 from __future__ import annotations
 
-import base64
 import io
 import math
-import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields, replace
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure

@@ -31,7 +31,7 @@ from scipy import stats
 
 from .config import Setup
 from .data import CLUSTER_DIRECTIONS, CLUSTER_LABEL, OPPOSITE
-from .theory import cluster_counts, e_nu
+from .theory import cluster_counts, e_nu  # noqa: F401 (re-exported)
 
 # OPPOSITE (from xorgrok.data), cluster_counts and e_nu (from xorgrok.theory) are imported for
 # convenience (F.cluster_counts...); they are documented there.
@@ -232,8 +232,9 @@ def initial_D_distribution(
         D_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) - Bin(c_{-nu}, 1 - q) + Bin(n_{-nu}, 1 - q)
 
     (independent binomials); the result averages this over u (Gauss-Hermite quadrature, ``nodes`` nodes).
-    The shared component u switches a whole cluster on or off together; it is negligible only when
-    ||mu|| sqrt(n / p) is small, as assumption A2 makes it (in the paper's experiments it equals 2.5).
+    The shared component u switches a whole cluster on or off together; it is negligible only
+    when ||mu|| sqrt(n / p) is small, as assumption A2 makes it (in the paper's experiments it
+    equals 2.5).
 
     Args:
         c, noisy: [4] counts c_nu, n_nu (:func:`xorgrok.theory.cluster_counts`). nu: cluster index 0..3.

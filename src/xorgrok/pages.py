@@ -62,7 +62,8 @@ def html_table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, escape: 
         return "".join(f"<{tag}>{t}</{tag}>" for t in text)
 
     body = "".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
-    return HTML(f"<table><thead><tr>{cells('th', header)}</tr></thead><tbody>{body}</tbody></table>")
+    head = f"<thead><tr>{cells('th', header)}</tr></thead>"
+    return HTML(f"<table>{head}<tbody>{body}</tbody></table>")
 
 
 def data_dir() -> Path:

@@ -50,7 +50,7 @@ from .config import Setup
 from .engines import DivergenceError
 from .resources import float_range_issue, set_torch_threads
 from .schedule import Recorded
-from .simulate import DEFAULT_DTYPE, sample, simulate
+from .simulate import DEFAULT_DTYPE, simulate
 from .validation import (
     Progress,
     check_dtype,
@@ -100,30 +100,28 @@ class SweepError(RuntimeError):
 
 
 def engine_fingerprint() -> str:
-    """SHA-256 of the tokens of :data:`ENGINE_MODULES`, without comments and docstrings.
+    """SHA-256 of the syntax trees of :data:`ENGINE_MODULES`, without docstrings.
 
-    Editing a docstring or a comment keeps it; any change to the code changes it.
+    Editing a docstring or a comment, or reformatting the code (line breaks, quotes, parentheses,
+    trailing commas), keeps it; any change to the code changes it.
     """
-    import io
-    import tokenize
+    import ast
     from importlib import import_module
 
     sha = hashlib.sha256()
     for name in ENGINE_MODULES:
         path = Path(import_module(f"xorgrok.{name}").__file__)
-        lines = io.StringIO(path.read_text("utf-8")).readline
-        tokens = list(tokenize.generate_tokens(lines))
-        starts = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.NL}
-        skip = starts | {tokenize.COMMENT}
-        for k, tok in enumerate(tokens):
-            if tok.type in skip:
-                continue
-            before = tokens[k - 1].type if k else tokenize.NEWLINE
-            after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
-            alone = before in starts and after == tokenize.NEWLINE
-            if tok.type == tokenize.STRING and alone:
-                continue  # a docstring (a string alone on its logical line)
-            sha.update(f"{name}:{tok.type}:{tok.string}\n".encode())
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list):  # drop every string alone as a statement (docstrings)
+                node.body = [
+                    st
+                    for st in body
+                    if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)
+                            and isinstance(st.value.value, str))
+                ] or [ast.Pass()]
+        sha.update(f"{name}:{ast.dump(tree)}\n".encode())
     return sha.hexdigest()
 
 

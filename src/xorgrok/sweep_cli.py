@@ -149,7 +149,8 @@ def _executor(address: str | None):
 def _summary(res: SweepResult, names: list[str]) -> str:
     lines = [f"{res.cells.size} cells x {len(res.seeds)} seeds: {res.n_computed} runs computed, "
              f"{res.n_cached} from the cache"]
-    header = f"{'cell':>5}  {'median final train':>18}  {'median final test':>17}  {'t(test>=0.9)':>12}  setup"
+    columns = ("median final train", "median final test", "t(test>=0.9)")
+    header = f"{'cell':>5}  {columns[0]:>18}  {columns[1]:>17}  {columns[2]:>12}  setup"
     lines.append(header)
     final_train = np.nanmedian(res.final("train_acc"), -1)
     final_test = np.nanmedian(res.final("test_acc"), -1)

@@ -204,16 +204,16 @@ def pairwise_bounds(p: int, n: int, mu_norm: float, c: float = 3.0) -> dict[str,
     2||mu||^2 + p; it is close to Gaussian when p is large. With the Gaussian tail and a union bound over
     the n^2 / 2 pairs, with probability about 1 - n^(2 - c^2/2) every pair satisfies
 
-        |<x_i, x_k>| <= ||mu||^2 + c sqrt((p + 2||mu||^2) ln n)                     ("inner")
+        |<x_i, x_k>| <= ||mu||^2 + c sqrt((p + 2||mu||^2) ln n)          ("inner")
 
     while ||x_i||^2 = p + ||mu||^2 + (a centred term of variance 2p + 4||mu||^2), so
 
-        ||x_i||^2 >= p + ||mu||^2 - c sqrt((2p + 4||mu||^2) ln n)                   ("norm_sq_low")
-        ||x_i||^2 <= p + ||mu||^2 + c sqrt((2p + 4||mu||^2) ln n)                   ("norm_sq_high")
+        ||x_i||^2 >= p + ||mu||^2 - c sqrt((2p + 4||mu||^2) ln n)      ("norm_sq_low")
+        ||x_i||^2 <= p + ||mu||^2 + c sqrt((2p + 4||mu||^2) ln n)      ("norm_sq_high")
 
-    and the cosine similarity of any pair is at most inner / norm_sq_low ("cosine"): this is the paper's
-    |<x_i,x_k>| <= ||mu||^2 + O(sqrt(p log n)) with the constant c made explicit (c = 3: failure
-    probability about n^-2.5).
+    and the cosine similarity of any pair is at most inner / norm_sq_low ("cosine"): this is the
+    paper's |<x_i,x_k>| <= ||mu||^2 + O(sqrt(p log n)) with the constant c made explicit
+    (c = 3: failure probability about n^-2.5).
     """
     p = _check_pos_int("p", p)
     n = _check_pos_int("n", n)
