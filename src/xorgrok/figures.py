@@ -22,7 +22,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from .data import CLUSTER_NAMES
 from .plane import decision_function_on_plane
 from .simulate import Trajectory, simulate
 from .schedule import log_steps
+from .validation import Progress, check_int
 
 __all__ = [
     "FIGURE1_COLUMNS",
@@ -79,7 +80,6 @@ FIGURE4_STEPS = (0, 25, 100, 1000, 2000, 5000)
 #: The figures the command line makes.
 FIGURES = ("figure1", "figure2", "figure3", "figure4")
 
-Progress = Optional[Callable[[int], None]]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -656,61 +656,75 @@ def make_figure(
     """
     if name not in FIGURES:
         raise ValueError(f"name must be one of {', '.join(FIGURES)}, got {name!r}")
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or runs < 1:
-        raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
-    if isinstance(first_seed, bool) or not isinstance(first_seed, (int, np.integer)) or first_seed < 0:
-        raise ValueError(f"first_seed must be an integer >= 0, got {first_seed!r}")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    runs = check_int("runs", runs, 1)
+    seeds = range(check_int("first_seed", first_seed), int(first_seed) + runs)
+    if steps is not None:
+        steps = check_int("steps", steps, 1)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir must be a folder, got the file {os.fspath(out)!r}")
     out.mkdir(parents=True, exist_ok=True)
-    seeds = range(int(first_seed), int(first_seed) + int(runs))
     left, right = (
         convention_setup(scaled_setup(base, p, n, m), step_scale, init_scale)
         for base in (PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT)
     )
-
-    import matplotlib.pyplot as plt
-
     from .plotting import use_style
 
     use_style()
-    written: list[Path] = []
     if name == "figure1":
-        tables = {}
-        for panel, setup in (("left", left), ("right", right)):
-            last = FIGURE1_STEPS[panel] if steps is None else min(steps, FIGURE1_STEPS[panel])
-            traj = run_figure1(setup, last, seeds, progress=progress)
-            tables[panel] = figure1_table(traj)
-            written.append(write_csv(out / f"figure1_{panel}.csv", tables[panel]))
-            written.append(write_csv(out / f"figure1_{panel}_runs.csv", runs_table(traj)))
-        alphas = (left.alpha, right.alpha)
-        fig = plot_figure1(tables["left"], tables["right"], runs=int(runs), alphas=alphas)
-        written += save_figure(fig, out / "figure1")
-        plt.close(fig)
-    elif name == "figure2":
-        last = FIGURE2_STEPS[-1] if steps is None else min(steps, FIGURE2_STEPS[-1])
-        shown = _steps_scaled(FIGURE2_STEPS, last)
-        traj = run_figure2(left, seeds, steps=last, progress=progress)
-        tables = figure2_tables(traj, shown)
-        for key, table in tables.items():
-            written.append(write_csv(out / f"figure2_{key}.csv", table))
-        written.append(write_csv(out / "figure2_runs.csv", figure2_summary(traj, shown)))
-        fig = plot_figure2(tables, shown, shown[1:])
-        written += save_figure(fig, out / "figure2")
-        plt.close(fig)
-    else:
-        setup, paper_steps = (left, FIGURE3_STEPS) if name == "figure3" else (right, FIGURE4_STEPS)
-        shown = paper_steps if steps is None else _steps_scaled(paper_steps, steps)
-        traj = run_histograms(setup, shown, seeds, progress=progress)
-        hist = histogram_table(traj, shown)
-        written.append(write_csv(out / f"{name}_hist.csv", hist))
-        written.append(write_csv(out / f"{name}_summary.csv", histogram_summary(traj, shown)))
-        title = f"positive neurons, alpha = {setup.alpha:g}"
-        title += f", omega_init = {setup.omega_init:g}"
-        fig = plot_histograms(hist, shown, title=f"{title}, {int(runs)} runs pooled")
-        written += save_figure(fig, out / name)
-        plt.close(fig)
-    return written
+        return _make_figure1(out, left, right, seeds, steps, progress)
+    if name == "figure2":
+        return _make_figure2(out, left, seeds, steps, progress)
+    setup = left if name == "figure3" else right
+    return _make_histograms(name, out, setup, seeds, steps, progress)
+
+
+def _save_and_close(fig: Any, stem: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    paths = save_figure(fig, stem)
+    plt.close(fig)
+    return paths
+
+
+def _make_figure1(out: Path, left: Setup, right: Setup, seeds: range, steps: int | None,
+                  progress: Progress) -> list[Path]:
+    """Figure 1 of :func:`make_figure`: both panels' tables, every run, the figure."""
+    tables, written = {}, []
+    for panel, setup in (("left", left), ("right", right)):
+        last = FIGURE1_STEPS[panel] if steps is None else min(steps, FIGURE1_STEPS[panel])
+        traj = run_figure1(setup, last, seeds, progress=progress)
+        tables[panel] = figure1_table(traj)
+        written.append(write_csv(out / f"figure1_{panel}.csv", tables[panel]))
+        written.append(write_csv(out / f"figure1_{panel}_runs.csv", runs_table(traj)))
+    alphas = (left.alpha, right.alpha)
+    fig = plot_figure1(tables["left"], tables["right"], runs=len(seeds), alphas=alphas)
+    return written + _save_and_close(fig, out / "figure1")
+
+
+def _make_figure2(out: Path, left: Setup, seeds: range, steps: int | None,
+                  progress: Progress) -> list[Path]:
+    """Figure 2 of :func:`make_figure`: the first run's tables, every run's accuracies, the figure."""
+    last = FIGURE2_STEPS[-1] if steps is None else min(steps, FIGURE2_STEPS[-1])
+    shown = _steps_scaled(FIGURE2_STEPS, last)
+    traj = run_figure2(left, seeds, steps=last, progress=progress)
+    tables = figure2_tables(traj, shown)
+    written = [write_csv(out / f"figure2_{key}.csv", table) for key, table in tables.items()]
+    written.append(write_csv(out / "figure2_runs.csv", figure2_summary(traj, shown)))
+    return written + _save_and_close(plot_figure2(tables, shown, shown[1:]), out / "figure2")
+
+
+def _make_histograms(name: str, out: Path, setup: Setup, seeds: range, steps: int | None,
+                     progress: Progress) -> list[Path]:
+    """Figures 3 and 4 of :func:`make_figure`: the histograms, their summary, the figure."""
+    paper_steps = FIGURE3_STEPS if name == "figure3" else FIGURE4_STEPS
+    shown = paper_steps if steps is None else _steps_scaled(paper_steps, steps)
+    traj = run_histograms(setup, shown, seeds, progress=progress)
+    hist = histogram_table(traj, shown)
+    written = [
+        write_csv(out / f"{name}_hist.csv", hist),
+        write_csv(out / f"{name}_summary.csv", histogram_summary(traj, shown)),
+    ]
+    title = f"positive neurons, alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}"
+    fig = plot_histograms(hist, shown, title=f"{title}, {len(seeds)} runs pooled")
+    return written + _save_and_close(fig, out / name)

@@ -230,20 +230,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     if args.experiment == "custom":
-        base = _BASES[args.base] or beyond.BOOK_BASE
-        changes = dict(_parse_assignment(s, "--set") for s in args.set)
-        base = base.replace(**{f: _parse_value(f, v) for f, v in changes.items()})
-        axes = {}
-        for text in args.axis:
-            field, values = _parse_assignment(text, "--axis")
-            axes[field] = [_parse_value(field, v) for v in values.split(",") if v]
-        if not 0 <= args.steps <= MAX_STEPS:
-            raise _UsageError(f"--steps must be in [0, {MAX_STEPS}], got {args.steps}")
-        if not 1 <= args.per_decade <= 1000:
-            raise _UsageError(
-                f"--per-decade must be in [1, 1000], got {args.per_decade}"
-            )
-        setups = grid(base, **axes) if axes else base
+        setups, axes = _custom_grid(args)
         names = list(axes)
     elif args.experiment in beyond.EXPERIMENTS:
         names = []
@@ -273,6 +260,24 @@ def _run(args: argparse.Namespace) -> int:
         _save(args.out, res)
         print(f"curves written to {args.out}")
     return 0
+
+
+def _custom_grid(args: argparse.Namespace) -> tuple[Any, dict[str, list]]:
+    """The setups (a Setup or a grid) and the named axes of ``sweep custom``."""
+    from . import beyond
+
+    base = _BASES[args.base] or beyond.BOOK_BASE
+    changes = dict(_parse_assignment(s, "--set") for s in args.set)
+    base = base.replace(**{f: _parse_value(f, v) for f, v in changes.items()})
+    axes = {}
+    for text in args.axis:
+        field, values = _parse_assignment(text, "--axis")
+        axes[field] = [_parse_value(field, v) for v in values.split(",") if v]
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise _UsageError(f"--steps must be in [0, {MAX_STEPS}], got {args.steps}")
+    if not 1 <= args.per_decade <= 1000:
+        raise _UsageError(f"--per-decade must be in [1, 1000], got {args.per_decade}")
+    return (grid(base, **axes) if axes else base), axes
 
 
 def _progress_bar() -> Any:
