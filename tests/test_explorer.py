@@ -74,8 +74,8 @@ def test_run_explorer_setup_restores_torch_threads(monkeypatch):
     import torch
 
     seen = []
-    real = ex.simulate
-    monkeypatch.setattr(ex, "simulate", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    real = ex.params.simulate
+    monkeypatch.setattr(ex.params, "simulate", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
     before = torch.get_num_threads()
     ex.run_explorer_setup(TINY)  # tiny: one thread
     ex.run_explorer_setup(TINY, threads=None)  # unchanged
@@ -189,13 +189,13 @@ def test_sweep_rows():
 
 def _count_simulate(monkeypatch):
     calls = []
-    real = ex.simulate
+    real = ex.params.simulate
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("seeds"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ex, "simulate", counting)
+    monkeypatch.setattr(ex.params, "simulate", counting)
     return calls
 
 
@@ -288,7 +288,7 @@ def test_a_failed_simulation_keeps_the_last_picture_and_parameters(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of luck\nsecond line")
 
-    monkeypatch.setattr(ex, "run_explorer_setup", broken)
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", broken)
     explorer.controls["m"].value = 20  # must not raise out of the slider
     assert "simulation failed" in explorer.status.value and "out of luck" in explorer.status.value
     assert "second line" not in explorer.status.value and "simulating" not in explorer.status.value
@@ -328,7 +328,7 @@ def test_a_kernel_interrupt_cancels_a_synchronous_simulation(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ex, "run_explorer_setup", interrupted)
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", interrupted)
     explorer.controls["eta"].value = 0.1
     assert "cancelled" in explorer.status.value and explorer.controls["eta"].value == TINY.eta
 
@@ -347,7 +347,7 @@ def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
             threading.Event().wait(0.01)
         raise AssertionError("never cancelled")
 
-    monkeypatch.setattr(ex, "run_explorer_setup", slow)
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", slow)
     explorer.controls["eta"].value = 0.1  # returns at once: the simulation runs in a thread
     assert started.wait(30) and not explorer.cancel_button.disabled
     explorer.cancel_button.click()

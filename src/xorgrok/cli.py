@@ -153,6 +153,7 @@ def _check_figure_args(args: argparse.Namespace) -> None:
     computation: seeds, sizes, the memory of the recorded arrays
     (:func:`xorgrok.resources.run_bytes`) and ``--out``."""
     from . import figures as FG
+    from .config import PAPER_FIG1_LEFT
     from .resources import check_memory, run_bytes
 
     if args.first_seed + args.runs - 1 > MAX_SEED:
@@ -160,7 +161,7 @@ def _check_figure_args(args: argparse.Namespace) -> None:
                          f"{args.first_seed + args.runs - 1}")
     check_writable_folder(args.out)
     # ValueError on a bad size
-    setup = FG.scaled_setup(FG.PAPER_FIG1_LEFT, args.p, args.n, args.m)
+    setup = FG.scaled_setup(PAPER_FIG1_LEFT, args.p, args.n, args.m)
     if args.command == "figure1":
         longest = FG.FIGURE1_STEPS["right"]
         last = longest if args.steps is None else min(args.steps, longest)
