@@ -6,9 +6,10 @@
 Three passes, each mechanical and checked:
 
 1. **Comments, docstrings and string literals** of ``src/``, ``tests/`` and ``scripts/`` longer than the
-   page are re-wrapped at word boundaries (a list item or an argument continues four columns deeper;
-   a comment after code moves above it); the syntax tree, docstrings aside, must stay the same, or
-   the file is left as it was.
+   page are re-wrapped at word boundaries, paragraph by paragraph (a list item continues under its
+   text, an argument four columns deeper; a comment after code moves above it). The syntax tree,
+   docstrings aside, must stay the same, or the file is left as it was; a docstring stays as it
+   was if re-wrapping would give Sphinx (napoleon, docutils) more warnings.
 2. **Code**: ``ruff format`` over the same folders (``pyproject.toml`` holds its settings).
 3. **Chapters**: the code cells of every ``book/*.md`` go through ``ruff format`` via jupytext
    (cell tags and metadata kept; the Markdown between the cells is not touched).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import inspect
 import io
 import re
 import subprocess
@@ -30,25 +32,12 @@ import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from xorgrok.codetree import code_tree  # noqa: E402 (the package of this repository)
 WIDTH = 88
 FOLDERS = ("src", "tests", "scripts")
 _ITEM = re.compile(r"^(\s*)([-*] |\d+\. |[\w.*]+( \([^)]*\))?: |:\w+[^:]*: )")
 _SKIP = re.compile(r"^\s*(>>>|\.\.\.|\||=+\s|[-=]{4,}|https?://)")
-
-
-def _code_tree(source: str) -> str:
-    """The syntax tree without docstrings (strings alone as statements)."""
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list):
-            node.body = [
-                st
-                for st in body
-                if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)
-                        and isinstance(st.value.value, str))
-            ]
-    return ast.dump(tree)
 
 
 def _doc_lines(source: str) -> tuple[set[int], dict[int, int]]:
@@ -68,10 +57,25 @@ def _doc_lines(source: str) -> tuple[set[int], dict[int, int]]:
     return lines, trailing
 
 
-def _wrap(line: str, first: str, rest: str) -> list[str]:
+def _wrap(line: str, first: str, rest: str, width: int = WIDTH) -> list[str]:
     text = line.strip()
-    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest,
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or [line]
+
+
+def _docstring_blocks(source: str) -> dict[int, tuple[int, str]]:
+    """First line (0-based) of each triple-quoted docstring -> (its last line, the
+    indentation of its opening quotes)."""
+    blocks: dict[int, tuple[int, str]] = {}
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    starts = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.NL}
+    for k, tok in enumerate(tokens):
+        before = tokens[k - 1].type if k else tokenize.NEWLINE
+        after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
+        alone = tok.type == tokenize.STRING and before in starts and after == tokenize.NEWLINE
+        if alone and tok.string.startswith('"""'):
+            blocks[tok.start[0] - 1] = (tok.end[0] - 1, " " * tok.start[1])
+    return blocks
 
 
 def _wrap_line(line: str, in_doc: bool) -> list[str]:
@@ -155,13 +159,123 @@ def _join_long_comments(lines: list[str], docs: set[int]) -> list[tuple[int, str
     return out
 
 
+_BULLET = re.compile(r"^(\s*)([-*] |\d+\. )")
+_FIELD = re.compile(r"^(\s*)([\w.*]+(, [\w.*]+)*( \([^)]*\))?: |:\w+[^:]*: )")
+_SECTION = re.compile(
+    r"^\s*(Args|Arguments|Attributes|Parameters|Returns|Raises|Yields|Keyword Args|"
+    r"Other Parameters):\s*$"
+)
+
+
+def _continuation(line: str, in_section: bool) -> str | None:
+    """The indentation of the lines that continue ``line`` as one reST paragraph, or None
+    when ``line`` starts none (blank, a table, a literal line)."""
+    if not line.strip() or _SKIP.match(line):
+        return None
+    bullet = _BULLET.match(line)
+    if bullet:
+        return bullet.group(1) + " " * len(bullet.group(2))
+    field = _FIELD.match(line)
+    if field and in_section:
+        return field.group(1) + " " * 4
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _paragraphs(lines: list[str]) -> list[tuple[list[str], str | None]]:
+    """A docstring's lines as paragraphs: (lines, the indentation of their continuation)."""
+    out: list[tuple[list[str], str | None]] = []
+    in_section, literal = False, None
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if literal is not None and (not line.strip() or indent > literal):
+            out.append(([line], None))  # inside a literal block (after "::")
+            continue
+        literal = None
+        if _SECTION.match(line):
+            in_section = True
+        elif line.strip() and indent == 0:
+            in_section = False
+        prev = out[-1] if out else None
+        starts = _BULLET.match(line) or (_FIELD.match(line) and in_section)
+        joins = prev and prev[1] is not None and line.strip() and not starts
+        if joins and not _SKIP.match(line) and indent == len(prev[1]):
+            prev[0].append(line)
+            continue
+        out.append(([line], _continuation(line, in_section)))
+        if line.rstrip().endswith("::"):
+            literal = indent
+    return out
+
+
+def _wrap_docstring(lines: list[str], quote_indent: str) -> list[str]:
+    """The lines of one docstring with its long paragraphs re-wrapped (reST-safe
+    indentation: a list item continues under its text, an argument four columns deeper)."""
+    first, last = lines[0], lines[-1]
+    head = first[: first.index('"""') + 3]
+    closing = last.rstrip().endswith('"""') and (len(lines) > 1 or first.count('"""') == 2)
+    body = [first[len(head) :]] + lines[1:]
+    if closing:
+        body[-1] = body[-1].rstrip()[:-3]
+    out: list[str] = []
+    paragraphs = _paragraphs(body)
+    for k, (para, rest) in enumerate(paragraphs):
+        last_para = closing and k == len(paragraphs) - 1  # room for the closing quotes
+        shown = [(head if k == 0 else "") + para[0], *para[1:]]
+        if last_para:
+            shown[-1] += '"""'
+        if rest is None or not any(len(x) > WIDTH for x in shown):
+            out.extend(shown[:-1] + [shown[-1][:-3] if last_para else shown[-1]])
+            continue
+        lead = para[0][: len(para[0]) - len(para[0].lstrip())]
+        if k == 0:
+            lead, rest = head + lead, quote_indent
+        text = " ".join(x.strip() for x in para)
+        out.extend(_wrap(text, lead, rest, WIDTH - 3 if last_para else WIDTH))
+    if closing:
+        if out[-1].strip():
+            out[-1] += '"""'
+        else:
+            out[-1] = quote_indent + '"""'
+    return out
+
+
+def _rst_problems(docstring_source: str) -> int:
+    """How many reST warnings a docstring (a string literal's source) gives, as Sphinx's
+    napoleon and docutils read it; 0 when they are not installed."""
+    try:
+        from docutils.core import publish_doctree
+        from sphinx.ext.napoleon import Config
+        from sphinx.ext.napoleon.docstring import GoogleDocstring, NumpyDocstring
+    except ImportError:
+        return 0
+    config = Config(napoleon_use_rtype=False)
+    text = inspect.cleandoc(ast.literal_eval(docstring_source.strip()))
+    text = str(NumpyDocstring(str(GoogleDocstring(text, config)), config))
+    stream = io.StringIO()
+    settings = {"report_level": 2, "warning_stream": stream, "halt_level": 5}
+    publish_doctree(text, settings_overrides=settings)
+    return stream.getvalue().count("(WARNING") + stream.getvalue().count("(ERROR")
+
+
 def wrap_source(source: str) -> str:
     """The source with its long comments, docstring lines and string literals re-wrapped; the
     source itself when that would change its syntax tree (docstrings aside)."""
     docs, trailing = _doc_lines(source)
+    source_lines = source.splitlines()
+    blocks = _docstring_blocks(source)
+    handled = {j for k, (end, _) in blocks.items() for j in range(k + 1, end + 1)}
     out: list[str] = []
-    lines = _join_long_comments(source.splitlines(), docs)
+    lines = _join_long_comments(source_lines, docs)
     for k, line in lines:
+        if k in handled:
+            continue
+        if k in blocks:  # a whole docstring, kept if re-wrapping would trouble reST
+            end, quote_indent = blocks[k]
+            old = source_lines[k : end + 1]
+            new = _wrap_docstring(old, quote_indent)
+            worse = _rst_problems("\n".join(new)) > _rst_problems("\n".join(old))
+            out.extend(old if new == old or worse else new)
+            continue
         if line.startswith("# %%"):  # a cell marker
             out.append(line)
             continue
@@ -174,7 +288,7 @@ def wrap_source(source: str) -> str:
         out.extend(_wrap_line(line, k in docs) if len(line) > WIDTH else [line])
     new = "\n".join(out) + "\n"
     try:
-        same = _code_tree(new) == _code_tree(source)
+        same = code_tree(new) == code_tree(source)
     except SyntaxError:
         same = False
     return new if same else source

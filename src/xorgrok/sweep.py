@@ -28,6 +28,7 @@ machines and package releases that do not change the format.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import hashlib
 import json
 import math
@@ -105,23 +106,14 @@ def engine_fingerprint() -> str:
     Editing a docstring or a comment, or reformatting the code (line breaks, quotes, parentheses,
     trailing commas), keeps it; any change to the code changes it.
     """
-    import ast
     from importlib import import_module
+
+    from .codetree import code_tree
 
     sha = hashlib.sha256()
     for name in ENGINE_MODULES:
         path = Path(import_module(f"xorgrok.{name}").__file__)
-        tree = ast.parse(path.read_text("utf-8"))
-        for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if isinstance(body, list):  # drop every string alone as a statement (docstrings)
-                node.body = [
-                    st
-                    for st in body
-                    if not (isinstance(st, ast.Expr) and isinstance(st.value, ast.Constant)
-                            and isinstance(st.value.value, str))
-                ] or [ast.Pass()]
-        sha.update(f"{name}:{ast.dump(tree)}\n".encode())
+        sha.update(f"{name}:{code_tree(path.read_text('utf-8'))}\n".encode())
     return sha.hexdigest()
 
 
@@ -233,11 +225,11 @@ def _train(cell: Cell, seeds: list[int], steps: int, record: Sequence[int]) -> l
     if cell.variant:
         from .variants import train_variants
 
-        tr = train_variants(cell.setup, steps, seeds, record=record, engine=cell.engine,
-                            dtype=_DTYPES[cell.dtype], **dict(cell.variant))
+        train = functools.partial(train_variants, **dict(cell.variant))
     else:
-        tr = simulate(cell.setup, steps, seeds, record=record, engine=cell.engine,
-                      dtype=_DTYPES[cell.dtype], outputs=True)
+        train = functools.partial(simulate, outputs=True)
+    dtype = _DTYPES[cell.dtype]
+    tr = train(cell.setup, steps, seeds, record=record, engine=cell.engine, dtype=dtype)
     flipped = tr.y != tr.y_clean[:, : cell.setup.n]
     return [
         _curves_from(tr.train_acc[s], tr.test_acc[s], tr.loss[s], tr.f_train[s], tr.y[s], flipped[s])

@@ -3,8 +3,10 @@
 Examples::
 
     python -m xorgrok sweep list
-    python -m xorgrok sweep phase --resolution full --workers 16 --cache-dir ~/.cache/xorgrok --out phase.npz
-    python -m xorgrok sweep custom --set m=100 --set n=50 --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
+    python -m xorgrok sweep phase --resolution full --workers 16 \\
+        --cache-dir ~/.cache/xorgrok --out phase.npz
+    python -m xorgrok sweep custom --set m=100 --set n=50 \\
+        --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
     python -m xorgrok sweep init --resolution full --dask tcp://scheduler:8786
 
 The CLI module wires it with :func:`add_parser` and :func:`run`; ``python -m xorgrok.sweep_cli ...`` works

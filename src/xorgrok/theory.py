@@ -303,8 +303,9 @@ def one_step_error(problem: Problem) -> float:
 
 
 def frobenius_norm(problem: Problem, W: torch.Tensor) -> float:
-    """||W||_F of weights W = W^(0) + (something in the data's coordinates), including the part of W^(0)
-    that the reduced sampler keeps only as a norm (``problem.w0_residual_sq``)."""
+    """The norm ||W||_F of weights W = W^(0) + (something in the data's coordinates),
+    including the part of W^(0) that the reduced sampler keeps only as a norm
+    (``problem.w0_residual_sq``)."""
     W = torch.as_tensor(W, dtype=torch.float64)
     return float(math.sqrt(float((W * W).sum()) + float(np.sum(problem.w0_residual_sq))))
 

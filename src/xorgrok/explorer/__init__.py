@@ -24,46 +24,11 @@ The parts: ``xorgrok.explorer.params`` (parameters, simulation, costs),
 
 from __future__ import annotations
 
-from .params import (
-    DEFAULT_FLOP_RATE,
-    MAX_SECONDS,
-    RANGES,
-    SINGLE_THREAD_FLOPS,
-    ExplorerParams,
-    explorer_flops,
-    run_explorer_setup,
-    sweep,
-    to_setup,
-)
-from .views import (
-    animation_steps,
-    draw_views,
-    figure_png,
-    make_animation,
-    new_figure,
-    projection_unit,
-    views_png,
-)
-from .widget import Explorer, build_explorer, measure_updates
+from . import params
+from . import views
+from . import widget
+from .params import *  # noqa: F403 (the names of params.__all__)
+from .views import *  # noqa: F403 (the names of views.__all__)
+from .widget import *  # noqa: F403 (the names of widget.__all__)
 
-__all__ = [
-    "ExplorerParams",
-    "RANGES",
-    "to_setup",
-    "run_explorer_setup",
-    "SINGLE_THREAD_FLOPS",
-    "draw_views",
-    "new_figure",
-    "projection_unit",
-    "figure_png",
-    "views_png",
-    "animation_steps",
-    "make_animation",
-    "sweep",
-    "Explorer",
-    "build_explorer",
-    "explorer_flops",
-    "measure_updates",
-    "MAX_SECONDS",
-    "DEFAULT_FLOP_RATE",
-]
+__all__ = params.__all__ + views.__all__ + widget.__all__

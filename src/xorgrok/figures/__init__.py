@@ -19,70 +19,11 @@ The parts: ``xorgrok.figures.tables`` (tables and CSV), ``xorgrok.figures.plots`
 
 from __future__ import annotations
 
-from .commands import (
-    FIGURE1_MARKS,
-    convention_setup,
-    figure1_record,
-    make_figure,
-    run_figure1,
-    run_figure2,
-    run_histograms,
-    scaled_setup,
-)
-from .plots import (
-    animate_figure2,
-    plot_figure1,
-    plot_figure1_panel,
-    plot_figure2,
-    plot_histograms,
-    save_figure,
-)
-from .tables import (
-    FIGURE1_COLUMNS,
-    FIGURE1_STEPS,
-    FIGURE2_STEPS,
-    FIGURE3_STEPS,
-    FIGURE4_STEPS,
-    FIGURES,
-    figure1_table,
-    figure2_summary,
-    figure2_tables,
-    histogram_summary,
-    histogram_table,
-    positive_projections,
-    read_csv,
-    runs_table,
-    write_csv,
-)
+from . import commands
+from . import plots
+from . import tables
+from .commands import *  # noqa: F403 (the names of commands.__all__)
+from .plots import *  # noqa: F403 (the names of plots.__all__)
+from .tables import *  # noqa: F403 (the names of tables.__all__)
 
-__all__ = [
-    "FIGURE1_COLUMNS",
-    "FIGURE1_STEPS",
-    "FIGURE1_MARKS",
-    "FIGURE2_STEPS",
-    "FIGURE3_STEPS",
-    "FIGURE4_STEPS",
-    "FIGURES",
-    "figure1_record",
-    "run_figure1",
-    "figure1_table",
-    "runs_table",
-    "plot_figure1",
-    "plot_figure1_panel",
-    "run_histograms",
-    "positive_projections",
-    "histogram_table",
-    "histogram_summary",
-    "plot_histograms",
-    "run_figure2",
-    "figure2_tables",
-    "figure2_summary",
-    "plot_figure2",
-    "animate_figure2",
-    "write_csv",
-    "read_csv",
-    "save_figure",
-    "make_figure",
-    "scaled_setup",
-    "convention_setup",
-]
+__all__ = tables.__all__ + plots.__all__ + commands.__all__
