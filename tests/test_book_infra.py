@@ -110,9 +110,10 @@ def test_cited_keys_exist_in_references() -> None:
 def test_api_page_documents_every_module() -> None:
     text = (BOOK / "api.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"automodule::\s*(xorgrok[\w.]*)", text))
+    package = ROOT / "src" / "xorgrok"
     modules = {"xorgrok"} | {
-        f"xorgrok.{p.stem}" for p in (ROOT / "src" / "xorgrok").glob("*.py") if not p.stem.startswith("_")
-    }
+        f"xorgrok.{p.stem}" for p in package.glob("*.py") if not p.stem.startswith("_")
+    } | {f"xorgrok.{p.parent.name}" for p in package.glob("*/__init__.py")}  # subpackages
     assert modules - documented == set(), "add these modules to book/api.md"
     assert documented - modules == set(), "book/api.md names modules that do not exist"
 

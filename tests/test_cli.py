@@ -78,7 +78,7 @@ def test_interrupt_leaves_no_partial_output(monkeypatch, tmp_path, capsys):
         real(path, table)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(FG, "write_csv", interrupted)
+    monkeypatch.setattr(FG.commands, "write_csv", interrupted)
     out = tmp_path / "out"
     assert cli.main(["figure3", "--runs", "1", "--out", str(out), "--no-progress", *TINY]) == 130
     # the output set is all or nothing: the folder did not exist, so it still does not, and the

@@ -171,7 +171,7 @@ def test_devices_are_accepted_by_name_or_object():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_span_on_cuda_matches_cpu():  # pragma: no cover - runs only where a GPU is present
+def test_span_on_cuda_matches_cpu():  # pragma: no cover (GPU only)
     setup = SETUPS["paper-like"]
     cpu = _run(setup, "span")
     gpu = _run(setup, "span", device="cuda")

@@ -14,6 +14,8 @@ import pytest
 
 import xorgrok
 from xorgrok import explorer as ex
+from xorgrok.animation import offline_controls, shrink_frames
+from xorgrok.schedule import log_steps
 
 TINY = ex.ExplorerParams(p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2)
 
@@ -60,22 +62,11 @@ def test_to_setup_rejects_other_types():
         ex.to_setup(xorgrok.PAPER_FIG1_LEFT)
 
 
-def test_record_steps():
-    t = ex.record_steps(200)
-    assert t[0] == 0 and t[-1] == 200
-    assert np.all(np.diff(t) > 0)
-    assert set(range(11)) <= set(t.tolist())
-    assert len(t) <= 60
-    assert ex.record_steps(3).tolist() == [0, 1, 2, 3]
-    with pytest.raises(ValueError, match="steps"):
-        ex.record_steps(-1)
-
-
 def test_run_explorer_setup_records_neurons(tiny_traj):
     assert tiny_traj.setup == ex.to_setup(TINY)
     assert tiny_traj.engine == "reduced"
     assert tiny_traj.seeds.tolist() == [0, 1]
-    np.testing.assert_array_equal(tiny_traj.t, ex.record_steps(TINY.steps))
+    np.testing.assert_array_equal(tiny_traj.t, log_steps(TINY.steps))
     assert tiny_traj.proj.shape == (2, len(tiny_traj.t), TINY.m, 2)
 
 
@@ -83,8 +74,8 @@ def test_run_explorer_setup_restores_torch_threads(monkeypatch):
     import torch
 
     seen = []
-    real = ex.simulate
-    monkeypatch.setattr(ex, "simulate", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    real = ex.params.simulate
+    monkeypatch.setattr(ex.params, "simulate", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
     before = torch.get_num_threads()
     ex.run_explorer_setup(TINY)  # tiny: one thread
     ex.run_explorer_setup(TINY, threads=None)  # unchanged
@@ -113,7 +104,7 @@ def test_draw_views_shows_last_recorded_step_before_request():
     traj = ex.run_explorer_setup(TINY.replace(steps=40))
     assert 14 not in traj.t
     fig = ex.new_figure()
-    assert ex.draw_views(fig, traj, 14) == 13
+    assert ex.draw_views(fig, traj, 14) == 12  # recorded: 0..10, 12, 15, ...
 
 
 def test_draw_views_errors(tiny_traj):
@@ -159,9 +150,10 @@ def test_make_animation_custom_alt_is_escaped(tiny_traj):
 
 
 def test_offline_controls_replaces_cdn_icons():
-    html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n<button><i class="fa fa-play"></i></button>'
+    html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n'
+    html += '<button><i class="fa fa-play"></i></button>'
     html += '<button><i class="fa fa-play fa-flip-horizontal"></i></button>'
-    out = ex.offline_controls(html)
+    out = offline_controls(html)
     assert "http" not in out and "fa-play" not in out
     assert "\u25b6" in out and "\u25c0" in out
 
@@ -176,7 +168,7 @@ def test_make_animation_explicit_steps(tiny_traj):
 
 def test_shrink_frames_keeps_decodable_frames(tiny_traj):
     raw = ex.make_animation(tiny_traj, steps=[0, 1], dpi=30, palette=False).data
-    small = ex.shrink_frames(raw)
+    small = shrink_frames(raw)
     assert len(small) < len(raw)
     datas = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)\"", small)
     assert len(datas) == 2
@@ -197,13 +189,13 @@ def test_sweep_rows():
 
 def _count_simulate(monkeypatch):
     calls = []
-    real = ex.simulate
+    real = ex.params.simulate
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("seeds"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ex, "simulate", counting)
+    monkeypatch.setattr(ex.params, "simulate", counting)
     return calls
 
 
@@ -212,7 +204,7 @@ def test_explorer_builds_and_caches_the_trajectory(monkeypatch):
     calls = _count_simulate(monkeypatch)
     explorer = ex.build_explorer(TINY, dpi=30)
     assert len(calls) == 1
-    assert explorer.step_slider.options == tuple(int(t) for t in ex.record_steps(TINY.steps))
+    assert explorer.step_slider.options == tuple(int(t) for t in log_steps(TINY.steps))
     assert explorer.step_slider.value == TINY.steps
     first = explorer.image.value
     assert first[:4] == b"\x89PNG"
@@ -296,7 +288,7 @@ def test_a_failed_simulation_keeps_the_last_picture_and_parameters(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of luck\nsecond line")
 
-    monkeypatch.setattr(ex, "run_explorer_setup", broken)
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", broken)
     explorer.controls["m"].value = 20  # must not raise out of the slider
     assert "simulation failed" in explorer.status.value and "out of luck" in explorer.status.value
     assert "second line" not in explorer.status.value and "simulating" not in explorer.status.value
@@ -325,7 +317,7 @@ def test_the_flop_rate_is_measured_by_each_simulation():
     explorer = ex.build_explorer(TINY, dpi=30)
     assert explorer.simulations == 1 and explorer.flop_rate != ex.DEFAULT_FLOP_RATE
     assert ex.explorer_flops(TINY) == TINY.seeds * (
-        2 * TINY.m * TINY.n**2 * TINY.steps + TINY.m * TINY.n_test * TINY.n * len(ex.record_steps(TINY.steps))
+        2 * TINY.m * TINY.n**2 * TINY.steps + TINY.m * TINY.n_test * TINY.n * len(log_steps(TINY.steps))
     )
 
 
@@ -336,7 +328,7 @@ def test_a_kernel_interrupt_cancels_a_synchronous_simulation(monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ex, "run_explorer_setup", interrupted)
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", interrupted)
     explorer.controls["eta"].value = 0.1
     assert "cancelled" in explorer.status.value and explorer.controls["eta"].value == TINY.eta
 
@@ -355,7 +347,7 @@ def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
             threading.Event().wait(0.01)
         raise AssertionError("never cancelled")
 
-    monkeypatch.setattr(ex, "run_explorer_setup", slow)
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", slow)
     explorer.controls["eta"].value = 0.1  # returns at once: the simulation runs in a thread
     assert started.wait(30) and not explorer.cancel_button.disabled
     explorer.cancel_button.click()

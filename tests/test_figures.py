@@ -12,6 +12,7 @@ import pytest
 
 import xorgrok
 from xorgrok import figures as FG
+from xorgrok.animation import animation_html
 from xorgrok.plane import decision_function_on_plane
 
 TINY = xorgrok.Setup(p=400, n=16, n_test=16, m=12, mu_norm=2.5 * math.sqrt(400 / 16), eta=0.1, omega_init=1e-15, alpha=1e-12)
@@ -101,8 +102,9 @@ def test_figure2_tables_and_plots(traj):
     summary = FG.figure2_summary(traj, (0, 1, 6))
     assert summary["seed"].size == 9
     anim = FG.animate_figure2(traj, steps=[0, 1, 2], grid_num=11, dpi=30)
-    html = FG.animation_html(anim)
+    html = animation_html(anim, 'Figure 2 "animated"')
     assert "data:image/png;base64" in html and len(html) < 200_000
+    assert 'alt="Figure 2 &quot;animated&quot;"' in html and "http" not in html
     with pytest.raises(ValueError, match="grid_num"):
         FG.figure2_tables(traj, (0,), grid_num=1)
 

@@ -77,7 +77,8 @@ def test_reduced_problem_has_the_small_shape_and_the_dense_labels():
 
 
 def test_gram_diagonal_is_noncentral_chi_square(reduced_stats):
-    """||x_i||^2 = ||mean + z||^2 with z ~ N(0, I_p): noncentral chi-square, p degrees, noncentrality ||mu||^2."""
+    """The squared norm ||x_i||^2 = ||mean + z||^2 with z ~ N(0, I_p): noncentral
+    chi-square, p degrees, noncentrality ||mu||^2."""
     law = stats.ncx2(df=SAMPLER.p, nc=SAMPLER.mu_norm**2)
     assert stats.kstest(reduced_stats["norms"], law.cdf).pvalue > LEVEL
 
@@ -100,8 +101,8 @@ def test_weight_data_products_are_gaussian_with_variance_omega2_norm2(reduced_st
 
 
 def test_weight_norms_are_chi_square_p(reduced_stats):
-    """||w_j^(0)||^2 / omega^2 ~ chi^2_p exactly: two coordinates, N Bartlett coordinates and the residual
-    chi^2_{p-2-N}, all independent."""
+    """The squared norm ||w_j^(0)||^2 / omega^2 ~ chi^2_p exactly: two coordinates, N
+    Bartlett coordinates and the residual chi^2_{p-2-N}, all independent."""
     assert stats.kstest(reduced_stats["wnorms"], stats.chi2(df=SAMPLER.p).cdf).pvalue > LEVEL
 
 

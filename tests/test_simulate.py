@@ -31,7 +31,7 @@ def test_shapes_and_defaults():
         (dict(steps=3, seeds=[]), "seeds must name at least one seed"),
         (dict(steps=3, seeds=[0, 0]), "seeds must be distinct"),
         (dict(steps=3, seeds=[-2]), "seeds must be integers >= 0"),
-        (dict(steps=3, seeds=[0], record=[5]), "record must be a non-empty set of steps in [0, 3]"),
+        (dict(steps=3, seeds=[0], record=[5]), "record must be a non-empty set of integer steps in [0, 3]"),
         (dict(steps=3, seeds=[0], engine="fast"), "engine must be one of auto, dense, span, reduced"),
         (dict(steps=3, seeds=[0], dtype=torch.float16), "dtype must be torch.float32 or torch.float64"),
     ],

@@ -12,8 +12,10 @@ import torch
 import xorgrok as xg
 from xorgrok import beyond
 from xorgrok import sweep as sw
-from xorgrok.sweep import Cache, Cell, SweepError, grid, log_steps, sweep
+from xorgrok.schedule import log_steps
+from xorgrok.sweep import Cache, Cell, SweepError, grid, sweep
 from xorgrok.sweep_cli import main as cli_main
+from xorgrok.theory import mu_norm_range, per_cluster_accuracy
 
 TINY = xg.Setup(p=2_000, n=12, n_test=20, m=8, mu_norm=12.0, eta=0.2, omega_init=1e-15, alpha=1e-12)
 
@@ -29,6 +31,15 @@ def test_log_steps_contains_ends_and_is_sorted():
     assert list(log_steps(0)) == [0]
 
 
+def test_log_steps_short_runs_and_marks():
+    # the schedule of the paper's Figure 1: every step up to 100, then 20 a decade and the quoted steps
+    assert log_steps(100, 20, every_step_to=100).tolist() == list(range(101))
+    t = log_steps(5000, 20, every_step_to=100, marks=(10, 25, 3000, 9000))
+    assert {25, 3000} <= set(t.tolist()) and 9000 not in t and t[-1] == 5000
+    plain = log_steps(5000, 20)
+    assert set(t.tolist()) == set(plain.tolist()) | {25, 3000}
+
+
 @pytest.mark.parametrize("steps, per_decade", [(-1, 10), (1.5, 10), (10, 0)])
 def test_log_steps_rejects_bad_input(steps, per_decade):
     with pytest.raises(ValueError):
@@ -39,9 +50,11 @@ def test_log_steps_rejects_bad_input(steps, per_decade):
 
 
 def test_cell_normalizes_engine_dtype_and_record():
-    cell = Cell.make(TINY, 5, [7, 0, 3, 3])
+    cell = Cell.make(TINY, 5, [5, 0, 3, 3])
     assert cell.engine == "reduced" and cell.dtype == "float32"
-    assert cell.record == (0, 3)  # deduplicated, sorted, beyond steps dropped
+    assert cell.record == (0, 3, 5)  # deduplicated, sorted
+    with pytest.raises(ValueError, match=r"integer steps in \[0, 5\], got 7"):
+        Cell.make(TINY, 5, [7, 0])  # a step beyond steps is an error
     assert Cell.make(TINY, 5, engine="dense").dtype == "float64"
     assert Cell.make(TINY, 2).record == (0, 1, 2)
     assert Cell.make(TINY, 5, [0, 3], engine="auto").key() == Cell.make(TINY, 5, [0, 3], engine="reduced").key()
@@ -288,7 +301,7 @@ def test_dask_executor_and_a_failing_cell(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "kwargs",
     [dict(workers=0), dict(seeds=[]), dict(seeds=[1, 1]), dict(seeds=[-1]), dict(steps=np.array([1, 2, 3])),
-     dict(setups=[]), dict(setups=["not a setup"]), dict(seeds_per_task=0)],
+     dict(setups=[]), dict(setups=["not a setup"]), dict(seeds_per_task=0), dict(record=[0, 4])],
 )
 def test_sweep_rejects_bad_input(kwargs):
     args = dict(setups=[TINY, TINY.replace(n=10)], steps=3, seeds=range(2), workers=1)
@@ -351,8 +364,9 @@ def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
 def test_every_plan_is_valid(name, resolution):
     pl = beyond.plan(name, resolution)
     steps = np.broadcast_to(np.asarray(pl.steps), pl.setups.shape)
+    assert pl.record.max() == steps.max()  # the record ends where the longest cell does
     for idx in np.ndindex(*pl.setups.shape):
-        Cell.make(pl.setups[idx], int(steps[idx]), pl.record)
+        Cell.make(pl.setups[idx], int(steps[idx]), pl.record[pl.record <= steps[idx]])
     assert len(pl.seeds) >= 8
     if resolution == "full":
         assert len(pl.seeds) >= len(beyond.plan(name, "page").seeds)
@@ -365,13 +379,13 @@ def test_plan_rejects_unknown_names():
         beyond.plan("init", "huge")
 
 
-def test_theorem_window():
-    low, high = beyond.theorem_window(50, 1e12)
+def test_the_window_of_the_experiments_is_mu_norm_range():
+    low, high = mu_norm_range(10**12, 50)
     assert low == pytest.approx((50**0.51 * 1e6) ** 0.5) and high == pytest.approx((1e12 / 2500) ** 0.5)
-    low, high = beyond.theorem_window(200, 1e12, C=2.0)
+    low, high = mu_norm_range(10**12, 200, C=2.0)
     assert low > high  # empty window
     with pytest.raises(ValueError):
-        beyond.theorem_window(0, 1e4)
+        mu_norm_range(10**4, 0)
 
 
 def test_crossing_interpolates_in_log_x():
@@ -412,10 +426,10 @@ def test_memorization_split_sums_to_the_signed_output():
     assert ((share >= 0) & (share <= 1)).all()
 
 
-def test_cluster_accuracy():
+def test_per_cluster_accuracy_counts_zero_outputs_as_errors():
     f = np.array([[1.0, -1.0, 2.0, -2.0, 0.0, 1.0]])
-    cluster = np.array([0, 0, 1, 2, 2, 3])
-    y_clean = np.array([1, 1, 1, -1, -1, -1])
-    acc = beyond.cluster_accuracy(f, cluster, y_clean)
+    cluster = np.array([[0, 0, 1, 2, 2, 3]])
+    y_clean = np.array([[1, 1, 1, -1, -1, -1]])
+    acc = per_cluster_accuracy(f, y_clean, cluster)
     np.testing.assert_allclose(acc, [[0.5, 1.0, 0.5, 0.0]])
-    assert np.isnan(beyond.cluster_accuracy(f[:, :2], cluster[:2], y_clean[:2])[0, 1])
+    assert np.isnan(per_cluster_accuracy(f[:, :2], y_clean[:, :2], cluster[:, :2])[0, 1])

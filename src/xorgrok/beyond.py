@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from .config import Setup
-from .sweep import SweepResult, first_crossing, log_steps, sweep
+from .schedule import first_crossing, log_steps
+from .sweep import SweepResult, as_setup_array, stack_results, sweep
+from .validation import Progress
+from .theory import mu_norm_range
+from .data import CLUSTER_DIRECTIONS
 
 __all__ = [
     "BOOK_BASE",
@@ -32,12 +36,10 @@ __all__ = [
     "Plan",
     "plan",
     "run",
-    "theorem_window",
     "crossing",
     "fit_power_law",
     "bootstrap_first_steps",
     "memorization_split",
-    "cluster_accuracy",
     "SPLIT_GROUPS",
     "GROKKING_FACTORS",
     "VARIANTS",
@@ -72,17 +74,10 @@ def _check_resolution(resolution: str) -> None:
         raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
 
 
-def _objects(nested: list) -> np.ndarray:
-    shape = np.shape(np.array(nested, dtype=object))
-    out = np.empty(shape, dtype=object)
-    out.reshape(-1)[:] = np.array(nested, dtype=object).reshape(-1)
-    return out
-
-
 def _init(res: str) -> Plan:
     """Q1: omega_init / alpha over many orders of magnitude (alpha fixed at 1e-12)."""
     ratios = [1e-4, 1e-2, 1.0, 10.0, 100.0] if res == "page" else list(10.0 ** np.arange(-6, 3.01, 0.5))
-    setups = _objects([BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios])
+    setups = as_setup_array([BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios])
     steps = np.array([int(300 + 120 * r) for r in ratios])
     return Plan("init", setups, steps, range(8 if res == "page" else 32),
                 log_steps(int(steps.max()), 20 if res == "page" else 40), {"ratio": ratios})
@@ -94,7 +89,7 @@ def _init_onestep(res: str) -> Plan:
     ps = [1_000, 10_000, 100_000, 1_000_000, 10**8] if res == "page" else [10**k for k in range(3, 13)]
     # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against memorization) stays fixed
     mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
-    setups = _objects(
+    setups = as_setup_array(
         [[BOOK_BASE.replace(p=p, mu_norm=mu[p], omega_init=r * BOOK_BASE.alpha) for r in ratios] for p in ps]
     )
     return Plan("init-onestep", setups, 1, range(16 if res == "page" else 64), np.array([0, 1]),
@@ -112,7 +107,7 @@ def _phase(res: str) -> Plan:
               10**11, 10**12]
         kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.125))
         steps, seeds = 1000, range(32)
-    setups = _objects([[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps])
+    setups = as_setup_array([[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps])
     record = np.unique(np.concatenate([[0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 200], log_steps(steps, 10)]))
     return Plan("phase", setups, steps, seeds, record, {"p": ps, "kappa": kappas})
 
@@ -121,7 +116,7 @@ def _samples(res: str) -> Plan:
     """Q4: n against ||mu|| at the paper's p = 40000, after 200 steps."""
     ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200, 280, 400]
     mus = list(10.0 ** np.arange(1.0, 2.76, 0.125 if res == "page" else 0.0625))
-    setups = _objects([[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns])
+    setups = as_setup_array([[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns])
     return Plan("samples", setups, 200, range(8 if res == "page" else 32),
                 np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]), {"n": ns, "mu_norm": mus})
 
@@ -132,9 +127,9 @@ def _samples_extreme(res: str) -> Plan:
     p = 10**12  # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) / n^2.51)
     setups = []
     for n in ns:
-        low, high = theorem_window(n, p)
+        low, high = mu_norm_range(p, n)
         setups.append(BOOK_BASE.replace(n=n, p=p, mu_norm=math.sqrt(low * high)))
-    return Plan("samples-extreme", _objects(setups), 2000, range(16 if res == "page" else 64),
+    return Plan("samples-extreme", as_setup_array(setups), 2000, range(16 if res == "page" else 64),
                 np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]), {"n": ns})
 
 
@@ -167,7 +162,7 @@ def _grokking_design(res: str) -> list[dict[str, float]]:
 
 def _grokking(res: str) -> Plan:
     design = _grokking_design(res)
-    setups = _objects(
+    setups = as_setup_array(
         [BOOK_BASE.replace(omega_init=d["ratio"] * BOOK_BASE.alpha, n=int(d["n"]), p=int(d["p"]),
                            mu_norm=float(d["mu_norm"]), m=int(d["m"])) for d in design]
     )
@@ -183,7 +178,7 @@ def _long(res: str) -> Plan:
                                                                     1e-2, 3e-2, 1e-1, 1.0]
     mus = [50.0, 120.0] if res == "page" else [35.0, 50.0, 85.0, 120.0]
     steps = 5000 if res == "page" else 200_000
-    setups = _objects([[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus])
+    setups = as_setup_array([[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus])
     return Plan("long", setups, steps, range(8 if res == "page" else 32), log_steps(steps, 10),
                 {"mu_norm": mus, "alpha": alphas})
 
@@ -192,13 +187,13 @@ def _width(res: str) -> Plan:
     """Q7: width m at a small and a large omega_init / alpha (the lazy side)."""
     ms = [10, 100, 1000] if res == "page" else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
     ratios = [1e-3, 10.0]
-    setups = _objects([[BOOK_BASE.replace(m=m, omega_init=r * BOOK_BASE.alpha) for m in ms] for r in ratios])
+    setups = as_setup_array([[BOOK_BASE.replace(m=m, omega_init=r * BOOK_BASE.alpha) for m in ms] for r in ratios])
     steps = np.array([[300 if r < 1 else 4000 for _ in ms] for r in ratios])
     return Plan("width", setups, steps, range(8 if res == "page" else 32), log_steps(4000, 20),
                 {"ratio": ratios, "m": ms})
 
 
-#: Q7: the model variants compared (switches of xorgrok.variants.train_variant), by name.
+#: Q7: the model variants compared (switches of xorgrok.variants.train_variants), by name.
 VARIANTS = {
     "paper (ReLU, fixed a, GD)": {},
     "leaky ReLU 0.1": {"leaky": 0.1},
@@ -211,7 +206,7 @@ VARIANTS = {
 def _variants(res: str) -> Plan:
     """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha and at alpha = 1e-4."""
     alphas = [1e-12, 1e-4]
-    setups = _objects([BOOK_BASE.replace(alpha=a) for a in alphas])
+    setups = as_setup_array([BOOK_BASE.replace(alpha=a) for a in alphas])
     steps = np.array([300, 3000]) if res == "page" else np.array([3000, 30_000])
     return Plan("variants", setups, steps, range(8 if res == "page" else 32), log_steps(int(steps.max()), 20),
                 {"alpha": alphas, "variant": list(VARIANTS)}, variants=list(VARIANTS.values()))
@@ -239,47 +234,32 @@ def plan(name: str, resolution: str = "page") -> Plan:
     return EXPERIMENTS[name][1](resolution)
 
 
-def run(name: str, resolution: str = "page", **sweep_options: Any) -> SweepResult:
-    """Run a named experiment through :func:`xorgrok.sweep.sweep`; ``sweep_options`` go to it
-    (``cache_dir``, ``executor``, ``workers``, ``progress``, ``seeds``: override the plan's seeds).
+def run(
+    name: str,
+    resolution: str = "page",
+    *,
+    seeds: Iterable[int] | None = None,
+    progress: Progress = None,
+    **sweep_options: Any,
+) -> SweepResult:
+    """Run a named experiment through :func:`xorgrok.sweep.sweep` (its steps and record are the plan's).
 
-    For an experiment over model variants the result's grid gets a last axis, one entry per variant.
+    ``seeds`` overrides the plan's seeds; ``progress`` and ``sweep_options`` (``cache_dir``, ``executor``,
+    ``workers``...) go to :func:`xorgrok.sweep.sweep`. For an experiment over model variants the result's
+    grid gets a last axis, one entry per variant (:func:`xorgrok.sweep.stack_results`).
     """
     pl = plan(name, resolution)
-    seeds = sweep_options.pop("seeds", pl.seeds)
+    seeds = pl.seeds if seeds is None else seeds
+    options = dict(record=pl.record, progress=progress, **sweep_options)
     if pl.variants is None:
-        return sweep(pl.setups, pl.steps, seeds, pl.record, axes=pl.axes, **sweep_options)
-    parts = [sweep(pl.setups, pl.steps, seeds, pl.record, variant=v, **sweep_options) for v in pl.variants]
-    fields = ("train_acc", "test_acc", "loss", "flipped_acc", "clean_train_acc")
-    cells = np.empty(pl.setups.shape + (len(parts),), dtype=object)
-    for k, part in enumerate(parts):
-        cells[..., k] = part.cells
-    G = len(pl.setups.shape)
-    return SweepResult(
-        cells=cells,
-        seeds=parts[0].seeds,
-        t=parts[0].t,
-        diverged_at=np.stack([p.diverged_at for p in parts], axis=G),
-        n_cached=sum(p.n_cached for p in parts),
-        n_computed=sum(p.n_computed for p in parts),
-        axes=dict(pl.axes),
-        **{f: np.stack([getattr(p, f) for p in parts], axis=G) for f in fields},
-    )
+        return sweep(pl.setups, pl.steps, seeds, axes=pl.axes, **options)
+    parts = [sweep(pl.setups, pl.steps, seeds, variant=v, **options) for v in pl.variants]
+    return stack_results(parts, pl.axes)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Analysis
 # ---------------------------------------------------------------------------------------------------------
-
-
-def theorem_window(n: int, p: float, C: float = 1.0) -> tuple[float, float]:
-    """The range of ||mu|| allowed by A1 and A2 with constant C: (sqrt(C n^0.51 sqrt(p)), sqrt(p / (C n^2))).
-
-    A1: ||mu||^2 >= C n^0.51 sqrt(p); A2: p >= C n^2 ||mu||^2. The window is empty when low > high.
-    """
-    if n < 1 or p <= 0 or C <= 0:
-        raise ValueError(f"n must be >= 1, p > 0 and C > 0, got n={n}, p={p}, C={C}")
-    return math.sqrt(C * n**0.51 * math.sqrt(p)), math.sqrt(p / (C * n**2))
 
 
 def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> float:
@@ -334,22 +314,6 @@ def bootstrap_first_steps(
     return out
 
 
-def cluster_accuracy(f: np.ndarray, cluster: np.ndarray, y_clean: np.ndarray) -> np.ndarray:
-    """Accuracy (sgn f = y, f = 0 counts as an error) on each of the four clusters.
-
-    f, cluster, y_clean: [..., N] outputs, cluster indices and clean labels of the same points.
-    Returns [..., 4] (NaN for a cluster without points).
-    """
-    f, cluster, y_clean = np.asarray(f, float), np.asarray(cluster), np.asarray(y_clean, float)
-    correct = (f * y_clean) > 0
-    out = np.full(f.shape[:-1] + (4,), np.nan)
-    for c in range(4):
-        members = cluster == c
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[..., c] = (correct & members).sum(-1) / members.sum(-1)
-    return out
-
-
 #: The four groups of :func:`memorization_split`.
 SPLIT_GROUPS = ("label_aligned", "label_other", "opposite_aligned", "opposite_other")
 
@@ -377,9 +341,9 @@ def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, clu
     """
     preacts, proj, a = np.asarray(preacts, float), np.asarray(proj, float), np.asarray(a, float)
     cluster, y = np.asarray(cluster), np.asarray(y, float)
-    means = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # the cluster means / ||mu||
-    preferred = np.argmax(proj @ means.T, axis=1)  # [m]: the cluster each neuron points at most
-    along = proj @ means[cluster].T  # [m, n]: <w_j, nu_i>
+    # [m]: the cluster each neuron points at most
+    preferred = np.argmax(proj @ CLUSTER_DIRECTIONS.T, axis=1)
+    along = proj @ CLUSTER_DIRECTIONS[cluster].T  # [m, n]: <w_j, nu_i>
     active = preacts > 0
     signed = y[None, :] * a[:, None] * np.maximum(preacts, 0.0)  # [m, n]
     same = (a[:, None] * y[None, :]) > 0

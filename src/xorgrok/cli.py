@@ -135,10 +135,8 @@ def _fail(message: str, status: int = 2) -> int:
 
 
 def _export_notebooks(args: argparse.Namespace) -> int:
-    try:
-        from . import notebooks
-    except ImportError as err:  # the module is optional (it needs jupytext)
-        return _fail(f"export-notebooks is unavailable: {err}")
+    from . import notebooks  # imports jupytext only when converting
+
     book = args.book if args.book is not None else notebooks._default_book_dir()
     if not notebooks.chapter_paths(book):
         raise ValueError(f"--book holds no MyST notebook chapter: {os.fspath(book)!r}")
@@ -155,6 +153,7 @@ def _check_figure_args(args: argparse.Namespace) -> None:
     computation: seeds, sizes, the memory of the recorded arrays
     (:func:`xorgrok.resources.run_bytes`) and ``--out``."""
     from . import figures as FG
+    from .config import PAPER_FIG1_LEFT
     from .resources import check_memory, run_bytes
 
     if args.first_seed + args.runs - 1 > MAX_SEED:
@@ -162,7 +161,7 @@ def _check_figure_args(args: argparse.Namespace) -> None:
                          f"{args.first_seed + args.runs - 1}")
     check_writable_folder(args.out)
     # ValueError on a bad size
-    setup = FG.scaled_setup(FG.PAPER_FIG1_LEFT, args.p, args.n, args.m)
+    setup = FG.scaled_setup(PAPER_FIG1_LEFT, args.p, args.n, args.m)
     if args.command == "figure1":
         longest = FG.FIGURE1_STEPS["right"]
         last = longest if args.steps is None else min(args.steps, longest)

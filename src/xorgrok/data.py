@@ -31,17 +31,31 @@ import numpy as np
 
 from .config import Setup
 
-__all__ = ["Problem", "sample_dense", "sample_reduced", "CLUSTER_NAMES", "CLUSTER_LABEL", "cluster_means"]
+__all__ = [
+    "Problem",
+    "sample_dense",
+    "sample_reduced",
+    "CLUSTER_NAMES",
+    "CLUSTER_LABEL",
+    "CLUSTER_DIRECTIONS",
+    "OPPOSITE",
+    "cluster_means",
+]
 
 #: Cluster index -> name. Clusters 0, 1 have clean label +1; clusters 2, 3 have clean label -1.
 CLUSTER_NAMES = ("+mu1", "-mu1", "+mu2", "-mu2")
 #: Cluster index -> clean label.
 CLUSTER_LABEL = np.array([1, 1, -1, -1], dtype=np.int64)
+#: Cluster index -> its mean divided by ||mu||, in the (mu1/||mu||, mu2/||mu||) plane: [4, 2]
+#: (+mu1, -mu1, +mu2, -mu2). The one place that writes the +-mu sign pattern.
+CLUSTER_DIRECTIONS = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+#: Cluster index nu -> index of -nu (+mu1 <-> -mu1, +mu2 <-> -mu2).
+OPPOSITE = np.array([1, 0, 3, 2], dtype=np.int64)
 
 
 def cluster_means(mu_norm: float) -> np.ndarray:
     """The four cluster means in the (mu1/||mu||, mu2/||mu||) plane, shape [4, 2]."""
-    return mu_norm * np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    return mu_norm * CLUSTER_DIRECTIONS
 
 
 @dataclass(frozen=True, eq=False)

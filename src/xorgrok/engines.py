@@ -192,11 +192,9 @@ def check_dense_fits(setup: Setup, engine: str, dtype: torch.dtype, device: torc
         need = 8 * (m + N) * p * 2  # the float64 problem and the products that reduce it
     have = _available_bytes(device if engine == "dense" else torch.device("cpu"))
     if need > 0.8 * have:
-        hint = (
-            "use engine='span' (same numbers, O(m n^2) a step) or engine='reduced' (cost independent of p)"
-            if engine == "dense"
-            else "use engine='reduced' (the same distribution, cost and memory independent of p)"
-        )
+        reduced = "engine='reduced' (the same distribution, cost and memory independent of p)"
+        span = "engine='span' (same numbers, O(m n^2) a step)"
+        hint = f"use {span} or {reduced}" if engine == "dense" else f"use {reduced}"
         raise MemoryError(
             f"the {engine} engine needs about {need / 2**30:.3g} GiB for one seed at p = {p} (m x p weights) "
             f"but only {have / 2**30:.3g} GiB are free; {hint}"
@@ -405,9 +403,9 @@ def run_in_workers(
                 first_failure[0] = min(first_failure[0], index)
             raise
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    from .resources import torch_threads
+
+    with torch_threads(1):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xorgrok") as pool:
             futures = [pool.submit(call, index) for index in range(len(items))]
             try:
@@ -426,8 +424,6 @@ def run_in_workers(
             for f in futures:  # in order: the first failure is the one a serial run would report
                 if not f.cancelled() and f.exception() is not None:
                     raise f.exception()
-    finally:
-        torch.set_num_threads(threads)
 
 
 def span_steps(

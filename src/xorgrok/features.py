@@ -1,7 +1,7 @@
 """Feature learning made measurable (the paper's Section 4: Lemmas 4.3-4.7, A.4, A.9).
 
 Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2;
-:data:`xorgrok.theory.OPPOSITE` maps nu to -nu and ``CLUSTER_LABEL[nu]`` is the clean label y_nu.
+:data:`xorgrok.data.OPPOSITE` maps nu to -nu and ``CLUSTER_LABEL[nu]`` is the clean label y_nu.
 The counts c_nu, n_nu and e_nu live in :mod:`xorgrok.theory` (:func:`~xorgrok.theory.cluster_counts`,
 :func:`~xorgrok.theory.e_nu`); this module adds what depends on a neuron:
 
@@ -30,11 +30,11 @@ import numpy as np
 from scipy import stats
 
 from .config import Setup
-from .data import CLUSTER_LABEL
-from .theory import OPPOSITE, cluster_counts, e_nu
+from .data import CLUSTER_DIRECTIONS, CLUSTER_LABEL, OPPOSITE
+from .theory import cluster_counts, e_nu  # noqa: F401 (re-exported)
 
-# OPPOSITE, cluster_counts and e_nu are imported from xorgrok.theory for convenience (F.cluster_counts...);
-# they are documented there.
+# OPPOSITE (from xorgrok.data), cluster_counts and e_nu (from xorgrok.theory) are imported for
+# convenience (F.cluster_counts...); they are documented there.
 __all__ = [
     "flipped_from_labels",
     "activation_counts",
@@ -232,8 +232,9 @@ def initial_D_distribution(
         D_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) - Bin(c_{-nu}, 1 - q) + Bin(n_{-nu}, 1 - q)
 
     (independent binomials); the result averages this over u (Gauss-Hermite quadrature, ``nodes`` nodes).
-    The shared component u switches a whole cluster on or off together; it is negligible only when
-    ||mu|| sqrt(n / p) is small, as assumption A2 makes it (in the paper's experiments it equals 2.5).
+    The shared component u switches a whole cluster on or off together; it is negligible only
+    when ||mu|| sqrt(n / p) is small, as assumption A2 makes it (in the paper's experiments it
+    equals 2.5).
 
     Args:
         c, noisy: [4] counts c_nu, n_nu (:func:`xorgrok.theory.cluster_counts`). nu: cluster index 0..3.
@@ -388,7 +389,7 @@ def mean_projections(proj: np.ndarray) -> np.ndarray:
     proj = np.asarray(proj)
     if proj.shape[-1] != 2:
         raise ValueError(f"proj must have shape [..., m, 2], got {proj.shape}")
-    return np.stack([proj[..., 0], -proj[..., 0], proj[..., 1], -proj[..., 1]], axis=-1)
+    return proj @ CLUSTER_DIRECTIONS.T
 
 
 def _check_a(a: np.ndarray, m: int) -> np.ndarray:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -254,3 +256,24 @@ def check_resources(
             device,
         )
     return dtype
+
+
+def set_torch_threads(threads: int | None) -> int:
+    """Set torch's thread count (no change for None); return the previous count.
+
+    The one place that sets it: :func:`torch_threads` for a block, a worker process for its life.
+    """
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return before
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads (no change for None), then restore the setting."""
+    before = set_torch_threads(threads)
+    try:
+        yield
+    finally:
+        set_torch_threads(before)

@@ -28,6 +28,7 @@ machines and package releases that do not change the format.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import hashlib
 import json
 import math
@@ -48,8 +49,18 @@ import torch
 
 from .config import Setup
 from .engines import DivergenceError
-from .resources import float_range_issue
-from .simulate import DEFAULT_DTYPE, ENGINES, sample, simulate
+from .resources import float_range_issue, set_torch_threads
+from .schedule import Recorded
+from .simulate import DEFAULT_DTYPE, simulate
+from .validation import (
+    Progress,
+    check_dtype,
+    check_engine,
+    check_int,
+    check_progress,
+    check_record,
+    check_seeds,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -64,10 +75,10 @@ __all__ = [
     "SweepError",
     "sweep",
     "grid",
-    "log_steps",
+    "as_setup_array",
+    "stack_results",
     "local_executor",
     "stop_workers",
-    "first_crossing",
 ]
 
 #: Version of the stored result format; part of every cache key (bump it when the stored fields change).
@@ -89,96 +100,26 @@ class SweepError(RuntimeError):
     """A task of a sweep failed; the cells that finished before are saved (when there is a cache)."""
 
 
-def log_steps(steps: int, per_decade: int = 10) -> np.ndarray:
-    """Recorded steps for a long run: every step up to ``per_decade``, then about ``per_decade`` per decade.
-
-    Always contains 0, 1 and ``steps``; sorted, distinct, int64. Example: ``log_steps(1000, 4)`` ->
-    0, 1, 2, 3, 4, 6, 10, 18, 32, 56, 100, 178, 316, 562, 1000.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if isinstance(per_decade, bool) or not isinstance(per_decade, (int, np.integer)) or per_decade < 1:
-        raise ValueError(f"per_decade must be an integer >= 1, got {per_decade!r}")
-    small = np.arange(min(steps, per_decade) + 1)
-    if steps <= per_decade:
-        return small
-    count = int(math.ceil(per_decade * math.log10(steps / per_decade))) + 1
-    large = np.rint(np.logspace(math.log10(per_decade), math.log10(steps), count)).astype(np.int64)
-    return np.unique(np.concatenate([small, large, [steps]])).astype(np.int64)
-
-
 def engine_fingerprint() -> str:
-    """SHA-256 of the tokens of :data:`ENGINE_MODULES`, without comments and docstrings.
+    """SHA-256 of the syntax trees of :data:`ENGINE_MODULES`, without docstrings.
 
-    Editing a docstring or a comment keeps it; any change to the code changes it.
+    Editing a docstring or a comment, or reformatting the code (line breaks, quotes, parentheses,
+    trailing commas), keeps it; any change to the code changes it.
     """
-    import io
-    import tokenize
     from importlib import import_module
+
+    from .codetree import code_tree
 
     sha = hashlib.sha256()
     for name in ENGINE_MODULES:
         path = Path(import_module(f"xorgrok.{name}").__file__)
-        lines = io.StringIO(path.read_text("utf-8")).readline
-        tokens = list(tokenize.generate_tokens(lines))
-        starts = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.NL}
-        skip = starts | {tokenize.COMMENT}
-        for k, tok in enumerate(tokens):
-            if tok.type in skip:
-                continue
-            before = tokens[k - 1].type if k else tokenize.NEWLINE
-            after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
-            alone = before in starts and after == tokenize.NEWLINE
-            if tok.type == tokenize.STRING and alone:
-                continue  # a docstring (a string alone on its logical line)
-            sha.update(f"{name}:{tok.type}:{tok.string}\n".encode())
+        sha.update(f"{name}:{code_tree(path.read_text('utf-8'))}\n".encode())
     return sha.hexdigest()
 
 
-def _check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    return int(steps)
-
-
-def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be integers >= 0, got {s!r}")
-    seeds = [int(s) for s in seeds]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError("seeds must be distinct")
-    return seeds
-
-
-def _check_record(record: Iterable[Any]) -> np.ndarray:
-    """Recorded steps as a sorted, distinct int64 array: integers >= 0 only (no float,
-    however round)."""
-    values = list(record)
-    bad = [
-        t
-        for t in values
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer))
-    ]
-    if bad or not values or min(values) < 0:
-        shown = bad[0] if bad else values
-        raise ValueError(
-            f"record must be a non-empty set of integer steps >= 0, got {shown!r}"
-        )
-    return np.unique(np.asarray([int(t) for t in values], dtype=np.int64))
-
-
 def _dtype_name(dtype: Any, engine: str, variant: bool) -> str:
-    if dtype is None:
-        return "float64" if (engine == "dense" or variant) else str(DEFAULT_DTYPE).removeprefix("torch.")
-    if isinstance(dtype, torch.dtype):
-        dtype = str(dtype).removeprefix("torch.")
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return dtype
+    default = torch.float64 if (engine == "dense" or variant) else DEFAULT_DTYPE
+    return str(check_dtype(dtype, default)).removeprefix("torch.")
 
 
 @dataclass(frozen=True)
@@ -192,7 +133,7 @@ class Cell:
         engine: ``"dense"``, ``"span"`` or ``"reduced"`` (``"auto"`` is resolved to ``"reduced"``); for a
             variant, the sampler of the problem (``"dense"`` or ``"reduced"``).
         dtype: ``"float32"`` or ``"float64"``.
-        variant: sorted ``(name, value)`` switches of :func:`xorgrok.variants.train_variant`; empty for the
+        variant: sorted ``(name, value)`` switches of :func:`xorgrok.variants.train_variants`; empty for the
             paper's model trained by :func:`xorgrok.simulate`.
     """
 
@@ -213,22 +154,12 @@ class Cell:
         dtype: Any = None,
         variant: Mapping[str, Any] | None = None,
     ) -> "Cell":
-        """A validated cell. ``record=None`` records every step; steps beyond ``steps`` are dropped."""
+        """A validated cell. ``record=None`` records every step (a step beyond ``steps`` is an error)."""
         if not isinstance(setup, Setup):
             raise ValueError(f"setup must be an xorgrok.Setup, got {type(setup).__name__}")
-        steps = _check_steps(steps)
-        if record is None:
-            rec = tuple(range(steps + 1))
-        else:
-            arr = _check_record(record)
-            if arr.size == 0 or arr[0] < 0:
-                raise ValueError(f"record must be a non-empty set of steps >= 0, got {list(record)!r}")
-            rec = tuple(int(t) for t in arr if t <= steps)
-            if not rec:
-                raise ValueError(f"record must contain a step in [0, {steps}], got {list(record)!r}")
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-        engine = "reduced" if engine == "auto" else engine
+        steps = check_int("steps", steps)
+        rec = tuple(int(t) for t in check_record(record, steps))
+        engine = check_engine(engine)
         options: tuple[tuple[str, Any], ...] = ()
         if variant:
             from .variants import check_options
@@ -294,13 +225,11 @@ def _train(cell: Cell, seeds: list[int], steps: int, record: Sequence[int]) -> l
     if cell.variant:
         from .variants import train_variants
 
-        problems = [sample(cell.setup, seed, cell.engine) for seed in seeds]
-        res = train_variants(problems, steps, record, dtype=_DTYPES[cell.dtype], **dict(cell.variant))
-        return [
-            _curves_from(res.train_acc[s], res.test_acc[s], res.loss[s], res.f_train[s], pb.y, pb.flipped)
-            for s, pb in enumerate(problems)
-        ]
-    tr = simulate(cell.setup, steps, seeds, record, cell.engine, _DTYPES[cell.dtype], outputs=True)
+        train = functools.partial(train_variants, **dict(cell.variant))
+    else:
+        train = functools.partial(simulate, outputs=True)
+    dtype = _DTYPES[cell.dtype]
+    tr = train(cell.setup, steps, seeds, record=record, engine=cell.engine, dtype=dtype)
     flipped = tr.y != tr.y_clean[:, : cell.setup.n]
     return [
         _curves_from(tr.train_acc[s], tr.test_acc[s], tr.loss[s], tr.f_train[s], tr.y[s], flipped[s])
@@ -333,7 +262,7 @@ def _init_worker(threads: int, parent: int | None = None) -> None:
     """Set up a worker process: torch threads; Ctrl-C is the parent's to handle (it
     stops the workers); a watcher thread ends the worker when its parent ``parent`` (a
     pid) is gone, even after kill -9."""
-    torch.set_num_threads(threads)
+    set_torch_threads(threads)  # for the worker's life
     if parent is None or _WATCHING:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -593,7 +522,7 @@ def _atomic_write(path: Path, content: bytes | Mapping[str, np.ndarray]) -> None
 
 
 @dataclass(frozen=True, eq=False)
-class SweepResult:
+class SweepResult(Recorded):
     """Curves of a sweep, stacked over the grid and the seeds.
 
     Attributes:
@@ -623,13 +552,6 @@ class SweepResult:
         """G, the grid shape."""
         return self.cells.shape
 
-    def index(self, step: int) -> int:
-        """Position of a recorded step in ``t``; ``KeyError`` if it was not recorded."""
-        hits = np.flatnonzero(self.t == step)
-        if hits.size == 0:
-            raise KeyError(f"step {step} was not recorded")
-        return int(hits[0])
-
     def quantiles(self, name: str, q: Iterable[float] = (0.2, 0.5, 0.8)) -> np.ndarray:
         """Quantiles over seeds (NaN-aware) of a curve: shape [len(q), *G, T]."""
         values = getattr(self, name)
@@ -652,18 +574,6 @@ class SweepResult:
         for idx in np.ndindex(*self.shape):
             last[idx] = np.searchsorted(self.t, self.cells[idx].record[-1])
         return np.take_along_axis(values, last[..., None, None].repeat(values.shape[-2], -2), -1)[..., 0]
-
-    def first_step(self, name: str, threshold: float, q: float = 0.5) -> np.ndarray:
-        """First recorded step where the q-quantile over seeds reaches ``threshold``: [*G] float, NaN if never."""
-        curve = self.quantiles(name, (q,))[0]  # [*G, T]
-        return first_crossing(self.t, curve, threshold)
-
-
-def first_crossing(t: np.ndarray, curves: np.ndarray, threshold: float) -> np.ndarray:
-    """First ``t`` where each curve (last axis, aligned with t) is >= threshold; NaN where it never is."""
-    hit = np.nan_to_num(curves, nan=-np.inf) >= threshold
-    first = np.argmax(hit, axis=-1)
-    return np.where(hit.any(-1), np.asarray(t, dtype=float)[first], np.nan)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -692,7 +602,8 @@ def grid(base: Setup, **axes: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _as_object_array(setups: Any) -> np.ndarray:
+def as_setup_array(setups: Any) -> np.ndarray:
+    """A Setup or a (nested) sequence of Setups as an object array of Setups (shape G, the grid's)."""
     if isinstance(setups, Setup):
         arr = np.empty((), dtype=object)
         arr[()] = setups
@@ -710,26 +621,33 @@ def _as_object_array(setups: Any) -> np.ndarray:
 
 def _broadcast_steps(steps: Any, shape: tuple[int, ...]) -> np.ndarray:
     if np.ndim(steps) == 0:
-        return np.full(shape, _check_steps(steps), dtype=np.int64)
+        return np.full(shape, check_int("steps", steps), dtype=np.int64)
     arr = np.asarray(steps)
     if arr.shape != shape:
-        raise ValueError(f"steps must be an integer or an array of the grid's shape {shape}, got shape {arr.shape}")
-    return np.vectorize(_check_steps, otypes=[np.int64])(arr)
+        raise ValueError(
+            f"steps must be an integer or an array of the grid's shape {shape}, got shape {arr.shape}"
+        )
+    return np.vectorize(lambda s: check_int("steps", s), otypes=[np.int64])(arr)
+
+
+def _check_optional_count(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
 
 
 def sweep(
     setups: Setup | Sequence[Any] | np.ndarray,
     steps: int | Sequence[Any] | np.ndarray,
     seeds: Iterable[int],
+    *,
     record: Iterable[int] | None = None,
     engine: str = "auto",
     dtype: Any = None,
+    progress: Progress = None,
     variant: Mapping[str, Any] | None = None,
-    *,
     cache_dir: str | os.PathLike | None = None,
     executor: cf.Executor | None = None,
     workers: int | None = None,
-    progress: bool = False,
     seeds_per_task: int | None = None,
     axes: Mapping[str, Sequence[Any]] | None = None,
 ) -> SweepResult:
@@ -740,140 +658,156 @@ def sweep(
             G is the grid shape of the result.
         steps: number of GD steps, one for all or an integer array of shape G.
         seeds: distinct non-negative integers, the same for every cell.
-        record: the steps to record (default: every step up to the largest ``steps``); each cell keeps those
-            within its own ``steps``.
+        record: the steps to record (default: every step up to the largest ``steps``; a step beyond it is
+            an error); each cell keeps those within its own ``steps``.
         engine, dtype: as in :func:`xorgrok.simulate` (for a variant, ``engine`` is the sampler).
-        variant: switches of :func:`xorgrok.variants.train_variant` (e.g. ``{"leaky": 0.1}``); None: the
+        progress: called with the number of (cell, seed) runs just computed or read from a cache another
+            sweep filled (:data:`xorgrok.validation.Progress`).
+        variant: switches of :func:`xorgrok.variants.train_variants` (e.g. ``{"leaky": 0.1}``); None: the
             paper's model.
         cache_dir: folder of the on-disk cache; None keeps nothing on disk.
         executor: any :class:`concurrent.futures.Executor` (e.g. ``dask.distributed.Client.get_executor()``);
             it is not shut down. None: ``workers`` local processes.
         workers: local worker processes when no executor is given (default: the number of CPU cores);
             ``1`` runs everything in this process. With an executor, only used to size the tasks.
-        progress: show a progress bar (tqdm) over the (cell, seed) runs to compute.
         seeds_per_task: seeds per task (default: balance the runs over about two tasks per worker).
         axes: names and values of the grid axes, stored in the result (filled by the caller of :func:`grid`).
     """
-    grid_setups = _as_object_array(setups)
+    grid_setups = as_setup_array(setups)
     shape = grid_setups.shape
     steps_arr = _broadcast_steps(steps, shape)
-    seeds = _check_seeds(seeds)
-    if record is None:
-        record_all = np.arange(int(steps_arr.max()) + 1)
-    else:
-        record_all = _check_record(record)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be an integer >= 1 or None, got {workers!r}")
-    if seeds_per_task is not None and (
-        isinstance(seeds_per_task, bool) or not isinstance(seeds_per_task, int) or seeds_per_task < 1
-    ):
-        raise ValueError(f"seeds_per_task must be an integer >= 1 or None, got {seeds_per_task!r}")
-    n_workers = workers or os.cpu_count() or 1
-
+    seeds = check_seeds(seeds)
+    record_all = check_record(record, int(steps_arr.max()))
+    _check_optional_count("workers", workers)
+    _check_optional_count("seeds_per_task", seeds_per_task)
     cells = np.empty(shape, dtype=object)
     for idx in np.ndindex(*shape):
-        cells[idx] = Cell.make(grid_setups[idx], int(steps_arr[idx]), record_all, engine, dtype, variant)
-    flat_cells = list(cells.reshape(-1))
-    cache = Cache(cache_dir) if cache_dir is not None else None
+        cell_record = record_all[record_all <= steps_arr[idx]]
+        cells[idx] = Cell.make(grid_setups[idx], int(steps_arr[idx]), cell_record, engine, dtype, variant)
+    run = _SweepRun(
+        list(cells.reshape(-1)),
+        Cache(cache_dir) if cache_dir is not None else None,
+        executor,
+        workers or os.cpu_count() or 1,
+        check_progress(progress),
+    )
+    run.execute(seeds, seeds_per_task)
+    arrays, diverged = _stack_runs(run.runs, run.cells, shape, seeds, record_all)
+    return SweepResult(
+        cells=cells,
+        seeds=np.asarray(seeds),
+        t=record_all,
+        diverged_at=diverged,
+        n_cached=run.n_cached,
+        n_computed=run.n_computed,
+        axes={k: list(v) for k, v in (axes or {}).items()},
+        **arrays,
+    )
 
-    runs: dict[tuple[int, int], dict[str, np.ndarray]] = {}
 
-    def still_missing(ci: int, todo: Sequence[int], warn: bool = True) -> list[int]:
+class _SweepRun:
+    """The runs of one :func:`sweep`: which the cache holds, computing the rest, saving them as they come.
+
+    ``runs`` maps (flat cell index, seed) -> the run's curves; ``n_cached`` and ``n_computed`` count them.
+    """
+
+    def __init__(self, cells: list[Cell], cache: Cache | None, executor: cf.Executor | None,
+                 workers: int, progress: Callable[[int], Any]):
+        self.cells, self.cache, self.executor = cells, cache, executor
+        self.workers, self.progress = workers, progress
+        self.runs: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+        self.n_cached = self.n_computed = 0
+        self.per_task = 1
+
+    def still_missing(self, ci: int, todo: Sequence[int], warn: bool = True) -> list[int]:
         """The seeds of ``todo`` the cache lacks (the others go into ``runs``)."""
         left = []
         for seed in todo:
-            run = cache.load(flat_cells[ci], seed, warn) if cache is not None else None
+            run = self.cache.load(self.cells[ci], seed, warn) if self.cache is not None else None
             if run is None:
                 left.append(seed)
             else:
-                runs[ci, seed] = run
+                self.runs[ci, seed] = run
         return left
 
-    missing = [
-        (ci, todo)
-        for ci in range(len(flat_cells))
-        if (todo := still_missing(ci, seeds))
-    ]
-    n_cached = len(runs)
-    total = sum(len(todo) for _, todo in missing)
-    per_task = seeds_per_task or max(1, math.ceil(total / (2 * n_workers)))
+    def execute(self, seeds: list[int], seeds_per_task: int | None) -> None:
+        """Read what the cache holds, compute the rest (under per-cell locks with a cache)."""
+        missing = [(ci, todo) for ci in range(len(self.cells)) if (todo := self.still_missing(ci, seeds))]
+        self.n_cached = len(self.runs)
+        total = sum(len(todo) for _, todo in missing)
+        self.per_task = seeds_per_task or max(1, math.ceil(total / (2 * self.workers)))
+        todo_cells = {ci for ci, _ in missing}
+        _check_fits(todo_cells, self.cells, min(self.per_task, len(seeds)), self.workers)
+        if self.cache is None:
+            self.compute(missing)
+        else:
+            self.compute_locked(missing)
+        self.n_computed = len(self.runs) - self.n_cached
 
-    bar = None
-    if progress and missing:
-        from tqdm import tqdm
+    def compute_locked(self, missing: list[tuple[int, list[int]]]) -> None:
+        """Compute under per-cell locks; a cell another sweep computes is waited for, then read."""
+        locks: list[int] = []
+        try:
+            mine, theirs = [], []
+            for ci, todo in missing:
+                fd = self.cache.lock(self.cells[ci], wait=False) if len(locks) < _MAX_LOCKS else -1
+                if fd is None:
+                    theirs.append((ci, todo))
+                    continue
+                locks.append(fd)
+                before = len(self.runs)
+                mine.append((ci, self.still_missing(ci, todo, warn=False)))
+                self.n_cached += len(self.runs) - before
+            self.compute(mine)
+            for ci, todo in theirs:
+                locks.append(self.cache.lock(self.cells[ci], wait=True))
+                left = self.still_missing(ci, todo, warn=False)
+                self.n_cached += len(todo) - len(left)
+                self.progress(len(todo) - len(left))
+                self.compute([(ci, left)])
+        finally:
+            for fd in locks:
+                Cache.unlock(fd)
 
-        bar = tqdm(total=total, desc="sweep", unit="run", postfix={"cached": n_cached})
-
-    def finish(ci: int, out: dict[int, dict[str, np.ndarray]]) -> None:
+    def finish(self, ci: int, out: dict[int, dict[str, np.ndarray]]) -> None:
         for seed, run in out.items():
-            if cache is not None:
-                cache.save(flat_cells[ci], seed, run)
-            runs[ci, seed] = run
-        if bar is not None:
-            bar.update(len(out))
+            if self.cache is not None:
+                self.cache.save(self.cells[ci], seed, run)
+            self.runs[ci, seed] = run
+        self.progress(len(out))
 
-    def fail(ci: int, chunk: list[int], err: BaseException) -> SweepError:
-        cell = flat_cells[ci]
+    def fail(self, ci: int, chunk: list[int], err: BaseException) -> SweepError:
+        cell = self.cells[ci]
         return SweepError(
             f"sweep cell {cell.key()[:12]} ({cell.setup}, steps={cell.steps}) failed for seeds {chunk}: {err!r}"
         )
 
-    todo_cells = {ci for ci, _ in missing}
-    _check_fits(todo_cells, flat_cells, min(per_task, len(seeds)), n_workers)
-
-    def compute(todo: list[tuple[int, list[int]]]) -> None:
-        tasks = [
-            (ci, chunk[i : i + per_task])
-            for ci, chunk in todo
-            for i in range(0, len(chunk), per_task)
-        ]
-        if tasks and executor is None and n_workers == 1:
+    def compute(self, todo: list[tuple[int, list[int]]]) -> None:
+        per_task = self.per_task
+        tasks = [(ci, chunk[i : i + per_task]) for ci, chunk in todo for i in range(0, len(chunk), per_task)]
+        if tasks and self.executor is None and self.workers == 1:
             for ci, chunk in tasks:
                 try:
-                    out = _run_cell(flat_cells[ci], chunk)
+                    out = _run_cell(self.cells[ci], chunk)
                 except Exception as err:
-                    raise fail(ci, chunk, err) from err
-                finish(ci, out)
+                    raise self.fail(ci, chunk, err) from err
+                self.finish(ci, out)
         elif tasks:
-            _run_parallel(tasks, flat_cells, executor, n_workers, finish, fail)
+            _run_parallel(tasks, self.cells, self.executor, self.workers, self.finish, self.fail)
 
-    locks: list[int] = []
-    n_waited = [0]  # runs another sweep computed while this one waited for the locks
-    try:
-        if cache is None:
-            compute(missing)
-        else:  # a cell another sweep computes: wait until it is done (or dead), read it
-            mine, theirs = [], []
-            for ci, todo in missing:
-                free = len(locks) < _MAX_LOCKS
-                fd = cache.lock(flat_cells[ci], wait=False) if free else -1
-                if fd is None:
-                    theirs.append((ci, todo))
-                else:
-                    locks.append(fd)
-                    before = len(runs)
-                    mine.append((ci, still_missing(ci, todo, warn=False)))
-                    n_waited[0] += len(runs) - before
-            compute(mine)
-            for ci, todo in theirs:
-                locks.append(cache.lock(flat_cells[ci], wait=True))
-                left = still_missing(ci, todo, warn=False)
-                n_waited[0] += len(todo) - len(left)
-                if bar is not None:
-                    bar.update(len(todo) - len(left))
-                compute([(ci, left)])
-    finally:
-        for fd in locks:
-            Cache.unlock(fd)
-        if bar is not None:
-            bar.close()
-    n_computed = len(runs) - n_cached - n_waited[0]
-    n_cached += n_waited[0]
 
+def _stack_runs(
+    runs: Mapping[tuple[int, int], Mapping[str, np.ndarray]],
+    cells: list[Cell],
+    shape: tuple[int, ...],
+    seeds: list[int],
+    record_all: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The curves as [*G, S, T] arrays (NaN beyond a cell's steps) and ``diverged_at`` [*G, S]."""
     S, T = len(seeds), len(record_all)
     arrays = {name: np.full(shape + (S, T), np.nan) for name in CURVES}
     diverged = np.full(shape + (S,), -1, dtype=np.int64)
-    for ci, cell in enumerate(flat_cells):
+    for ci, cell in enumerate(cells):
         idx = np.unravel_index(ci, shape) if shape else ()
         cols = np.searchsorted(record_all, np.asarray(cell.record))
         for s, seed in enumerate(seeds):
@@ -881,15 +815,28 @@ def sweep(
             for name in CURVES:
                 arrays[name][idx + (s, cols)] = run[name]
             diverged[idx + (s,)] = int(run["diverged_at"])
+    return arrays, diverged
+
+
+def stack_results(parts: Sequence[SweepResult], axes: Mapping[str, Sequence[Any]]) -> SweepResult:
+    """Sweeps of one grid (one per model variant, say) as one result with a last grid axis, one entry per part.
+
+    Every part has the same grid shape G, seeds and recorded steps; the result has the grid shape
+    [*G, len(parts)] and the named ``axes``.
+    """
+    G = len(parts[0].shape)
+    cells = np.empty(parts[0].shape + (len(parts),), dtype=object)
+    for k, part in enumerate(parts):
+        cells[..., k] = part.cells
     return SweepResult(
         cells=cells,
-        seeds=np.asarray(seeds),
-        t=record_all,
-        diverged_at=diverged,
-        n_cached=n_cached,
-        n_computed=n_computed,
-        axes={k: list(v) for k, v in (axes or {}).items()},
-        **arrays,
+        seeds=parts[0].seeds,
+        t=parts[0].t,
+        diverged_at=np.stack([p.diverged_at for p in parts], axis=G),
+        n_cached=sum(p.n_cached for p in parts),
+        n_computed=sum(p.n_computed for p in parts),
+        axes={k: list(v) for k, v in axes.items()},
+        **{f: np.stack([getattr(p, f) for p in parts], axis=G) for f in CURVES},
     )
 
 

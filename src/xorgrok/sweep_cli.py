@@ -3,8 +3,10 @@
 Examples::
 
     python -m xorgrok sweep list
-    python -m xorgrok sweep phase --resolution full --workers 16 --cache-dir ~/.cache/xorgrok --out phase.npz
-    python -m xorgrok sweep custom --set m=100 --set n=50 --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
+    python -m xorgrok sweep phase --resolution full --workers 16 \\
+        --cache-dir ~/.cache/xorgrok --out phase.npz
+    python -m xorgrok sweep custom --set m=100 --set n=50 \\
+        --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
     python -m xorgrok sweep init --resolution full --dask tcp://scheduler:8786
 
 The CLI module wires it with :func:`add_parser` and :func:`run`; ``python -m xorgrok.sweep_cli ...`` works
@@ -27,7 +29,8 @@ import numpy as np
 
 from .config import PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT, Setup
 from .outputs import atomic_file, check_writable_file
-from .sweep import CURVES, SweepResult, grid, log_steps, sweep
+from .schedule import log_steps
+from .sweep import CURVES, SweepResult, grid, sweep
 
 __all__ = ["add_parser", "run", "main", "DEFAULT_CACHE"]
 
@@ -148,11 +151,12 @@ def _executor(address: str | None):
 def _summary(res: SweepResult, names: list[str]) -> str:
     lines = [f"{res.cells.size} cells x {len(res.seeds)} seeds: {res.n_computed} runs computed, "
              f"{res.n_cached} from the cache"]
-    header = f"{'cell':>5}  {'median final train':>18}  {'median final test':>17}  {'t(test>=0.9)':>12}  setup"
+    columns = ("median final train", "median final test", "t(test>=0.9)")
+    header = f"{'cell':>5}  {columns[0]:>18}  {columns[1]:>17}  {columns[2]:>12}  setup"
     lines.append(header)
     final_train = np.nanmedian(res.final("train_acc"), -1)
     final_test = np.nanmedian(res.final("test_acc"), -1)
-    t_gen = res.first_step("test_acc", 0.9)
+    t_gen = np.asarray(res.first_step("test_acc", 0.9))  # [*G] (a float for an empty G)
     for k, idx in enumerate(np.ndindex(*res.shape)):
         cell = res.cells[idx]
         shown = ", ".join(f"{f}={getattr(cell.setup, f):g}" for f in names) or str(cell.setup)
@@ -226,23 +230,9 @@ def _run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = dict(
         cache_dir=None if args.no_cache else os.path.expanduser(args.cache_dir),
         workers=args.workers,
-        progress=not args.no_progress,
     )
     if args.experiment == "custom":
-        base = _BASES[args.base] or beyond.BOOK_BASE
-        changes = dict(_parse_assignment(s, "--set") for s in args.set)
-        base = base.replace(**{f: _parse_value(f, v) for f, v in changes.items()})
-        axes = {}
-        for text in args.axis:
-            field, values = _parse_assignment(text, "--axis")
-            axes[field] = [_parse_value(field, v) for v in values.split(",") if v]
-        if not 0 <= args.steps <= MAX_STEPS:
-            raise _UsageError(f"--steps must be in [0, {MAX_STEPS}], got {args.steps}")
-        if not 1 <= args.per_decade <= 1000:
-            raise _UsageError(
-                f"--per-decade must be in [1, 1000], got {args.per_decade}"
-            )
-        setups = grid(base, **axes) if axes else base
+        setups, axes = _custom_grid(args)
         names = list(axes)
     elif args.experiment in beyond.EXPERIMENTS:
         names = []
@@ -251,17 +241,20 @@ def _run(args: argparse.Namespace) -> int:
             f"experiment must be one of {', '.join(beyond.EXPERIMENTS)}, custom or list, got {args.experiment!r}"
         )
     client, executor = _executor(args.dask)
+    bar = None if args.no_progress else _progress_bar()
     try:
         if executor is not None:
             options["executor"] = executor
+        options["progress"] = None if bar is None else bar.update
         if args.experiment == "custom":
-            res = sweep(setups, args.steps, seeds or range(8), log_steps(args.steps, args.per_decade),
+            record = log_steps(args.steps, args.per_decade)
+            res = sweep(setups, args.steps, seeds or range(8), record=record,
                         engine=args.engine, axes=axes, **options)
         else:
-            if seeds is not None:
-                options["seeds"] = seeds
-            res = beyond.run(args.experiment, args.resolution, **options)
+            res = beyond.run(args.experiment, args.resolution, seeds=seeds, **options)
     finally:
+        if bar is not None:
+            bar.close()
         if client is not None:
             client.close()
     print(_summary(res, names))
@@ -269,6 +262,31 @@ def _run(args: argparse.Namespace) -> int:
         _save(args.out, res)
         print(f"curves written to {args.out}")
     return 0
+
+
+def _custom_grid(args: argparse.Namespace) -> tuple[Any, dict[str, list]]:
+    """The setups (a Setup or a grid) and the named axes of ``sweep custom``."""
+    from . import beyond
+
+    base = _BASES[args.base] or beyond.BOOK_BASE
+    changes = dict(_parse_assignment(s, "--set") for s in args.set)
+    base = base.replace(**{f: _parse_value(f, v) for f, v in changes.items()})
+    axes = {}
+    for text in args.axis:
+        field, values = _parse_assignment(text, "--axis")
+        axes[field] = [_parse_value(field, v) for v in values.split(",") if v]
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise _UsageError(f"--steps must be in [0, {MAX_STEPS}], got {args.steps}")
+    if not 1 <= args.per_decade <= 1000:
+        raise _UsageError(f"--per-decade must be in [1, 1000], got {args.per_decade}")
+    return (grid(base, **axes) if axes else base), axes
+
+
+def _progress_bar() -> Any:
+    """A tqdm bar over the (cell, seed) runs as they are computed."""
+    from tqdm import tqdm
+
+    return tqdm(desc="sweep", unit="run")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@ approximation of gradient descent (Lemma 4.6, Lemma A.10), the linear-classifier
 per-cluster counts c_nu, n_nu, e_nu (the paper's Sections 3 and 4).
 
 Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 = +mu2, 3 = -mu2;
-:data:`OPPOSITE` maps a cluster nu to -nu. Functions that take a :class:`xorgrok.Problem` work with both
+:data:`xorgrok.data.OPPOSITE` maps a cluster nu to -nu. Functions that take a :class:`xorgrok.Problem` work with both
 samplers (dense and reduced): they only use inner products, which the reduced sampler reproduces exactly
 in distribution.
 """
@@ -17,11 +17,10 @@ import numpy as np
 import torch
 
 from .config import Setup
-from .data import CLUSTER_LABEL, Problem
+from .data import CLUSTER_LABEL, OPPOSITE, Problem
 from .model import gd_step, loss_derivative_weight, network_output
 
 __all__ = [
-    "OPPOSITE",
     "AssumptionCheck",
     "check_assumptions",
     "required_dimension",
@@ -45,12 +44,7 @@ __all__ = [
     "OneStep",
     "one_step",
     "with_omega_init",
-    "CLUSTER_CLEAN_LABEL",
 ]
-
-#: Cluster index nu -> index of -nu (+mu1 <-> -mu1, +mu2 <-> -mu2).
-OPPOSITE = np.array([1, 0, 3, 2], dtype=np.int64)
-
 
 def _check_C(C: float) -> float:
     if isinstance(C, bool) or not isinstance(C, (int, float, np.floating, np.integer)):
@@ -210,16 +204,16 @@ def pairwise_bounds(p: int, n: int, mu_norm: float, c: float = 3.0) -> dict[str,
     2||mu||^2 + p; it is close to Gaussian when p is large. With the Gaussian tail and a union bound over
     the n^2 / 2 pairs, with probability about 1 - n^(2 - c^2/2) every pair satisfies
 
-        |<x_i, x_k>| <= ||mu||^2 + c sqrt((p + 2||mu||^2) ln n)                     ("inner")
+        |<x_i, x_k>| <= ||mu||^2 + c sqrt((p + 2||mu||^2) ln n)          ("inner")
 
     while ||x_i||^2 = p + ||mu||^2 + (a centred term of variance 2p + 4||mu||^2), so
 
-        ||x_i||^2 >= p + ||mu||^2 - c sqrt((2p + 4||mu||^2) ln n)                   ("norm_sq_low")
-        ||x_i||^2 <= p + ||mu||^2 + c sqrt((2p + 4||mu||^2) ln n)                   ("norm_sq_high")
+        ||x_i||^2 >= p + ||mu||^2 - c sqrt((2p + 4||mu||^2) ln n)      ("norm_sq_low")
+        ||x_i||^2 <= p + ||mu||^2 + c sqrt((2p + 4||mu||^2) ln n)      ("norm_sq_high")
 
-    and the cosine similarity of any pair is at most inner / norm_sq_low ("cosine"): this is the paper's
-    |<x_i,x_k>| <= ||mu||^2 + O(sqrt(p log n)) with the constant c made explicit (c = 3: failure
-    probability about n^-2.5).
+    and the cosine similarity of any pair is at most inner / norm_sq_low ("cosine"): this is the
+    paper's |<x_i,x_k>| <= ||mu||^2 + O(sqrt(p log n)) with the constant c made explicit
+    (c = 3: failure probability about n^-2.5).
     """
     p = _check_pos_int("p", p)
     n = _check_pos_int("n", n)
@@ -309,8 +303,9 @@ def one_step_error(problem: Problem) -> float:
 
 
 def frobenius_norm(problem: Problem, W: torch.Tensor) -> float:
-    """||W||_F of weights W = W^(0) + (something in the data's coordinates), including the part of W^(0)
-    that the reduced sampler keeps only as a norm (``problem.w0_residual_sq``)."""
+    """The norm ||W||_F of weights W = W^(0) + (something in the data's coordinates),
+    including the part of W^(0) that the reduced sampler keeps only as a norm
+    (``problem.w0_residual_sq``)."""
     W = torch.as_tensor(W, dtype=torch.float64)
     return float(math.sqrt(float((W * W).sum()) + float(np.sum(problem.w0_residual_sq))))
 
@@ -488,7 +483,3 @@ def per_cluster_accuracy(f: np.ndarray, y_clean: np.ndarray, cluster: np.ndarray
     count = onehot.sum(-2)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, (correct & onehot).sum(-2) / np.maximum(count, 1), np.nan)
-
-
-#: Clean label of each cluster (re-exported for the chapters): +1 for +-mu1, -1 for +-mu2.
-CLUSTER_CLEAN_LABEL = CLUSTER_LABEL
