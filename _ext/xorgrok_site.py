@@ -80,15 +80,80 @@ def _check_assets(app: Sphinx) -> None:
     )
 
 
-def _add_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Write ``_sources/<pagename>.ipynb`` for a notebook page and offer it in the download menu."""
+# --- Launch on Colab or Binder -------------------------------------------------------------------
+# CI (.github/workflows/book.yml) pushes the site's notebooks (``_sources/book/*.ipynb``, written below)
+# to the branch NOTEBOOKS_BRANCH; the theme's Colab and Binder buttons are pointed there, since neither
+# service opens a MyST Markdown chapter. Each notebook starts with LAUNCH_CELL: on Colab or Binder only,
+# it clones the repository (package and data) and installs the package; elsewhere it does nothing.
+NOTEBOOKS_BRANCH = "notebooks"
+LAUNCH_TAG = "xorgrok-launch"
+LAUNCH_CELL = """\
+# Runs only on Colab or Binder: fetch the book (package and data) and install the package.
+# Anywhere else (your computer, the website's build) this cell does nothing.
+import os, subprocess, sys
+
+REPOSITORY = "{url}"
+if "google.colab" in sys.modules or "BINDER_LAUNCH_HOST" in os.environ:
+    if not os.path.isdir("xorgrok-book"):
+        subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "xorgrok-book"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "xorgrok-book"], check=True)
+    sys.path.insert(0, os.path.abspath("xorgrok-book/src"))
+    os.chdir("xorgrok-book/book")"""
+
+
+def repository_url(app: Sphinx) -> str:
+    """The repository's address, as set once in ``_config.yml`` (``repository.url``)."""
+    return str(app.config.html_theme_options.get("repository_url", "")).rstrip("/")
+
+
+def launch_cell_source(url: str) -> str:
+    """The first cell of a chapter's notebook: installs the package on Colab or Binder only."""
+    return LAUNCH_CELL.format(url=url)
+
+
+def _write_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Write ``_sources/<pagename>.ipynb`` (no outputs, the launch cell first). After the theme
+    (priority 501), whose launch buttons copy the executed notebook to the same path."""
     if app.builder.format != "html" or doctree is None or pagename not in app.env.all_docs:
         return
     source = Path(app.env.doc2path(pagename))
     if not is_notebook(source):
         return
+    import nbformat
+
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     export_notebook(source, target)
+    nb = nbformat.read(str(target), as_version=4)
+    cell = nbformat.v4.new_code_cell(launch_cell_source(repository_url(app)))
+    cell.metadata["tags"] = [LAUNCH_TAG]
+    nb.cells.insert(0, cell)
+    nbformat.write(nb, str(target))
+
+
+def _point_launch_buttons(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Point the theme's Colab and Binder buttons at the page's notebook on NOTEBOOKS_BRANCH."""
+    url = repository_url(app)
+    if "github.com/" not in url:
+        return
+    org_repo = url.split("github.com/", 1)[1]
+    path = f"{pagename}.ipynb"
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("text") == "Colab":
+                button["url"] = (
+                    f"https://colab.research.google.com/github/{org_repo}/blob/{NOTEBOOKS_BRANCH}/{path}"
+                )
+            elif button.get("text") == "Binder":
+                button["url"] = f"https://mybinder.org/v2/gh/{org_repo}/{NOTEBOOKS_BRANCH}?urlpath=lab/tree/{path}"
+
+
+def _add_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Offer ``_sources/<pagename>.ipynb`` (written by :func:`_write_ipynb`) in the download menu."""
+    if app.builder.format != "html" or doctree is None or pagename not in app.env.all_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    if not is_notebook(source):
+        return
     context["ipynb_source"] = f"{pagename}.ipynb"
     href = context["pathto"]("_sources", 1) + f"/{pagename}.ipynb"
     context["metatags"] = context.get("metatags", "") + (
@@ -204,4 +269,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("missing-reference", _resolve_package_name)
     # Before sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", _add_ipynb, priority=400)
+    # After sphinx-book-theme's launch buttons (priority 501).
+    app.connect("html-page-context", _write_ipynb, priority=600)
+    app.connect("html-page-context", _point_launch_buttons, priority=600)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

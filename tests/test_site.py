@@ -125,6 +125,248 @@ def test_chapters_offer_ipynb() -> None:
         assert (SITE / "_sources" / "book" / f"{chapter.stem}.ipynb").is_file()
 
 
+# --- the sources: what a reader sees, checked without a build -----------------------------------------
+
+BOOK = ROOT / "book"
+CELL = re.compile(r"^```\{code-cell\} ipython3\n(.*?)^```$", re.S | re.M)
+HIDDEN = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
+#: A visible code cell longer than this (non-blank, non-comment lines) is folded behind a toggle.
+MAX_VISIBLE_LINES = 25
+
+
+def _cells(text: str) -> list[tuple[int, str, set[str]]]:
+    """(line, source, tags) of every code cell of a MyST notebook."""
+    out = []
+    for match in CELL.finditer(text):
+        body, tags = match.group(1), set()
+        if body.startswith("---\n"):
+            head, body = body[4:].split("\n---\n", 1)
+            found = re.search(r"^tags:\s*\[([^\]]*)\]", head, re.M)
+            tags = {t.strip() for t in found.group(1).split(",")} if found else set()
+        while body.startswith(":"):
+            line, body = body.split("\n", 1)
+            if line.startswith(":tags:"):
+                tags = {t.strip() for t in line.split("[", 1)[1].rstrip("]").split(",")}
+        out.append((text[: match.start()].count("\n") + 1, body, tags))
+    return out
+
+
+def _is_check(statement) -> bool:
+    """An ``assert``, a ``glue(...)`` call, or a loop/``if`` made only of those."""
+    import ast
+
+    if isinstance(statement, ast.Assert):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        func = statement.value.func
+        return getattr(func, "id", getattr(func, "attr", None)) == "glue"
+    if isinstance(statement, (ast.For, ast.If)) and not statement.orelse:
+        return all(_is_check(s) for s in statement.body)
+    return False
+
+
+def _is_check_cell(source: str, later: list[str]) -> bool:
+    """True for a cell that only feeds the prose or checks a claim: glue calls and asserts, plus
+    assignments of names that no later cell of the page reads."""
+    import ast
+
+    tree = ast.parse(source)
+    read_later = {
+        node.id
+        for code in later
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    if not any(_is_check(s) for s in tree.body):
+        return False
+    for statement in tree.body:
+        if _is_check(statement):
+            continue
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            return False
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        if {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)} & read_later:
+            return False
+    return True
+
+
+def _chapters() -> list[Path]:
+    sys_path = str(ROOT / "src")
+    import sys
+
+    if sys_path not in sys.path:
+        sys.path.insert(0, sys_path)
+    from xorgrok.notebooks import chapter_paths
+
+    return chapter_paths(BOOK)
+
+
+def test_check_cells_and_long_cells_are_folded() -> None:
+    """Cells that only glue numbers or assert are hidden (still executed: nbval and the build run them);
+    visible code cells longer than MAX_VISIBLE_LINES are folded behind a toggle."""
+    problems = []
+    for chapter in _chapters():
+        cells = _cells(chapter.read_text(encoding="utf-8"))
+        assert cells, f"{chapter.name}: no code cell found (parser out of date?)"
+        for k, (line, source, tags) in enumerate(cells):
+            if tags & HIDDEN:
+                continue
+            if _is_check_cell(source, [c[1] for c in cells[k + 1 :]]):
+                problems.append(f"{chapter.name}:{line}: only glue/assert, tag it hide-input")
+            n = sum(1 for s in source.splitlines() if s.strip() and not s.strip().startswith("#"))
+            if n > MAX_VISIBLE_LINES:
+                problems.append(f"{chapter.name}:{line}: {n} lines of visible code, tag it hide-input")
+    assert not problems, "\n".join(problems)
+
+
+def test_check_cell_rule() -> None:
+    """The rule above on small cases, so that it cannot pass by classifying nothing."""
+    assert _is_check_cell("x = f(1)\nglue('a', x)\nassert x > 0", [])
+    assert not _is_check_cell("x = f(1)\nglue('a', x)", ["print(x)"])
+    assert not _is_check_cell("plt.plot(x)\nassert x", [])
+    assert not _is_check_cell("x = 1", [])
+
+
+def test_no_markdown_line_starts_a_list_inside_inline_math() -> None:
+    """A prose line starting with ``+ `` or ``- `` inside an inline ``$...$`` becomes a list item
+    (chapter 1's Exercise 1 once showed raw LaTeX and a stray bullet). Display math is exempt."""
+    problems = []
+    for page in BOOK.glob("*.md"):
+        text = re.sub(r"^```(\{code-cell\}[^\n]*|\w*)\n.*?^```$", "", page.read_text(encoding="utf-8"),
+                      flags=re.S | re.M)
+        text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
+        for k, line in enumerate(text.splitlines()):
+            if re.match(r"^\s*[-+*] ", line):
+                before = "\n".join(text.splitlines()[max(0, k - 3) : k])
+                if before.count("$") % 2 == 1 and not before.rstrip().endswith("$$"):
+                    problems.append(f"{page.name}: {line.strip()[:60]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def _config() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def test_years_and_repository_agree() -> None:
+    """The footer's copyright year is the cite page's year, and every copy of the repository's address
+    (cite page, CITATION.cff) is the one set in ``_config.yml``."""
+    cfg = _config()
+    cite = (BOOK / "cite.md").read_text(encoding="utf-8")
+    year = re.search(r"^\s*year\s*=\s*\{(\d{4})\}", cite.split("## This book", 1)[1], re.M).group(1)
+    assert str(cfg["copyright"]).split("-")[-1].strip() == year
+    url = cfg["repository"]["url"]
+    others = [cite, (ROOT / "CITATION.cff").read_text(encoding="utf-8")]
+    for text in others:
+        for found in re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text):
+            assert found == url, f"{found} differs from _config.yml's repository.url {url}"
+
+
+def test_bibliography_lists_by_author_year() -> None:
+    """The text cites author-year, so the bibliography is a list without numbers."""
+    assert _config()["sphinx"]["config"]["bibtex_reference_style"] == "author_year"
+    page = (BOOK / "bibliography.md").read_text(encoding="utf-8")
+    assert re.search(r"```\{bibliography\}\n(:[^\n]*\n)*:list: bullet\n", page)
+
+
+def _site_ext():
+    import importlib
+    import sys
+
+    if str(ROOT / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "_ext"))
+    return importlib.import_module("xorgrok_site")
+
+
+def test_launch_cell_runs_only_on_colab_or_binder(tmp_path: Path, monkeypatch) -> None:
+    """The notebooks' first cell: nothing happens locally (or in the build); on Colab or Binder it
+    clones the repository named in ``_config.yml`` and installs the package from it."""
+    import subprocess
+    import sys
+    import types
+
+    site = _site_ext()
+    url = _config()["repository"]["url"]
+    source = site.launch_cell_source(url)
+    assert f'REPOSITORY = "{url}"' in source
+    assert source.count("github.com") == 1
+    calls: list[list[str]] = []
+
+    def run(cmd, **kwargs):
+        calls.append(list(cmd))
+        if cmd[:2] == ["git", "clone"]:
+            (Path(cmd[-1]) / "book").mkdir(parents=True)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.chdir(tmp_path)
+    for name in ("BINDER_LAUNCH_HOST",):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(compile(source, "launch", "exec"), {})
+    assert calls == [] and Path.cwd() == tmp_path
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    exec(compile(source, "launch", "exec"), {})
+    assert calls[0][:2] == ["git", "clone"] and url in calls[0]
+    assert calls[1][1:5] == ["-m", "pip", "install", "-q"]
+    assert Path.cwd() == tmp_path / "xorgrok-book" / "book"
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if "xorgrok-book" not in p])
+
+
+def test_launch_buttons_configured() -> None:
+    """Colab and Binder buttons on; the repository's address written once, in ``_config.yml``."""
+    cfg = _config()
+    assert cfg["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert cfg["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
+    assert cfg["repository"]["url"] not in (ROOT / "_ext" / "xorgrok_site.py").read_text(encoding="utf-8")
+
+
+def test_launch_buttons_in_built_pages() -> None:
+    """Each chapter's Colab and Binder links open its notebook on the notebooks branch, and the
+    downloadable notebook starts with the launch cell."""
+    if not PAGES:
+        pytest.skip(_site_missing())
+    site = _site_ext()
+    url = _config()["repository"]["url"]
+    org_repo = url.split("github.com/", 1)[1]
+    for chapter in _chapters():
+        page = f"book/{chapter.stem}"
+        html = (SITE / f"{page}.html").read_text(encoding="utf-8")
+        colab = f"https://colab.research.google.com/github/{org_repo}/blob/{site.NOTEBOOKS_BRANCH}/{page}.ipynb"
+        binder = f"https://mybinder.org/v2/gh/{org_repo}/{site.NOTEBOOKS_BRANCH}?urlpath=lab/tree/{page}.ipynb"
+        assert colab in html, f"{page}: no Colab link {colab}"
+        assert binder in html, f"{page}: no Binder link {binder}"
+        import json
+
+        nb = json.loads((SITE / "_sources" / f"{page}.ipynb").read_text(encoding="utf-8"))
+        first = "".join(nb["cells"][0]["source"])
+        assert first == site.launch_cell_source(url), f"{page}.ipynb: no launch cell first"
+        assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_workflow_files_valid() -> None:
+    """The CI workflow is a valid GitHub Actions workflow (check-jsonschema's vendored schema, offline),
+    runs .ci/run and publishes _build/html to GitHub Pages."""
+    import subprocess
+    import sys
+
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows, "no workflow in .github/workflows"
+    exe = Path(sys.executable).with_name("check-jsonschema")
+    if not exe.exists():
+        pytest.skip("pip install check-jsonschema (requirements.txt) to lint the workflow files")
+    proc = subprocess.run(
+        [str(exe), "--builtin-schema", "vendor.github-workflows", *map(str, workflows)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = "\n".join(w.read_text(encoding="utf-8") for w in workflows)
+    assert "run: .ci/run" in text
+    assert "actions/upload-pages-artifact" in text and "path: _build/html" in text
+    assert "actions/deploy-pages" in text
+
+
 # --- in the browser ----------------------------------------------------------------------------------
 
 
