@@ -258,6 +258,37 @@ def _restore_attribute_doc(app: Sphinx, what: str, name: str, obj: Any, options:
         lines[:] = _SAVED.pop(name)
 
 
+# --- Bibliography labels: author-year, as the text cites -----------------------------------------
+# The text cites "Xu et al. (2024)" (bibtex_reference_style: author_year); pybtex's own label styles
+# number the entries ([1]) or abbreviate them ([XWF+24]). This style labels them "Xu et al., 2024".
+
+
+def _register_author_year_style() -> str:
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            for entry in sorted_entries:
+                people = entry.persons.get("author") or entry.persons.get("editor") or []
+                names = [" ".join(p.last_names) for p in people] or [entry.key]
+                who = names[0] if len(names) == 1 else (
+                    f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+                )
+                yield f"{who}, {entry.fields.get('year', 'n.d.')}".replace("{", "").replace("}", "")
+
+    class AuthorYearStyle(PlainStyle):
+        default_label_style = AuthorYearLabels
+
+    name = "xorgrok_author_year"
+    register_plugin("pybtex.style.formatting", name, AuthorYearStyle, force=True)
+    return name
+
+
+AUTHOR_YEAR_STYLE = _register_author_year_style()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _add_vendor_static)
     app.connect("html-page-context", _clean_scripts, priority=950)

@@ -265,9 +265,15 @@ def test_years_and_repository_agree() -> None:
 
 def test_bibliography_lists_by_author_year() -> None:
     """The text cites author-year, so the bibliography is a list without numbers."""
-    assert _config()["sphinx"]["config"]["bibtex_reference_style"] == "author_year"
-    page = (BOOK / "bibliography.md").read_text(encoding="utf-8")
-    assert re.search(r"```\{bibliography\}\n(:[^\n]*\n)*:list: bullet\n", page)
+    sphinx = _config()["sphinx"]["config"]
+    assert sphinx["bibtex_reference_style"] == "author_year"
+    assert sphinx["bibtex_default_style"] == _site_ext().AUTHOR_YEAR_STYLE
+    if PAGES:
+        html = (SITE / "book" / "bibliography.html").read_text(encoding="utf-8")
+        labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>(.*?)<', html)
+        assert labels, "no labelled entry in the bibliography"
+        for label in labels:
+            assert re.fullmatch(r"[^\d,]+, \d{4}", label), f"label {label!r} is not 'Author(s), year'"
 
 
 def _site_ext():

@@ -347,30 +347,49 @@ def _power(values: np.ndarray) -> int:
     return int(math.floor(math.log10(top))) if top > 0 else 0
 
 
-def plot_histograms(hist: Mapping[str, np.ndarray], steps: Sequence[int] | None = None, title: str | None = None):
-    """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from :func:`histogram_table`."""
+def plot_histograms(
+    hist: Mapping[str, np.ndarray],
+    steps: Sequence[int] | None = None,
+    title: str | None = None,
+    per_row: int | None = None,
+):
+    """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from
+    :func:`histogram_table`. With ``per_row``, at most that many steps side by side: the pairs of rows
+    are stacked (figure width fits the book's text column for ``per_row=3``)."""
     import matplotlib.pyplot as plt
 
     from .plotting import COLORS
 
     t = np.asarray(hist["t"])
     steps = sorted(set(t.tolist())) if steps is None else list(steps)
-    fig, axes = plt.subplots(2, len(steps), figsize=(2.3 * len(steps), 4.4), constrained_layout=True, squeeze=False)
-    for col, step in enumerate(steps):
+    cols = len(steps) if per_row is None else min(per_row, len(steps))
+    blocks = -(-len(steps) // cols)
+    fig, axes = plt.subplots(
+        2 * blocks, cols, figsize=(2.3 * cols, 4.4 * blocks), constrained_layout=True, squeeze=False
+    )
+    for k in range(len(steps), cols * blocks):  # empty places of the last pair of rows
+        block, col = divmod(k, cols)
+        axes[2 * block, col].axis("off")
+        axes[2 * block + 1, col].axis("off")
+    for k, step in enumerate(steps):
+        block, col = divmod(k, cols)
         for row, (name, label, color) in enumerate(
-            (("mu1", "<w_j, mu1>", COLORS["mu1"]), ("mu2", "<w_j, mu2>", COLORS["negative"]))
+            (
+                ("mu1", r"$\langle w_j, \mu_1\rangle$", COLORS["mu1"]),
+                ("mu2", r"$\langle w_j, \mu_2\rangle$", COLORS["negative"]),
+            )
         ):
-            ax = axes[row, col]
+            ax = axes[2 * block + row, col]
             sel = (t == step) & (np.asarray(hist["direction"]) == name)
             edges = np.r_[np.asarray(hist["bin_left"])[sel], np.asarray(hist["bin_right"])[sel][-1:]]
             power = _power(edges)
             ax.stairs(np.asarray(hist["count"])[sel], edges / 10.0**power, fill=True, color=color, alpha=0.8, label=label)
-            ax.set_title(f"t = {step}")
-            ax.set_xlabel(f"{label} (x 1e{power})")
+            ax.set_title(f"$t = {step}$")
+            ax.set_xlabel(rf"{label} ($\times 10^{{{power}}}$)")
             if col == 0:
                 ax.set_ylabel("positive neurons (count)")
-            if col == len(steps) - 1:
-                ax.legend(loc="upper right", fontsize=8)
+            if col == cols - 1 and block == 0:
+                ax.legend(loc="upper right")
     if title:
         fig.suptitle(title)
     return fig
