@@ -42,8 +42,8 @@ def _add_vendor_static(app: Sphinx, config: Any) -> None:
 
 
 def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Drop repeated ``<script>`` entries and sphinx-thebe's (it would load thebe from a CDN; the book
-    has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
+    """Drop repeated ``<script>`` entries, the theme's Font Awesome script (its CSS and fonts suffice)
+    and sphinx-thebe's (it would load thebe from a CDN; the book has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
     second page on declares ``const THEBE_JS_URL`` twice: a console error."""
     scripts = context.get("script_files")
     if not scripts:
@@ -54,6 +54,8 @@ def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[
         body = str(getattr(js, "attributes", {}).get("body", "") or "")
         if "thebe" in filename or "THEBE_JS_URL" in body:
             continue
+        if filename.startswith("scripts/fontawesome.js"):
+            continue  # 1.5 MB of SVG icons; the theme's CSS draws the same icons from its web fonts
         key = (filename, body)
         if key in seen:
             continue

@@ -9,8 +9,9 @@ A figure of width ``w`` inches saved at :data:`DPI` dots per inch is shown at
 ``min(1, COLUMN_PX / (w * DPI))`` of its pixel size, so a font of ``s`` points is displayed
 ``s / 72 * DPI * min(1, COLUMN_PX / (w * DPI))`` pixels tall. With figures at most :data:`COLUMN_IN`
 inches wide (:func:`figsize`) and no text below :data:`MIN_PT` points (:func:`legible`), every figure's
-text is at least ``MIN_PT / 72 * DPI`` = 12.5 px tall there. Figures shown in a notebook record that
-size in their PNG (:data:`TEXT_PX_KEY`), which the browser test combines with the displayed size.
+text is at least ``MIN_PT / 72 * DPI`` = 13.9 px tall there, as large as the smallest text of the page
+(code blocks, 13 px). Figures shown in a notebook record their smallest text height in their PNG
+(:data:`TEXT_PX_KEY`), which the browser test (tests/test_site.py) combines with the displayed size.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ __all__ = [
     "MIN_PT",
     "TEXT_PX_KEY",
     "figsize",
+    "format_number",
     "legible",
     "png_bytes",
+    "setup_markdown",
     "smallest_text_pt",
     "use_style",
 ]
@@ -54,14 +57,14 @@ CLUSTER_COLORS = ("#009E73", "#56B4E9", "#CC79A7", "#E69F00")
 
 #: Width in CSS pixels of the website's text column in a 1366-px-wide window (sphinx-book-theme,
 #: measured by tests/test_site.py).
-COLUMN_PX = 736
+COLUMN_PX = 729
 #: Resolution of the figures (dots per inch): one inch of figure is DPI pixels of PNG.
 DPI = 100
 #: Widest figure shown at full size in the column, in inches.
 COLUMN_IN = COLUMN_PX / DPI
-#: Smallest font size in a figure, in points: 9 pt at DPI is 12.5 px, the size of the smallest text the
-#: theme sets in an article (code in tables, captions' small print: 0.8 x 16 px = 12.8 px, rounded down).
-MIN_PT = 9.0
+#: Smallest font size in a figure, in points: 10 pt at DPI is 13.9 px, above the smallest text of the
+#: website's pages (code blocks, 13 px; inline code 14 px, prose 16 px).
+MIN_PT = 10.0
 #: PNG text chunk holding the smallest text height of the image, in pixels of the image.
 TEXT_PX_KEY = "xorgrok:min-text-px"
 
@@ -121,6 +124,52 @@ def _inline_png(fig: Figure) -> bytes | None:
     return png_bytes(fig, bbox_inches="tight")
 
 
+#: The paper's symbol of each field of :class:`xorgrok.config.Setup`, as MyST/LaTeX math.
+SETUP_SYMBOLS = {
+    "p": "p",
+    "n": "n",
+    "n_test": r"n_{\text{test}}",
+    "m": "m",
+    "mu_norm": r"\lVert\mu\rVert",
+    "eta": r"\eta",
+    "omega_init": r"\omega_{\text{init}}",
+    "alpha": r"\alpha",
+}
+
+
+def format_number(value: float) -> str:
+    """A number as a reader writes it, in LaTeX: ``40{,}000``, ``35.36``, ``10^{-12}``, ``2.5 \\times 10^{-7}``.
+
+    Integers get thousands separators; powers of ten and numbers below 1e-3 or from 1e6 on use
+    scientific notation; others keep 4 significant digits. ``nan`` is "n/a" (callers say what it means).
+    """
+    import math
+
+    value = float(value)
+    if math.isnan(value):
+        return r"\text{n/a}"
+    if value == int(value) and abs(value) < 1e6:
+        return f"{int(value):,}".replace(",", "{,}")
+    exponent = math.floor(math.log10(abs(value))) if value else 0
+    if value and (abs(value) < 1e-3 or abs(value) >= 1e6):
+        mantissa = value / 10.0**exponent
+        if abs(mantissa - round(mantissa)) < 1e-9 and round(mantissa) == 1:
+            return f"10^{{{exponent}}}"
+        return f"{mantissa:.3g} \\times 10^{{{exponent}}}"
+    return f"{value:.4g}"
+
+
+def setup_markdown(setup) -> str:
+    """One line of MyST Markdown naming every parameter of ``setup`` with the paper's symbols,
+    e.g. ``$p = 40{,}000$, $n = 200$, ...`` (instead of the dataclass's repr)."""
+    from dataclasses import fields
+
+    return ", ".join(
+        f"${SETUP_SYMBOLS.get(f.name, f.name)} = {format_number(getattr(setup, f.name))}$"
+        for f in fields(setup)
+    )
+
+
 def use_style() -> None:
     """Set matplotlib defaults (opaque white figures, the palette, column-width figures, fonts of at
     least :data:`MIN_PT`) and, in IPython, show figures through :func:`png_bytes`.
@@ -136,14 +185,14 @@ def use_style() -> None:
             "figure.dpi": DPI,
             "savefig.dpi": DPI,
             "figure.figsize": figsize(),
-            "font.size": 10,
-            "axes.titlesize": 10,
-            "axes.labelsize": 10,
+            "font.size": MIN_PT,
+            "axes.titlesize": MIN_PT,
+            "axes.labelsize": MIN_PT,
             "xtick.labelsize": MIN_PT,
             "ytick.labelsize": MIN_PT,
             "legend.fontsize": MIN_PT,
             "legend.title_fontsize": MIN_PT,
-            "figure.titlesize": 10,
+            "figure.titlesize": 11,
             "axes.grid": True,
             "grid.alpha": 0.3,
             "axes.prop_cycle": mpl.cycler(
