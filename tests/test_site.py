@@ -540,7 +540,10 @@ const images = Array.from(art.querySelectorAll('img')).filter(visible).map(i => 
   src: i.getAttribute('src') || '', natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
   zoom: !!i.closest('a.xorgrok-zoom')}));
 const p = art.querySelector('p');
+const inert = Array.from(art.querySelectorAll('.jupyter-widgets input, .jupyter-widgets select, '
+  + '.jupyter-widgets button, .jupyter-widgets .slider, .widget-slider')).filter(visible).length;
 return {
+  inert: inert,
   pageWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
   articleOverflow: art.scrollWidth - art.clientWidth,
   overflow: overflow, text: clone.textContent, images: images,
@@ -565,6 +568,8 @@ def _what_a_reader_sees(driver, url: str, label: str) -> list[str]:
             problems.append(f"{where} overflows without a visible scrollbar")
         elif box["code"] and label.startswith("laptop") and box["longest"] <= MAX_CODE_LINE:
             problems.append(f"{where}: a code line of {box['longest']} characters scrolls sideways")
+    if info["inert"]:
+        problems.append(f"{label}: {info['inert']} widget controls on a static page (no kernel: inert)")
     raw = sorted({m.group(0) for m in RAW_MARKUP.finditer(info["text"])})
     if raw:
         problems.append(f"{label}: raw markup in the text: {raw[:8]}")

@@ -83,7 +83,9 @@ def figsize(rows: int = 1, cols: int = 1, panel_aspect: float = 0.75) -> tuple[f
 
 
 def _texts(fig: Figure) -> list[Text]:
-    """The visible, non-empty text artists of ``fig`` (titles, labels, tick labels, legends)."""
+    """The visible, non-empty text artists of ``fig`` (titles, labels, tick labels, legends). The figure
+    is laid out first: matplotlib creates tick labels only when it draws."""
+    fig.draw_without_rendering()
     return [
         t
         for t in fig.findobj(Text)
@@ -206,4 +208,9 @@ def use_style() -> None:
         return
     shell = get_ipython()
     if shell is not None:
+        import matplotlib.pyplot as plt
+
+        # pyplot loads its backend on first use, and matplotlib-inline then installs its own PNG
+        # formatter: load it now, so that the formatter below stays in place.
+        plt.switch_backend(mpl.get_backend())
         shell.display_formatter.formatters["image/png"].for_type(Figure, _inline_png)
