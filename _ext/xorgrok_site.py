@@ -42,8 +42,8 @@ def _add_vendor_static(app: Sphinx, config: Any) -> None:
 
 
 def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Drop repeated ``<script>`` entries, the theme's Font Awesome script (its CSS and fonts suffice)
-    and sphinx-thebe's (it would load thebe from a CDN; the book has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
+    """Drop repeated ``<script>`` entries and sphinx-thebe's (it would load thebe from a CDN; the book
+    has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
     second page on declares ``const THEBE_JS_URL`` twice: a console error."""
     scripts = context.get("script_files")
     if not scripts:
@@ -54,8 +54,6 @@ def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[
         body = str(getattr(js, "attributes", {}).get("body", "") or "")
         if "thebe" in filename or "THEBE_JS_URL" in body:
             continue
-        if filename.startswith("scripts/fontawesome.js"):
-            continue  # 1.5 MB of SVG icons; the theme's CSS draws the same icons from its web fonts
         key = (filename, body)
         if key in seen:
             continue
@@ -291,6 +289,22 @@ def _register_author_year_style() -> str:
 AUTHOR_YEAR_STYLE = _register_author_year_style()
 
 
+# The theme's template loads Font Awesome's script (1.5 MB of SVG icons) on every page; its CSS draws the
+# same icons from its web fonts, so the script only adds weight. It is not in ``script_files``: remove
+# its tag from the written pages.
+_FONTAWESOME_JS = re.compile(r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>\n?')
+
+
+def _drop_fontawesome_js(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = _FONTAWESOME_JS.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _add_vendor_static)
     app.connect("html-page-context", _clean_scripts, priority=950)
@@ -299,6 +313,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", _save_attribute_doc, priority=400)
     app.connect("autodoc-process-docstring", _restore_attribute_doc, priority=900)
     app.connect("builder-inited", _check_assets)
+    app.connect("build-finished", _drop_fontawesome_js)
     app.connect("missing-reference", _resolve_package_name)
     # Before sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", _add_ipynb, priority=400)

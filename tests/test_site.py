@@ -450,12 +450,22 @@ def _settle(driver) -> None:
     driver.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
-        const mj = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+        const hasMath = document.querySelector('.math') !== null;
+        const mathjax = () => new Promise(resolve => {  // MathJax loads asynchronously: wait for it
+          const start = Date.now();
+          const poll = () => {
+            const p = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+            if (p) p.then(resolve, resolve);
+            else if (!hasMath || Date.now() - start > 30000) resolve();
+            else setTimeout(poll, 50);
+          };
+          poll();
+        });
         const images = Array.from(document.images).map(img => {
           img.loading = 'eager';
           return img.decode ? img.decode().catch(() => null) : null;
         });
-        Promise.all([mj || Promise.resolve(), ...images]).then(() => done(true), e => done(String(e)));
+        Promise.all([mathjax(), ...images]).then(() => done(true), e => done(String(e)));
         """
     )
 
@@ -512,7 +522,7 @@ def _png_text_px(path: Path) -> float | None:
 def _viewport(driver, width: int, height: int) -> None:
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
     )
 
 
@@ -520,7 +530,7 @@ _MEASURE = r"""
 const art = document.querySelector('.bd-article') || document.body;
 const visible = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
 const overflow = [];
-const boxes = 'div.math, mjx-container[display="true"], div.highlight pre, div.cell_output .output, '
+const boxes = 'div.math, mjx-container, div.highlight pre, div.cell_output .output, '
   + 'table, .pst-scrollable-table-container, .table-wrapper, div.cell_output, figure';
 art.querySelectorAll(boxes).forEach(e => {
   if (!visible(e) || e.scrollWidth <= e.clientWidth + 1) return;
@@ -537,7 +547,7 @@ const clone = art.cloneNode(true);
 clone.querySelectorAll('pre, code, mjx-container, script, style, .highlight, mjx-assistive-mml, .MathJax')
   .forEach(e => e.remove());
 const images = Array.from(art.querySelectorAll('img')).filter(visible).map(i => ({
-  src: i.getAttribute('src') || '', natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+  src: i.currentSrc || i.src || '', natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
   zoom: !!i.closest('a.xorgrok-zoom')}));
 const p = art.querySelector('p');
 const inert = Array.from(art.querySelectorAll('.jupyter-widgets input, .jupyter-widgets select, '
@@ -575,10 +585,10 @@ def _what_a_reader_sees(driver, url: str, label: str) -> list[str]:
         problems.append(f"{label}: raw markup in the text: {raw[:8]}")
     page = urlsplit(url).path.lstrip("/")
     for image in info["images"]:
-        src = unquote(urlsplit(image["src"]).path)
-        if not src or image["src"].startswith("data:") or image["natural"] == 0:
+        parts = urlsplit(image["src"])
+        if parts.scheme not in ("http", "file") or image["natural"] == 0:
             continue
-        path = (SITE / page).parent / src
+        path = Path(unquote(parts.path)) if parts.scheme == "file" else SITE / unquote(parts.path).lstrip("/")
         intrinsic = _png_text_px(path) if path.suffix == ".png" and "_images" in path.parts else None
         if intrinsic is None:
             if "_images" in path.parts and path.suffix == ".png":

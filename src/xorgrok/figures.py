@@ -499,10 +499,10 @@ def _draw_plane(ax, points: Mapping[str, np.ndarray], boundary: Mapping[str, np.
         ax.scatter(points["u1"][sel_test], points["u2"][sel_test], s=10, facecolors="none", edgecolors=CLUSTER_COLORS[c],
                    linewidths=0.6, label="test point (hollow)" if legend and c == 3 else None)
     ax.scatter(points["u1"][flipped], points["u2"][flipped], s=40, marker="x", color=COLORS["black"], label="flipped label" if legend else None)
-    ax.set_xlabel("<x, mu1> / ||mu||")
-    ax.set_ylabel("<x, mu2> / ||mu||")
+    ax.set_xlabel(r"$\langle x, \mu_1\rangle / \Vert\mu\Vert$")
+    ax.set_ylabel(r"$\langle x, \mu_2\rangle / \Vert\mu\Vert$")
     ax.set_aspect("equal")
-    ax.set_title(f"data and f(x) = 0 at t = {step}")
+    ax.set_title(f"data and $f(x) = 0$ at $t = {step}$")
 
 
 def _draw_neurons(ax, neurons: Mapping[str, np.ndarray], step: int, legend: bool, power: int | None = None) -> int:
@@ -515,9 +515,9 @@ def _draw_neurons(ax, neurons: Mapping[str, np.ndarray], step: int, legend: bool
     for sign, key, name in ((1, "positive", "positive neurons (a_j > 0)"), (-1, "negative", "negative neurons (a_j < 0)")):
         pick = np.sign(a) == sign
         ax.scatter(p1[pick] / 10.0**power, p2[pick] / 10.0**power, s=5, alpha=0.6, color=COLORS[key], label=name if legend else None)
-    ax.set_xlabel(f"<w_j, mu1> (x 1e{power})")
-    ax.set_ylabel(f"<w_j, mu2> (x 1e{power})")
-    ax.set_title(f"neurons at t = {step}")
+    ax.set_xlabel(rf"$\langle w_j, \mu_1\rangle$ ($\times 10^{{{power}}}$)")
+    ax.set_ylabel(rf"$\langle w_j, \mu_2\rangle$ ($\times 10^{{{power}}}$)")
+    ax.set_title(f"neurons at $t = {step}$")
     return power
 
 
@@ -526,15 +526,18 @@ def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps:
     import matplotlib.pyplot as plt
 
     cols = max(len(boundary_steps), len(neuron_steps))
-    fig, axes = plt.subplots(2, cols, figsize=(3.6 * cols, 7.0), constrained_layout=True, squeeze=False)
+    from .plotting import COLUMN_IN
+
+    width = min(3.6 * cols, COLUMN_IN)  # the book's column
+    fig, axes = plt.subplots(2, cols, figsize=(width, 7.0 * width / (3.6 * cols) + 0.6), constrained_layout=True, squeeze=False)
     for c, step in enumerate(boundary_steps):
         _draw_plane(axes[0, c], tables["points"], tables["boundary"], int(step), legend=c == 0)
     for c, step in enumerate(neuron_steps):
         _draw_neurons(axes[1, c], tables["neurons"], int(step), legend=c == 0)
     for c in range(len(neuron_steps), cols):
         axes[1, c].axis("off")
-    axes[0, 0].legend(loc="upper left", fontsize=7, framealpha=0.9)
-    axes[1, 0].legend(loc="upper left", fontsize=7, framealpha=0.9)
+    axes[0, 0].legend(loc="upper left", framealpha=0.9)
+    axes[1, 0].legend(loc="upper left", framealpha=0.9)
     return fig
 
 
