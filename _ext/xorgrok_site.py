@@ -42,17 +42,23 @@ def _add_vendor_static(app: Sphinx, config: Any) -> None:
 
 
 def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Drop repeated ``<script>`` entries and sphinx-thebe's (it would load thebe from a CDN; the book
-    has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
+    """Drop repeated ``<script>`` entries, the widget manager on pages that show no widget, and
+    sphinx-thebe's (it would load thebe from a CDN; the book has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
     second page on declares ``const THEBE_JS_URL`` twice: a console error."""
     scripts = context.get("script_files")
     if not scripts:
         return
+    # Saved widget state without a widget on the page (the explorer's controls are not shown on the
+    # website): neither the state nor the 1.9 MB widget manager is needed.
+    no_widget_view = "application/vnd.jupyter.widget-view+json" not in str(context.get("body", ""))
     kept, seen = [], set()
     for js in scripts:
         filename = str(getattr(js, "filename", js) or "")
-        body = str(getattr(js, "attributes", {}).get("body", "") or "")
+        attributes = getattr(js, "attributes", {}) or {}
+        body = str(attributes.get("body", "") or "")
         if "thebe" in filename or "THEBE_JS_URL" in body:
+            continue
+        if no_widget_view and ("jupyter-widgets/embed.js" in filename or "widget-state" in str(attributes.get("type", ""))):
             continue
         key = (filename, body)
         if key in seen:
