@@ -194,6 +194,8 @@ def _is_check_cell(source: str, later: list[str]) -> bool:
         if not isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             return False
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        if not all(isinstance(t, (ast.Name, ast.Tuple)) for t in targets):
+            return False  # sets an attribute or an item: a side effect, not only a check
         if {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)} & read_later:
             return False
     return True
@@ -234,6 +236,7 @@ def test_check_cell_rule() -> None:
     assert not _is_check_cell("x = f(1)\nglue('a', x)", ["print(x)"])
     assert not _is_check_cell("plt.plot(x)\nassert x", [])
     assert not _is_check_cell("x = 1", [])
+    assert not _is_check_cell("slider.value = 2\nassert slider.value == 2", [])
 
 
 def test_no_markdown_line_starts_a_list_inside_inline_math() -> None:
