@@ -24,7 +24,7 @@ VENDOR = ROOT / "_vendor"
 PACKAGES: dict[str, tuple[str, list[str]]] = {
     "mathjax@3.2.2": (
         "mathjax",
-        ["LICENSE", "es5/tex-chtml-full.js", "es5/output/chtml/fonts/woff-v2/"],
+        ["LICENSE", "es5/tex-chtml.js", "es5/input/tex/extensions/", "es5/output/chtml/fonts/woff-v2/"],
     ),
     "@jupyter-widgets/html-manager@1.0.15": (
         "jupyter-widgets",

@@ -48,8 +48,9 @@ def _nearest_recorded(traj: Trajectory, step: int) -> int:
 def _describe(traj: Trajectory) -> str:
     s = traj.setup
     return (
-        f"p = {s.p}, n = {s.n}, ||mu|| = {s.mu_norm:.3g}, eta = {s.eta:g}, m = {s.m}, "
-        f"omega_init/alpha = {s.omega_init / s.alpha:.3g}, alpha = {s.alpha:.0e}, seeds = {len(traj.seeds)}"
+        rf"$p = {s.p}$, $n = {s.n}$, $\Vert\mu\Vert = {s.mu_norm:.3g}$, $\eta = {s.eta:g}$, $m = {s.m}$, "
+        rf"$\omega_\mathrm{{init}}/\alpha = {s.omega_init / s.alpha:.3g}$, "
+        rf"$\alpha = {s.alpha:.0e}$, seeds: {len(traj.seeds)}"
     )
 
 
@@ -80,7 +81,10 @@ class _Views:
         self._background = self._background_canvas = None  # see png()
         self.key = (id(traj), seed_index, grid_num, bins, title)
         fig.clear()
-        self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.25, 1.0, 1.1]})
+        # a portrait figure (the book's column) stacks the panels; a landscape one puts them side by side
+        self.stacked = fig.get_figheight() > fig.get_figwidth()
+        layout = (3, 1, {"height_ratios": [1.0, 1.3, 1.0]}) if self.stacked else (1, 3, {"width_ratios": [1.25, 1.0, 1.1]})
+        self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(layout[0], layout[1], gridspec_kw=layout[2])
         s = traj.setup
 
         # 1. accuracy curves (static) and a movable marker of the shown step
@@ -124,21 +128,22 @@ class _Views:
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-limit, limit)
         ax.set_aspect("equal")
-        ax.set_xlabel("<x, mu1> / ||mu||")
-        ax.set_ylabel("<x, mu2> / ||mu||")
-        self.plane_legend = ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
+        ax.set_xlabel(r"$\langle x, \mu_1\rangle / \Vert\mu\Vert$")
+        ax.set_ylabel(r"$\langle x, \mu_2\rangle / \Vert\mu\Vert$")
+        self.plane_legend = ax.legend(loc="upper right", framealpha=0.9)
         self.regions: list = []
 
         # 3. histograms (per step), with a static legend
         ax = self.ax_hist
         self.unit = projection_unit(s)
         self.positive = traj.a > 0  # [S, m]
-        self.styles = ((COLORS["mu1"], COLORS["train"], "<w_j, mu1>"), (COLORS["mu2"], COLORS["flipped"], "<w_j, mu2>"))
+        self.styles = ((COLORS["mu1"], COLORS["train"], r"$\langle w_j, \mu_1\rangle$"),
+                       (COLORS["mu2"], COLORS["flipped"], r"$\langle w_j, \mu_2\rangle$"))
         ax.legend(
             handles=[Patch(facecolor=fill, edgecolor=edge, alpha=0.7, label=text) for fill, edge, text in self.styles],
             loc="upper right",
         )
-        ax.set_xlabel("projection / (alpha ||mu||^2 / (2 n sqrt(m)))")
+        ax.set_xlabel(r"projection / $(\alpha\Vert\mu\Vert^2 / (2n\sqrt{m}))$")
         ax.set_ylabel("positive neurons (count, all seeds)")
         # per step only their data change (set_data): filled histograms, their outlines
         empty, edges = np.zeros(bins), np.linspace(-1.0, 1.0, bins + 1)
@@ -148,9 +153,12 @@ class _Views:
                          for _, edge, _ in self.styles]
 
         if title:
-            fig.suptitle(_describe(traj), fontsize=9)
+            fig.suptitle(_describe(traj), fontsize=10)
         # fixed margins (tight_layout would cost more than drawing the panels)
-        fig.subplots_adjust(left=0.055, right=0.99, bottom=0.14, top=0.84 if title else 0.9, wspace=0.3)
+        if self.stacked:
+            fig.subplots_adjust(left=0.13, right=0.97, bottom=0.06, top=0.9 if title else 0.95, hspace=0.55)
+        else:
+            fig.subplots_adjust(left=0.055, right=0.99, bottom=0.14, top=0.84 if title else 0.9, wspace=0.3)
 
     def png(self) -> bytes:
         """The figure as PNG bytes, redrawing only what :meth:`show` changes.
@@ -206,7 +214,9 @@ class _Views:
         ]
         if np.any(sign > 0) and np.any(sign < 0):
             self.regions.append(self.ax_plane.contour(self.x1, self.x2, f, levels=[0.0], colors=COLORS["black"], linewidths=1))
-        self.ax_plane.set_title(f"sign of f on span(mu1, mu2), seed {traj.seeds[self.seed_index]}, t = {t}")
+        self.ax_plane.set_title(
+            rf"sign of $f$ on span$(\mu_1, \mu_2)$, seed {traj.seeds[self.seed_index]}, $t = {t}$"
+        )
 
         proj = traj.proj[:, k]  # [S, m, 2]
         values = [proj[..., c][self.positive] / self.unit for c in (0, 1)]

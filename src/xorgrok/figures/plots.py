@@ -78,30 +78,49 @@ def _power(values: np.ndarray) -> int:
     return int(math.floor(math.log10(top))) if top > 0 else 0
 
 
-def plot_histograms(hist: Mapping[str, np.ndarray], steps: Sequence[int] | None = None, title: str | None = None):
-    """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from :func:`histogram_table`."""
+def plot_histograms(
+    hist: Mapping[str, np.ndarray],
+    steps: Sequence[int] | None = None,
+    title: str | None = None,
+    per_row: int | None = None,
+):
+    """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from
+    :func:`histogram_table`. With ``per_row``, at most that many steps side by side: the pairs of rows
+    are stacked (figure width fits the book's text column for ``per_row=3``)."""
     import matplotlib.pyplot as plt
 
     from ..plotting import COLORS
 
     t = np.asarray(hist["t"])
     steps = sorted(set(t.tolist())) if steps is None else list(steps)
-    fig, axes = plt.subplots(2, len(steps), figsize=(2.3 * len(steps), 4.4), constrained_layout=True, squeeze=False)
-    for col, step in enumerate(steps):
+    cols = len(steps) if per_row is None else min(per_row, len(steps))
+    blocks = -(-len(steps) // cols)
+    fig, axes = plt.subplots(
+        2 * blocks, cols, figsize=(2.3 * cols, 4.4 * blocks), constrained_layout=True, squeeze=False
+    )
+    for k in range(len(steps), cols * blocks):  # empty places of the last pair of rows
+        block, col = divmod(k, cols)
+        axes[2 * block, col].axis("off")
+        axes[2 * block + 1, col].axis("off")
+    for k, step in enumerate(steps):
+        block, col = divmod(k, cols)
         for row, (name, label, color) in enumerate(
-            (("mu1", "<w_j, mu1>", COLORS["mu1"]), ("mu2", "<w_j, mu2>", COLORS["negative"]))
+            (
+                ("mu1", r"$\langle w_j, \mu_1\rangle$", COLORS["mu1"]),
+                ("mu2", r"$\langle w_j, \mu_2\rangle$", COLORS["negative"]),
+            )
         ):
-            ax = axes[row, col]
+            ax = axes[2 * block + row, col]
             sel = (t == step) & (np.asarray(hist["direction"]) == name)
             edges = np.r_[np.asarray(hist["bin_left"])[sel], np.asarray(hist["bin_right"])[sel][-1:]]
             power = _power(edges)
             ax.stairs(np.asarray(hist["count"])[sel], edges / 10.0**power, fill=True, color=color, alpha=0.8, label=label)
-            ax.set_title(f"t = {step}")
-            ax.set_xlabel(f"{label} (x 1e{power})")
+            ax.set_title(f"$t = {step}$")
+            ax.set_xlabel(rf"{label} ($\times 10^{{{power}}}$)")
             if col == 0:
                 ax.set_ylabel("positive neurons (count)")
-            if col == len(steps) - 1:
-                ax.legend(loc="upper right", fontsize=8)
+            if col == cols - 1 and block == 0:
+                ax.legend(loc="upper right")
     if title:
         fig.suptitle(title)
     return fig
@@ -130,10 +149,10 @@ def _draw_plane(ax, points: Mapping[str, np.ndarray], boundary: Mapping[str, np.
         ax.scatter(points["u1"][sel_test], points["u2"][sel_test], s=10, facecolors="none", edgecolors=CLUSTER_COLORS[c],
                    linewidths=0.6, label="test point (hollow)" if legend and c == 3 else None)
     ax.scatter(points["u1"][flipped], points["u2"][flipped], s=40, marker="x", color=COLORS["black"], label="flipped label" if legend else None)
-    ax.set_xlabel("<x, mu1> / ||mu||")
-    ax.set_ylabel("<x, mu2> / ||mu||")
+    ax.set_xlabel(r"$\langle x, \mu_1\rangle / \Vert\mu\Vert$")
+    ax.set_ylabel(r"$\langle x, \mu_2\rangle / \Vert\mu\Vert$")
     ax.set_aspect("equal")
-    ax.set_title(f"data and f(x) = 0 at t = {step}")
+    ax.set_title(f"data and $f(x) = 0$ at $t = {step}$")
 
 
 def _draw_neurons(ax, neurons: Mapping[str, np.ndarray], step: int, legend: bool, power: int | None = None) -> int:
@@ -146,9 +165,9 @@ def _draw_neurons(ax, neurons: Mapping[str, np.ndarray], step: int, legend: bool
     for sign, key, name in ((1, "positive", "positive neurons (a_j > 0)"), (-1, "negative", "negative neurons (a_j < 0)")):
         pick = np.sign(a) == sign
         ax.scatter(p1[pick] / 10.0**power, p2[pick] / 10.0**power, s=5, alpha=0.6, color=COLORS[key], label=name if legend else None)
-    ax.set_xlabel(f"<w_j, mu1> (x 1e{power})")
-    ax.set_ylabel(f"<w_j, mu2> (x 1e{power})")
-    ax.set_title(f"neurons at t = {step}")
+    ax.set_xlabel(rf"$\langle w_j, \mu_1\rangle$ ($\times 10^{{{power}}}$)")
+    ax.set_ylabel(rf"$\langle w_j, \mu_2\rangle$ ($\times 10^{{{power}}}$)")
+    ax.set_title(f"neurons at $t = {step}$")
     return power
 
 
@@ -157,15 +176,18 @@ def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps:
     import matplotlib.pyplot as plt
 
     cols = max(len(boundary_steps), len(neuron_steps))
-    fig, axes = plt.subplots(2, cols, figsize=(3.6 * cols, 7.0), constrained_layout=True, squeeze=False)
+    from ..plotting import COLUMN_IN
+
+    width = min(3.6 * cols, COLUMN_IN)  # the book's column
+    fig, axes = plt.subplots(2, cols, figsize=(width, 7.0 * width / (3.6 * cols) + 0.6), constrained_layout=True, squeeze=False)
     for c, step in enumerate(boundary_steps):
         _draw_plane(axes[0, c], tables["points"], tables["boundary"], int(step), legend=c == 0)
     for c, step in enumerate(neuron_steps):
         _draw_neurons(axes[1, c], tables["neurons"], int(step), legend=c == 0)
     for c in range(len(neuron_steps), cols):
         axes[1, c].axis("off")
-    axes[0, 0].legend(loc="upper left", fontsize=7, framealpha=0.9)
-    axes[1, 0].legend(loc="upper left", fontsize=7, framealpha=0.9)
+    axes[0, 0].legend(loc="upper left", framealpha=0.9)
+    axes[1, 0].legend(loc="upper left", framealpha=0.9)
     return fig
 
 
