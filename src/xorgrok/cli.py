@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep_cli import add_parser as add_sweep_parser
 
     add_sweep_parser(sub)
+    from .theorem_data import add_parser as add_theorem_parser
+
+    add_theorem_parser(sub)
     return parser
 
 
@@ -290,6 +293,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from .sweep_cli import run as run_sweep
 
             return run_sweep(args)
+        if args.command == "theorem-data":
+            from .theorem_data import run as run_theorem_data
+
+            return run_theorem_data(args, sys.argv[1:])
         return _figure(args)
     except Exception as err:
         stop = interruption(err)
