@@ -296,7 +296,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "theorem-data":
             from .theorem_data import run as run_theorem_data
 
-            return run_theorem_data(args, sys.argv[1:])
+            return run_theorem_data(args)
         return _figure(args)
     except Exception as err:
         stop = interruption(err)

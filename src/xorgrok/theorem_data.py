@@ -230,10 +230,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
-    """Run the sub-command; returns the exit status."""
-    words = list(argv) if argv else ["theorem-data", "--out", str(args.out)]
-    command = "python -m xorgrok " + " ".join(words)
+def run(args: argparse.Namespace) -> int:
+    """Run the sub-command; returns the exit status. The provenance names every option."""
+    command = (
+        f"python -m xorgrok theorem-data --out {args.out}"
+        f" --n {','.join(map(str, args.n))} --C {','.join(f'{c:g}' for c in args.C)}"
+        f" --seeds {args.seeds} --m {args.m} --n-test {args.n_test} --horizon {args.horizon}"
+    )
     write_theorem_data(args.out, args.n, args.C, args.seeds, args.m, args.n_test,
                        args.horizon, command=command, progress=args.progress)
     return 0
