@@ -48,3 +48,7 @@ done
 if [[ -z "$ONLY" || "$ONLY" == theorem ]]; then
     OMP_NUM_THREADS=1 "$PY" -m xorgrok theorem-data --out "$DATA/theorem"
 fi
+# The chapter "How long is the plateau?":
+if [[ -z "$ONLY" || "$ONLY" == plateau ]]; then
+    OMP_NUM_THREADS=1 "$PY" -m xorgrok plateau-data --out "$DATA/plateau"
+fi

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .theorem_data import add_parser as add_theorem_parser
 
     add_theorem_parser(sub)
+    from .plateau_data import add_parser as add_plateau_parser
+
+    add_plateau_parser(sub)
     return parser
 
 
@@ -297,6 +300,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from .theorem_data import run as run_theorem_data
 
             return run_theorem_data(args)
+        if args.command == "plateau-data":
+            from .plateau_data import run as run_plateau_data
+
+            return run_plateau_data(args)
         return _figure(args)
     except Exception as err:
         stop = interruption(err)
