@@ -45,7 +45,8 @@ from .proof_events import (
 from .simulate import sample, simulate
 from .theory import check_assumptions, lemma_a10_bound, one_step_error, setup_satisfying_assumptions
 
-__all__ = ["theorem_setup", "run_one_setup", "write_theorem_data", "add_parser", "run"]
+__all__ = ["theorem_setup", "run_one_setup", "write_theorem_data", "read_table", "add_parser",
+           "run"]
 
 #: Defaults of the stored data.
 NS, CS, SEEDS, M, N_TEST, HORIZON = (50, 100, 200, 400), (1.0, 2.0, 4.0), 100, 100, 1000, 3
@@ -102,6 +103,23 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def read_table(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a CSV written by this module: columns of True/False become bool arrays (an empty
+    field is False), every other column float64 (an empty field is NaN)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        raise ValueError(f"{os.fspath(path)!r} is empty")
+    out = {}
+    for k, name in enumerate(rows[0]):
+        values = [r[k] for r in rows[1:]]
+        if set(values) <= {"True", "False", ""} and set(values) & {"True", "False"}:
+            out[name] = np.array([v == "True" for v in values])
+        else:
+            out[name] = np.array([float(v) if v else math.nan for v in values])
+    return out
 
 
 def _commit() -> str:
