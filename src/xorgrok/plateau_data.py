@@ -3,7 +3,7 @@
 A grid of cells (m, tau) around one base setup (n = 50, p = 4e6, ||mu||^2 sqrt(n) / p = 0.1,
 eta = 0.05): for each cell r = omega_init / alpha is set so that the clock
 :func:`xorgrok.plateau.time_scale` equals tau, and ``seeds`` networks are trained for
-max(150 tau, 100) steps (every step up to 300 recorded, then 40 steps a decade). Written:
+max(300 tau, 100) steps (every step up to 300 recorded, then 40 steps a decade). Written:
 
 * ``plateau_runs.csv``: per (cell, seed) the step at which every training label is fitted and the
   first recorded steps at which the clean test accuracy reaches 0.75 and 0.9 (empty: never);
@@ -59,7 +59,7 @@ def first_step(t: np.ndarray, curves: np.ndarray, level: float) -> np.ndarray:
 
 
 def _horizon(tau: float) -> int:
-    return int(max(150 * tau, 100))
+    return int(max(300 * tau, 100))
 
 
 def write_plateau_data(out: str | os.PathLike, seeds: int = SEEDS,
@@ -68,6 +68,7 @@ def write_plateau_data(out: str | os.PathLike, seeds: int = SEEDS,
     """Compute and write the stored data into the folder ``out`` (see the module docstring);
     ``cells`` and ``base`` default to :data:`CELLS` and :data:`BASE`."""
     start = time.time()
+    commit = _commit()  # the code that computes, not the checkout at the end
     cells = CELLS if cells is None else cells
     base = BASE if base is None else base
     runs: list[dict[str, Any]] = []
@@ -103,7 +104,7 @@ def write_plateau_data(out: str | os.PathLike, seeds: int = SEEDS,
         lines = [
             f"command: {command or 'python -m xorgrok plateau-data'}",
             f"package: xorgrok {__version__}",
-            f"commit: {_commit()}",
+            f"commit: {commit}",
             f"date: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
             f"machine: {platform.system()} {platform.machine()}, {_cpu()}",
             f"cores: {os.cpu_count()} (threads: {os.environ.get('OMP_NUM_THREADS', 'all')})",

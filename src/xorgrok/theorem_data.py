@@ -149,6 +149,7 @@ def write_theorem_data(out: str | os.PathLike, ns: Sequence[int] = NS,
                        command: str = "", progress: bool = False) -> Path:
     """Compute and write the stored data into the folder ``out`` (see the module docstring)."""
     start = time.time()
+    commit = _commit()  # the code that computes, not the checkout at the end
     runs, curves, setups = [], [], []
     for C in Cs:
         for n in ns:
@@ -178,7 +179,7 @@ def write_theorem_data(out: str | os.PathLike, ns: Sequence[int] = NS,
         lines = [
             f"command: {command or 'python -m xorgrok theorem-data'}",
             f"package: xorgrok {__version__}",
-            f"commit: {_commit()}",
+            f"commit: {commit}",
             f"date: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}",
             f"machine: {platform.system()} {platform.machine()}, {_cpu()}",
             f"cores: {os.cpu_count()} (threads: {os.environ.get('OMP_NUM_THREADS', 'all')})",
