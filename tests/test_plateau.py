@@ -84,3 +84,60 @@ def test_plateau_data_command(tmp_path, monkeypatch):
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 and rows[0]["m"] == "4"
     assert "wall time" in (out / "provenance_plateau.txt").read_text()
+
+
+def _brute_limit(cluster, y, beta, s_max, ds, g, xi, sign):
+    """Neuron by neuron, point by point, the Euler steps of the limit dynamics."""
+    clean = [1, 1, -1, -1]
+    opp = [1, 0, 3, 2]
+    axis_sign = [(0, 1), (0, -1), (1, 1), (1, -1)]
+    J, n = xi.shape
+    h = np.array([[math.sqrt(beta) * g[j, axis_sign[cluster[i]][0]] * axis_sign[cluster[i]][1]
+                   + xi[j, i] for i in range(n)] for j in range(J)])
+    c = np.array([[math.sqrt(beta) * g[j, axis_sign[v][0]] * axis_sign[v][1] for v in range(4)]
+                  for j in range(J)])
+    for _ in range(int(round(s_max / ds))):
+        newh, newc = h.copy(), c.copy()
+        for j in range(J):
+            d = [sum(y[i] * clean[v] for i in range(n) if cluster[i] == v and h[j, i] > 0)
+                 for v in range(4)]
+            D = [d[v] - d[opp[v]] for v in range(4)]
+            for i in range(n):
+                v = cluster[i]
+                newh[j, i] += sign[j] * ds * (y[i] * (h[j, i] > 0) + beta * clean[v] * D[v])
+            for v in range(4):
+                newc[j, v] += sign[j] * ds * beta * clean[v] * D[v]
+        h, c = newh, newc
+    M = [clean[v] * np.mean([sign[j] * (c[j, v] * stats.norm.cdf(c[j, v])
+                                        + stats.norm.pdf(c[j, v])) for j in range(J)])
+         for v in range(4)]
+    return np.array(M)
+
+
+def test_limit_dynamics_brute_force():
+    rng = np.random.default_rng(5)
+    n, J, beta = 9, 6, 0.3
+    cluster = rng.integers(0, 4, size=n)
+    y = np.where(rng.random(n) < 0.2, -1.0, 1.0) * np.array([1, 1, -1, -1])[cluster]
+    s, M, V = PL.limit_dynamics(cluster, y, beta, 1.2, ds=0.3, neurons=J, seed=11, every=1)
+    # the same population: the function draws g then xi from default_rng(seed)
+    pop = np.random.default_rng(11)
+    g = pop.standard_normal((J, 2))
+    root = math.sqrt(beta)
+    c0 = root * g[:, [0, 0, 1, 1]] * np.array([1, -1, 1, -1])
+    xi = pop.standard_normal((J, n))
+    sign = np.where(np.arange(J) % 2 == 0, 1.0, -1.0)
+    assert np.allclose(s, [0, 0.3, 0.6, 0.9, 1.2])
+    assert np.allclose(M[-1], _brute_limit(cluster, y, beta, 1.2, 0.3, g, xi, sign), atol=1e-12)
+    assert np.allclose(M[0], np.array([1, 1, -1, -1]) * (
+        sign[:, None] * (c0 * stats.norm.cdf(c0) + stats.norm.pdf(c0))).mean(0))
+    assert np.all(V > 0)
+
+
+def test_limit_accuracy():
+    M = np.array([[0.1, -0.1, 0.0, 0.2]])
+    V = np.full((1, 4), 0.25)
+    acc = PL.limit_accuracy(M, V, 4)
+    assert acc[0] == pytest.approx(np.mean(stats.norm.cdf(2 * M[0] / 0.5)))
+    with pytest.raises(ValueError, match="m must"):
+        PL.limit_accuracy(M, V, 0)

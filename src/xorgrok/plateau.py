@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from .config import Setup
 
@@ -103,3 +103,96 @@ def fit_time_quantile(setup: Setup, q: float = 0.5) -> float:
     if z <= 0:
         return 0.0
     return time_scale(setup) * inverse_fit_response(math.sqrt(2) * z / math.sqrt(setup.m))
+
+
+# ----------------------------------------------------------------------------------------------------
+# The large-width limit of the test accuracy: a population of neurons in units of the clock
+# ----------------------------------------------------------------------------------------------------
+
+#: Cluster nu -> (coordinate of g it reads, sign): +mu1, -mu1, +mu2, -mu2.
+_AXIS, _SIGN = np.array([0, 0, 1, 1]), np.array([1.0, -1.0, 1.0, -1.0])
+_CLEAN = np.array([1.0, 1.0, -1.0, -1.0])  # clean label of each cluster
+_OPP = np.array([1, 0, 3, 2])
+
+
+def limit_dynamics(cluster: np.ndarray, y: np.ndarray, beta: float, s_max: float,
+                   ds: float = 0.1, neurons: int = 4000, seed: int = 0, every: int = 5
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The p -> infinity, g = 1/2 dynamics of a population of neurons, in units of the clock.
+
+    Pre-activations are measured in initial standard deviations (sigma = r sqrt(p)) and time in
+    s = t / tau. With <x_i, x_k> / p -> delta_ik + beta S_ik (S_ik = +1 for the same cluster,
+    -1 for opposite clusters, 0 otherwise; beta = ||mu||^2 / p), Lemma A.4's step becomes, per unit s,
+
+        dh_ji / ds  = sgn(a_j) [ y_i 1[h_ji > 0] + beta ytilde_nu(i) D_nu(i),j ],
+        dc_jnu / ds = sgn(a_j) beta ytilde_nu D_nu,j,
+
+    for the pre-activation h_ji on training point i and c_jnu = <w_j, nu> / sigma, with
+    D_nu,j = d_nu,j - d_-nu,j and d_nu,j = sum over active i in cluster nu of y_i ytilde_nu.
+    Initially h_ji = sqrt(beta) <g_j, nu(i)> / ||mu|| + xi_ji and c_jnu = sqrt(beta) <g_j, nu> / ||mu||,
+    with (g_j along mu1, mu2) and xi_ji independent standard normals: a neuron is described by its
+    initial inner products with the data. r, m and p have dropped out; the training set enters through
+    its clusters and labels only.
+
+    For a fresh point x of cluster nu, <w_j, x> / sigma ~ N(c_jnu, 1) independently over j (the
+    memorization adds s^2 n / (4p) to the variance: neglected), so the network output is
+    F(x) / sigma ~ N(sqrt(m) M_nu, V_nu) with
+
+        M_nu = ytilde_nu mean_j sgn(a_j) G(c_jnu),   G(c) = E ReLU(N(c, 1)) = c Phi(c) + phi(c),
+        V_nu = mean_j Var ReLU(N(c_jnu, 1)),
+
+    and the clean accuracy on cluster nu is Phi(sqrt(m) M_nu / sqrt(V_nu)) (:func:`limit_accuracy`).
+
+    Args:
+        cluster: [n] cluster index of each training point (0..3). y: [n] noisy labels (+-1).
+        beta: ||mu||^2 / p > 0. s_max: last time (clock units). ds: Euler step in s.
+        neurons: population size (half of each sign). seed: of the population.
+        every: record M and V every ``every`` Euler steps (and at the last).
+
+    Returns:
+        (s [K], M [K, 4], V [K, 4]) at the recorded times s = 0, every ds, 2 every ds, ...
+    """
+    cluster = np.asarray(cluster)
+    y = np.asarray(y, dtype=np.float64)
+    n = cluster.size
+    if cluster.ndim != 1 or y.shape != (n,) or n == 0:
+        raise ValueError("cluster and y must be [n] arrays of one length n >= 1")
+    if not (math.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta must be a finite number > 0, got {beta}")
+    if not (ds > 0 and s_max >= 0):
+        raise ValueError(f"ds must be > 0 and s_max >= 0, got {ds}, {s_max}")
+    if isinstance(neurons, bool) or not isinstance(neurons, int) or neurons < 2:
+        raise ValueError(f"neurons must be an integer >= 2, got {neurons!r}")
+    rng = np.random.default_rng(seed)
+    sign = np.where(np.arange(neurons) % 2 == 0, 1.0, -1.0)[:, None]  # [J, 1]
+    g = rng.standard_normal((neurons, 2))
+    root = math.sqrt(beta)
+    c = root * g[:, _AXIS] * _SIGN  # [J, 4]
+    h = c[:, cluster] + rng.standard_normal((neurons, n))  # [J, n]
+    member = (cluster[:, None] == np.arange(4)).astype(np.float64)  # [n, 4]
+    weight = member * (y[:, None] * _CLEAN)  # y_i ytilde_nu on the point's own cluster
+    steps = int(math.floor(s_max / ds + 1e-9))
+    times, M, V = [], [], []
+    for k in range(steps + 1):
+        if k % every == 0 or k == steps:
+            cdf, pdf = special.ndtr(c), np.exp(-c**2 / 2) / math.sqrt(2 * math.pi)
+            G = c * cdf + pdf
+            second = (c**2 + 1) * cdf + c * pdf  # E ReLU(N(c, 1))^2
+            times.append(k * ds)
+            M.append(_CLEAN * (sign * G).mean(0))
+            V.append((second - G**2).mean(0))
+        if k == steps:
+            break
+        d = (h > 0).astype(np.float64) @ weight  # [J, 4]
+        D = d - d[:, _OPP]
+        h += sign * ds * (y * (h > 0) + beta * (_CLEAN * D)[:, cluster])
+        c += sign * ds * beta * _CLEAN * D
+    return np.array(times), np.array(M), np.array(V)
+
+
+def limit_accuracy(M: np.ndarray, V: np.ndarray, m: int) -> np.ndarray:
+    """Clean test accuracy of width m from :func:`limit_dynamics`: mean over the four clusters of
+    Phi(sqrt(m) M_nu / sqrt(V_nu)). M, V: [..., 4] -> [...]."""
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(f"m must be an integer >= 1, got {m!r}")
+    return stats.norm.cdf(math.sqrt(m) * np.asarray(M) / np.sqrt(np.asarray(V))).mean(-1)

@@ -9,6 +9,12 @@ max(300 tau, 100) steps (every step up to 300 recorded, then 40 steps a decade).
   first recorded steps at which the clean test accuracy reaches 0.75 and 0.9 (empty: never);
 * ``plateau_curves.csv``: per cell and recorded step, the 20 / 50 / 80 % quantiles over seeds of
   the training and clean test accuracy;
+* ``plateau_limit.csv``: per seed and width m, the crossing times s = t / tau of the levels
+  predicted by the large-width limit (:func:`xorgrok.plateau.limit_dynamics`, 4000 neurons,
+  Euler step 0.4, on the seed's own training set, which is the same in every cell) and the
+  predicted final accuracy;
+* ``plateau_limit_curves.csv``: per m and s, the 20 / 50 / 80 % quantiles over seeds of the
+  predicted clean test accuracy;
 * ``provenance_plateau.txt``.
 """
 
@@ -27,7 +33,8 @@ import numpy as np
 
 from .config import Setup
 from .outputs import staged_folder
-from .simulate import simulate
+from .plateau import limit_accuracy, limit_dynamics
+from .simulate import sample, simulate
 from .sweep import log_steps
 from .theorem_data import _commit, _count, _cpu, _write_csv
 
@@ -44,6 +51,8 @@ CELLS = ((10, 0.5), (10, 5.0), (10, 50.0), (100, 0.5), (100, 5.0), (100, 50.0),
 #: Test-accuracy levels whose first crossing is stored.
 LEVELS = (0.75, 0.9)
 SEEDS = 64
+#: The limit's population, Euler step, recording interval and last time (clock units).
+LIMIT = {"neurons": 4000, "ds": 0.4, "every": 2, "s_max": 300.0}
 
 
 def cell_setup(m: int, tau: float, base: Setup = BASE) -> Setup:
@@ -56,6 +65,29 @@ def first_step(t: np.ndarray, curves: np.ndarray, level: float) -> np.ndarray:
     """First recorded step at which each curve [S, T] reaches ``level``; NaN if never. [S]."""
     hit = np.asarray(curves) >= level
     return np.where(hit.any(-1), np.asarray(t)[hit.argmax(-1)], np.nan)
+
+
+def limit_rows(seeds: int, ms: Sequence[int], base: Setup = BASE
+               ) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """The large-width limit's predictions for each seed's training set (module docstring)."""
+    beta = base.mu_norm**2 / base.p
+    rows, accs = [], {m: [] for m in ms}
+    for seed in range(seeds):
+        problem = sample(base, seed)
+        s, M, V = limit_dynamics(problem.cluster[:base.n], problem.y, beta, LIMIT["s_max"],
+                                 LIMIT["ds"], LIMIT["neurons"], seed, LIMIT["every"])
+        for m in ms:
+            acc = limit_accuracy(M, V, m)
+            accs[m].append(acc)
+            rows.append({"m": m, "seed": seed,
+                         **{f"s_test_{lv:g}": first_step(s, acc[None], lv)[0] for lv in LEVELS},
+                         "test_acc_end": acc[-1]})
+    curves = []
+    for m in ms:
+        q = np.quantile(np.array(accs[m]), [0.2, 0.5, 0.8], axis=0)
+        curves += [(m, f"{v:.4g}", *(f"{q[i, j]:.4g}" for i in range(3)))
+                   for j, v in enumerate(s)]
+    return rows, curves
 
 
 def _horizon(tau: float) -> int:
@@ -91,11 +123,18 @@ def write_plateau_data(out: str | os.PathLike, seeds: int = SEEDS,
                    for j, t in enumerate(tr.t)]
         if progress:
             print(f"m = {m}, tau = {tau:g}: {time.time() - start:.0f} s", flush=True)
+    ms = sorted({m for m, _ in cells})
+    limit, limit_curves = limit_rows(seeds, ms, base)
     wall = time.time() - start
     from . import __version__
 
     with staged_folder(Path(out)) as stage:
         _write_csv(stage / "plateau_runs.csv", runs)
+        _write_csv(stage / "plateau_limit.csv", limit)
+        with open(stage / "plateau_limit_curves.csv", "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["m", "s", "q20", "q50", "q80"])
+            writer.writerows(limit_curves)
         with open(stage / "plateau_curves.csv", "w", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["m", "tau", "t", "train_q20", "train_q50", "train_q80",
