@@ -1,4 +1,5 @@
-"""Tests of xorgrok.proof_events and the theorem-data command, against brute force on small cases."""
+"""Tests of xorgrok.proof_events and the theorem-data command, against brute force on
+small cases."""
 
 import csv
 import math
@@ -15,8 +16,9 @@ from xorgrok.features import EPSILON_MAX, predicted_preact_change
 from xorgrok.model import gd_step
 from xorgrok.theorem_data import theorem_setup
 
-SMALL = xorgrok.Setup(p=600, n=24, n_test=8, m=30, mu_norm=9.0, eta=0.1,
-                      omega_init=1e-3, alpha=1e-2)
+SMALL = xorgrok.Setup(
+    p=600, n=24, n_test=8, m=30, mu_norm=9.0, eta=0.1, omega_init=1e-3, alpha=1e-2
+)
 
 
 def test_window():
@@ -43,18 +45,35 @@ def _brute_data_events(problem, eps):
         for nu in nus:
             b1 = max(b1, float((X[k] - xbar[k]) @ nu) / (10 * math.sqrt(L) * mu))
         b1 = max(b1, abs(X[k] @ X[k] - p - mu**2) / (10 * math.sqrt(p * L)))
-    b2 = max(abs(X[i] @ X[k] - xbar[i] @ xbar[k]) / (10 * math.sqrt(p * L))
-             for i in range(n) for k in range(n) if i != k)
-    c = [sum(1 for i in range(n) if problem.cluster[i] == v and not problem.flipped[i])
-         for v in range(4)]
-    nn = [sum(1 for i in range(n) if problem.cluster[i] == v and problem.flipped[i])
-          for v in range(4)]
+    b2 = max(
+        abs(X[i] @ X[k] - xbar[i] @ xbar[k]) / (10 * math.sqrt(p * L))
+        for i in range(n)
+        for k in range(n)
+        if i != k
+    )
+    c = [
+        sum(1 for i in range(n) if problem.cluster[i] == v and not problem.flipped[i])
+        for v in range(4)
+    ]
+    nn = [
+        sum(1 for i in range(n) if problem.cluster[i] == v and problem.flipped[i])
+        for v in range(4)
+    ]
     opp = [1, 0, 3, 2]
-    b3 = max(max(abs(c[v] + nn[v] - n / 4) / math.sqrt(eps * n * L),
-                 abs(nn[v] - s.eta * (c[v] + nn[v])) / math.sqrt(eps * s.eta * n * L))
-             for v in range(4))
-    b4 = min(min(abs(c[v] + nn[v] - c[opp[v]] - nn[opp[v]]) / n ** (0.5 - eps),
-                 abs(nn[v] - nn[opp[v]]) / (s.eta * n ** (0.5 - eps))) for v in range(4))
+    b3 = max(
+        max(
+            abs(c[v] + nn[v] - n / 4) / math.sqrt(eps * n * L),
+            abs(nn[v] - s.eta * (c[v] + nn[v])) / math.sqrt(eps * s.eta * n * L),
+        )
+        for v in range(4)
+    )
+    b4 = min(
+        min(
+            abs(c[v] + nn[v] - c[opp[v]] - nn[opp[v]]) / n ** (0.5 - eps),
+            abs(nn[v] - nn[opp[v]]) / (s.eta * n ** (0.5 - eps)),
+        )
+        for v in range(4)
+    )
     return b1, b2, b3, b4
 
 
@@ -76,15 +95,22 @@ def test_data_events_b3_needs_exact_balance():
     problem = sample_dense(SMALL, 0)
     tot = np.bincount(problem.cluster[:24], minlength=4)
     ev = PE.data_events(problem)
-    assert ev["b3"] >= np.abs(tot - 6).max() / math.sqrt(EPSILON_MAX * 24 * math.log(24))
+    assert ev["b3"] >= np.abs(tot - 6).max() / math.sqrt(
+        EPSILON_MAX * 24 * math.log(24)
+    )
 
 
 def test_init_events_d1_brute_force():
     problem = sample_dense(SMALL, 3)
     ev = PE.init_events(problem)
-    H = problem.W0 @ problem.X[:SMALL.n].T
-    worst = min(min(int(np.sum((H[:, i] > 0) & (problem.a > 0))),
-                    int(np.sum((H[:, i] > 0) & (problem.a < 0)))) for i in range(SMALL.n))
+    H = problem.W0 @ problem.X[: SMALL.n].T
+    worst = min(
+        min(
+            int(np.sum((H[:, i] > 0) & (problem.a > 0))),
+            int(np.sum((H[:, i] > 0) & (problem.a < 0))),
+        )
+        for i in range(SMALL.n)
+    )
     assert ev["d1"] == pytest.approx(worst / SMALL.m)
     assert ev["holds_d1"] == (worst / SMALL.m >= 1 / 7)
     assert ev["d2_bound"] == pytest.approx(SMALL.m * SMALL.n ** (-10 * EPSILON_MAX))
@@ -102,7 +128,7 @@ def test_g_deviation_brute_force():
 
 def test_preact_change_error_brute_force():
     problem = sample_dense(SMALL, 4)
-    X = torch.as_tensor(problem.X[:SMALL.n])
+    X = torch.as_tensor(problem.X[: SMALL.n])
     a = torch.as_tensor(problem.a)
     y = torch.as_tensor(problem.y, dtype=torch.float64)
     W = [torch.as_tensor(problem.W0)]
@@ -111,11 +137,15 @@ def test_preact_change_error_brute_force():
     H = np.stack([(w @ X.T).numpy() for w in W])  # [4, m, n]
     err = PE.preact_change_error(H, problem)
     for t in range(3):
-        pred = predicted_preact_change(H[t], problem.a, problem.y, problem.cluster,
-                                       problem.flipped, SMALL)
+        pred = predicted_preact_change(
+            H[t], problem.a, problem.y, problem.cluster, problem.flipped, SMALL
+        )
         meas = H[t + 1] - H[t]
-        assert err[t] == pytest.approx(np.linalg.norm(meas - pred) / np.linalg.norm(meas))
-    # the approximation is a good one here (g ~ 1/2, near-orthogonal points), not an identity
+        assert err[t] == pytest.approx(
+            np.linalg.norm(meas - pred) / np.linalg.norm(meas)
+        )
+    # the approximation is a good one here (g ~ 1/2, near-orthogonal points), not an
+    # identity
     assert 0 < err.max() < 0.5
     with pytest.raises(ValueError, match="preacts"):
         PE.preact_change_error(H[:1], problem)
@@ -128,7 +158,9 @@ def test_conclusions():
     err = np.linspace(0.5, 0.0, 12)
     out = PE.conclusions(t, train, err, 100, 1.0)  # window 2..10
     assert out["part1"] and out["fit_window"]
-    assert out["err1"] == pytest.approx(err[1]) and out["dev1"] == pytest.approx(abs(2 * err[1] - 1))
+    assert out["err1"] == pytest.approx(err[1]) and out["dev1"] == pytest.approx(
+        abs(2 * err[1] - 1)
+    )
     assert out["err_window"] == pytest.approx(err[2])
     train[7] = 0.99
     assert not PE.conclusions(t, train, err, 100, 1.0)["fit_window"]
@@ -140,7 +172,9 @@ def test_wilson():
     lo, hi = PE.wilson(0, 10)
     assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
     lo, hi = PE.wilson(np.array([5]), np.array([10]))
-    assert lo[0] == pytest.approx(1 - hi[0]) and hi[0] == pytest.approx(0.7634, abs=1e-4)
+    assert lo[0] == pytest.approx(1 - hi[0]) and hi[0] == pytest.approx(
+        0.7634, abs=1e-4
+    )
     with pytest.raises(ValueError):
         PE.wilson(3, 2)
 
@@ -153,16 +187,35 @@ def test_theorem_setup_satisfies_assumptions():
 
 def test_theorem_data_command(tmp_path):
     out = tmp_path / "td"
-    argv = ["theorem-data", "--out", str(out), "--n", "16", "--C", "1", "--seeds", "2",
-            "--m", "12", "--n-test", "20", "--horizon", "1"]
+    argv = [
+        "theorem-data",
+        "--out",
+        str(out),
+        "--n",
+        "16",
+        "--C",
+        "1",
+        "--seeds",
+        "2",
+        "--m",
+        "12",
+        "--n-test",
+        "20",
+        "--horizon",
+        "1",
+    ]
     assert main(argv) == 0
     with open(out / "theorem_runs.csv") as fh:
         rows = list(csv.DictReader(fh))
     trained = [r for r in rows if r["C"] == "1.0"]
-    assert len(trained) == 2 and len(rows) == 2 + 2  # plus the paper's setup, events only
+    assert (
+        len(trained) == 2 and len(rows) == 2 + 2
+    )  # plus the paper's setup, events only
     assert {"part1", "b3", "d4", "a10_error", "g_dev"} <= set(rows[0])
     prov = (out / "provenance_theorem.txt").read_text()
-    assert "command: python -m xorgrok theorem-data --out" in prov and "wall time:" in prov
+    assert (
+        "command: python -m xorgrok theorem-data --out" in prov and "wall time:" in prov
+    )
 
 
 @pytest.mark.parametrize("bad", [["--C", "0.5"], ["--n", "2"], ["--seeds", "0"]])
