@@ -1,7 +1,7 @@
 """How long the plateau lasts: the large-width limit of the dynamics while the
 outputs are tiny.
 
-While every |f(x_i)| << 1, g_i = 1/2 and the update (2.2) divided by alpha reads, for
+While every abs(f(x_i)) << 1, g_i = 1/2 and the update (2.2) divided by alpha reads, for
 u_j = w_j / alpha,
 
     u_j^(t+1) = u_j^(t) + (a_j / 2n) sum_i 1[<u_j^(t), x_i> > 0] y_i x_i,
@@ -63,6 +63,8 @@ __all__ = [
     "inverse_fit_response",
     "fit_time_quantile",
     "max_normal_quantile",
+    "limit_dynamics",
+    "limit_accuracy",
 ]
 
 _PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
@@ -163,7 +165,7 @@ def limit_dynamics(
         dc_jnu / ds = sgn(a_j) beta ytilde_nu D_nu,j,
 
     for the pre-activation h_ji on training point i and c_jnu = <w_j, nu> / sigma, with
-    D_nu,j = d_nu,j - d_-nu,j and d_nu,j = sum over active i in cluster nu of y_i
+    D_nu,j = d_nu,j - d_(-nu),j and d_nu,j = sum over active i in cluster nu of y_i
     ytilde_nu. Initially h_ji = sqrt(beta) <g_j, nu(i)> / ||mu|| + xi_ji and c_jnu =
     sqrt(beta) <g_j, nu> / ||mu||, with (g_j along mu1, mu2) and xi_ji independent
     standard normals: a neuron is described by its initial inner products with the data.
@@ -174,8 +176,8 @@ def limit_dynamics(
     j (the memorization adds s^2 n / (4p) to the variance: neglected), so the network
     output is F(x) / sigma ~ N(sqrt(m) M_nu, V_nu) with
 
-        M_nu = ytilde_nu mean_j sgn(a_j) G(c_jnu),   G(c) = E ReLU(N(c, 1)) = c Phi(c) +
-            phi(c),
+        M_nu = ytilde_nu mean_j sgn(a_j) G(c_jnu),
+        G(c) = E ReLU(N(c, 1)) = c Phi(c) + phi(c),
         V_nu = mean_j Var ReLU(N(c_jnu, 1)),
 
     and the clean accuracy on cluster nu is Phi(sqrt(m) M_nu / sqrt(V_nu))

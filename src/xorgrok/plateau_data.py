@@ -44,15 +44,18 @@ __all__ = [
     "BASE",
     "CELLS",
     "LEVELS",
+    "SEEDS",
+    "LIMIT",
     "cell_setup",
     "first_step",
+    "limit_rows",
     "write_plateau_data",
     "add_parser",
     "run",
 ]
 
 _P, _N = 4_000_000, 50
-#: The base setup (its omega_init is replaced per cell): ||mu||^2 sqrt(n) / p = 0.1.
+#: The base setup, with ||mu||^2 sqrt(n) / p = 0.1; each cell replaces m and omega_init.
 BASE = Setup(
     p=_P,
     n=_N,
@@ -63,8 +66,8 @@ BASE = Setup(
     omega_init=1e-12,
     alpha=1e-12,
 )
-#: (m, tau) cells: tau over two decades at m = 10 and 100, m over two decades at tau =
-#  0.5, 5.
+#: The cells (m, tau); tau spans two decades at m = 10 and 100, m two decades at
+#: tau = 0.5 and 5.
 CELLS = (
     (10, 0.5),
     (10, 5.0),
@@ -77,6 +80,7 @@ CELLS = (
 )
 #: Test-accuracy levels whose first crossing is stored.
 LEVELS = (0.75, 0.9)
+#: Seeds per cell.
 SEEDS = 64
 #: The limit's population, Euler step, recording interval and last time (clock units).
 LIMIT = {"neurons": 4000, "ds": 0.4, "every": 2, "s_max": 300.0}

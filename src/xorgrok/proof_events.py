@@ -5,7 +5,7 @@ events and the approximations the proof makes, measured on sampled problems.
 * :func:`data_events`: the data events (B1)-(B4) of Lemma 4.1, exactly on one sample;
 * :func:`init_events`: the events (D1)-(D4) of Lemma 4.4 (a wrapper of
   :func:`xorgrok.features.lemma44_events` that reads the problem);
-* :func:`g_deviation`: max_i |g_i^(t) - 1/2| from the training outputs, against 2 /
+* :func:`g_deviation`: max_i abs(g_i^(t) - 1/2) from the training outputs, against 2 /
   n^1.5;
 * :func:`preact_change_error`: Lemma A.4's one-step change of <w_j, x_k> against the
   measured one;
@@ -94,14 +94,15 @@ def data_events(
     Each ``bK`` is the worst ratio (left side / bound, so that the event holds when <= 1
     for B1-B3, >= 1 for B4) and ``holds_bK`` whether the event holds:
 
-    * (B1) for every k and nu, <x_k - xbar_k, nu> <= 10 sqrt(log n) ||mu|| and |
-      ||x_k||^2 - p - ||mu||^2 | <= 10 sqrt(p log n): ``b1`` is the larger of the two
-      ratios;
-    * (B2) |<x_i, x_k> - <xbar_i, xbar_k>| <= 10 sqrt(p log n) for i != k;
-    * (B3) |c_nu + n_nu - n/4| <= sqrt(epsilon n log n) and |n_nu - eta (c_nu + n_nu)|
-      <= sqrt(epsilon eta n log n) for every nu;
-    * (B4) |c_nu + n_nu - c_-nu - n_-nu| >= n^(1/2 - epsilon) and |n_nu - n_-nu| >= eta
-      n^(1/2 - epsilon) for every nu: ``b4`` is the smaller ratio.
+    * (B1) for every k and nu, <x_k - xbar_k, nu> <= 10 sqrt(log n) ||mu|| and
+      abs(||x_k||^2 - p - ||mu||^2) <= 10 sqrt(p log n): ``b1`` is the larger of the
+      two ratios;
+    * (B2) abs(<x_i, x_k> - <xbar_i, xbar_k>) <= 10 sqrt(p log n) for i != k;
+    * (B3) abs(c_nu + n_nu - n/4) <= sqrt(epsilon n log n) and
+      abs(n_nu - eta (c_nu + n_nu)) <= sqrt(epsilon eta n log n) for every nu;
+    * (B4) abs(c_nu + n_nu - c_(-nu) - n_(-nu)) >= n^(1/2 - epsilon) and
+      abs(n_nu - n_(-nu)) >= eta n^(1/2 - epsilon) for every nu: ``b4`` is the smaller
+      ratio.
 
     xbar_k is the mean of x_k's cluster.
     """
@@ -178,9 +179,9 @@ def init_events(
 
 
 def g_deviation(f_train: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """max_i |g_i - 1/2| with g_i = -l'(y_i f_i) = 1 / (1 + exp(y_i f_i)).
+    """max_i abs(g_i - 1/2) with g_i = -l'(y_i f_i) = 1 / (1 + exp(y_i f_i)).
 
-    Computed as |tanh(y_i f_i / 2)| / 2, exact for tiny outputs (no cancellation).
+    Computed as abs(tanh(y_i f_i / 2)) / 2, exact for tiny outputs (no cancellation).
 
     Args:
         f_train: [..., n] outputs on the training points. y: [n] labels (+-1).
@@ -193,7 +194,7 @@ def g_deviation(f_train: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def g_deviation_bound(n: int) -> float:
-    """The proof's bound on max_i |g_i^(t) - 1/2| in the window: 2 / n^1.5."""
+    """The proof's bound on max_i abs(g_i^(t) - 1/2) in the window: 2 / n^1.5."""
     return 2.0 / _check_n(n) ** 1.5
 
 
@@ -243,12 +244,11 @@ def conclusions(
         test_err: [T] clean test error. n, C: the training set size and the constant.
 
     Returns:
-        ``part1``: every training label fitted at t = 1; ``err1``: the clean error at t
-            = 1
-        and ``dev1`` = |2 err1 - 1| (part 2 asks dev1 <= n^-Omega(1));
-        ``fit_window``: every training label fitted at every step of the window;
-        ``err_window``: the largest clean error over the window; ``t_lo``, ``t_hi``: the
-            window.
+        A dict: ``part1``, every training label fitted at t = 1; ``err1``, the clean
+        error at t = 1, and ``dev1`` = abs(2 err1 - 1) (part 2 asks dev1 <=
+        n^-Omega(1)); ``fit_window``, every training label fitted at every step of the
+        window; ``err_window``, the largest clean error over the window; ``t_lo``,
+        ``t_hi``, the window.
     """
     t = np.asarray(t)
     train_acc = np.asarray(train_acc, dtype=np.float64)
