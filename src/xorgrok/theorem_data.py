@@ -9,8 +9,8 @@ writes
 * ``theorem_runs.csv``: one row per (n, C, seed): the conclusions of Theorem 3.1
   (:func:`xorgrok.proof_events.conclusions`), the events (B1)-(B4), (D1)-(D4), and the
   approximations (Lemma A.10's one-step error and bound, max abs(g - 1/2) over the
-  window, Lemma A.4's relative error over the window); rows with ``C`` = 0 are the paper's
-  experimental setup (events only, no training);
+  window, Lemma A.4's relative error over the window); rows with ``C`` = 0 are the
+  paper's experimental setup (events only, no training);
 * ``theorem_curves.csv``: train and clean test accuracy of every run at every step;
 * ``theorem_setups.csv``: the setups and each assumption's margin (lhs / rhs);
 * ``provenance_theorem.txt``: command, package version, commit, date, machine, cores,
