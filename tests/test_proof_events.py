@@ -225,3 +225,12 @@ def test_theorem_data_bad_arguments(tmp_path, bad, capsys):
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_representable_matches_the_setup_limit():
+    from xorgrok.theorem_data import representable
+
+    assert representable(800, 1.0) and not representable(800, 2.0)
+    theorem_setup(800, 1.0)  # p below 2**53: builds
+    with pytest.raises(ValueError, match="p must be"):
+        theorem_setup(800, 2.0)

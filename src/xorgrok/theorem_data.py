@@ -34,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .config import PAPER_FIG1_LEFT, Setup
+from .config import MAX_INT, PAPER_FIG1_LEFT, Setup
 from .outputs import staged_folder
 from .proof_events import (
     conclusions,
@@ -49,12 +49,14 @@ from .theory import (
     check_assumptions,
     lemma_a10_bound,
     one_step_error,
+    required_dimension,
     setup_satisfying_assumptions,
 )
 
 __all__ = [
     "theorem_setup",
     "run_one_setup",
+    "representable",
     "write_theorem_data",
     "read_table",
     "add_parser",
@@ -63,21 +65,33 @@ __all__ = [
 
 #: Defaults of the stored data.
 NS, CS, SEEDS, M, N_TEST, HORIZON = (
-    (50, 100, 200, 400),
+    (50, 100, 200, 400, 800),
     (1.0, 2.0, 4.0),
     100,
     100,
     1000,
     3,
 )
+#: The slack of the setups (see :func:`theorem_setup`).
+SLACK = 2.0
 #: Seeds run together by the engine (bounds the memory of the recorded pre-activations).
 CHUNK = 10
 
 
 def theorem_setup(n: int, C: float, m: int = M, n_test: int = N_TEST) -> Setup:
-    """The setup of the stored data: A1-A6 hold with constant C (slack 1),
-    eta = 0.05."""
-    return setup_satisfying_assumptions(n=n, m=m, C=C, eta=0.05, n_test=n_test)
+    """The setup of the stored data: A1-A6 hold with constant C, eta = 0.05, and the
+    default slack 2 of :func:`xorgrok.theory.setup_satisfying_assumptions` (p twice the
+    smallest dimension A1 and A2 allow, omega_init half the largest A5 allows)."""
+    return setup_satisfying_assumptions(
+        n=n, m=m, C=C, eta=0.05, n_test=n_test, slack=SLACK
+    )
+
+
+def representable(n: int, C: float) -> bool:
+    """Whether the setup of (n, C) has p <= 2**53, the largest dimension a
+    :class:`xorgrok.config.Setup` holds (p = ceil(2 C^4 n^5.02) exceeds it from n = 800
+    with C = 2 on); the data skip the other cells."""
+    return math.ceil(SLACK * required_dimension(n, C)) <= MAX_INT
 
 
 def _events(problem) -> dict[str, Any]:
@@ -227,6 +241,10 @@ def write_theorem_data(
     runs, curves, setups = [], [], []
     for C in Cs:
         for n in ns:
+            if not representable(n, C):
+                if progress:
+                    print(f"n = {n}, C = {C:g}: skipped, p > 2**53", flush=True)
+                continue
             setup = theorem_setup(n, C, m, n_test)
             setups.append(
                 {
