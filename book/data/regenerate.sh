@@ -44,3 +44,11 @@ for name in figure3 figure1 figure4; do
         esac
     done
 done
+# The chapter "The theorem, tested as stated" (its own provenance record, written by the command):
+if [[ -z "$ONLY" || "$ONLY" == theorem ]]; then
+    OMP_NUM_THREADS=1 "$PY" -m xorgrok theorem-data --out "$DATA/theorem"
+fi
+# The chapter "How long is the plateau?":
+if [[ -z "$ONLY" || "$ONLY" == plateau ]]; then
+    OMP_NUM_THREADS=1 "$PY" -m xorgrok plateau-data --out "$DATA/plateau"
+fi

@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .sweep_cli import add_parser as add_sweep_parser
 
     add_sweep_parser(sub)
+    from .theorem_data import add_parser as add_theorem_parser
+
+    add_theorem_parser(sub)
+    from .plateau_data import add_parser as add_plateau_parser
+
+    add_plateau_parser(sub)
     return parser
 
 
@@ -289,6 +295,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             from .sweep_cli import run as run_sweep
 
             return run_sweep(args)
+        if args.command == "theorem-data":
+            from .theorem_data import run as run_theorem_data
+
+            return run_theorem_data(args)
+        if args.command == "plateau-data":
+            from .plateau_data import run as run_plateau_data
+
+            return run_plateau_data(args)
         return _figure(args)
     except Exception as err:
         stop = interruption(err)
