@@ -10,7 +10,7 @@ from scipy import integrate, stats
 
 from xorgrok import plateau as PL
 from xorgrok.cli import main
-from xorgrok.plateau_data import BASE, cell_setup, first_step
+from xorgrok.plateau_data import BASE, cell_setup
 
 
 def test_time_scale_and_cells():
@@ -69,13 +69,6 @@ def test_fit_time_quantile():
     )
     with pytest.raises(ValueError):
         PL.inverse_fit_response(-1.0)
-
-
-def test_first_step():
-    t = np.array([0, 1, 2, 5])
-    c = np.array([[0.1, 0.5, 0.9, 1.0], [0.1, 0.1, 0.2, 0.3]])
-    out = first_step(t, c, 0.9)
-    assert out[0] == 2 and np.isnan(out[1])
 
 
 def test_plateau_data_command(tmp_path, monkeypatch):

@@ -36,8 +36,8 @@ import numpy as np
 from .config import Setup
 from .outputs import staged_folder
 from .plateau import limit_accuracy, limit_dynamics
+from .schedule import first_crossing, log_steps
 from .simulate import sample, simulate
-from .sweep import log_steps
 from .theorem_data import _commit, _count, _write_csv, provenance_text
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "SEEDS",
     "LIMIT",
     "cell_setup",
-    "first_step",
     "limit_rows",
     "write_plateau_data",
     "add_parser",
@@ -92,13 +91,6 @@ def cell_setup(m: int, tau: float, base: Setup = BASE) -> Setup:
     return base.replace(m=m, omega_init=r * base.alpha)
 
 
-def first_step(t: np.ndarray, curves: np.ndarray, level: float) -> np.ndarray:
-    """First recorded step at which each curve [S, T] reaches ``level``; NaN if never.
-    [S]."""
-    hit = np.asarray(curves) >= level
-    return np.where(hit.any(-1), np.asarray(t)[hit.argmax(-1)], np.nan)
-
-
 def limit_rows(
     seeds: int, ms: Sequence[int], base: Setup = BASE
 ) -> tuple[list[dict[str, Any]], list[tuple]]:
@@ -126,7 +118,7 @@ def limit_rows(
                     "m": m,
                     "seed": seed,
                     **{
-                        f"s_test_{lv:g}": first_step(s, acc[None], lv)[0]
+                        f"s_test_{lv:g}": first_crossing(s, acc[None], lv)[0]
                         for lv in LEVELS
                     },
                     "test_acc_end": acc[-1],
@@ -168,8 +160,8 @@ def write_plateau_data(
         steps = _horizon(tau)
         record = np.union1d(np.arange(min(steps, 300) + 1), log_steps(steps, 40))
         tr = simulate(setup, steps, range(seeds), record=record)
-        fit = first_step(tr.t, tr.train_acc, 1.0)
-        cross = {lv: first_step(tr.t, tr.test_acc, lv) for lv in LEVELS}
+        fit = first_crossing(tr.t, tr.train_acc, 1.0)
+        cross = {lv: first_crossing(tr.t, tr.test_acc, lv) for lv in LEVELS}
         for k in range(seeds):
             runs.append(
                 {
