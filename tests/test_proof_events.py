@@ -234,3 +234,42 @@ def test_representable_matches_the_setup_limit():
     theorem_setup(800, 1.0)  # p below 2**53: builds
     with pytest.raises(ValueError, match="p must be"):
         theorem_setup(800, 2.0)
+
+
+def test_init_events_d4_brute_force():
+    # n = 24, kappa = 0.3: threshold 24^0.2 = 1.9, so some neurons are aligned
+    setup = SMALL.replace(m=60)
+    for seed in range(4):
+        problem = sample_dense(setup, seed)
+        ev = PE.init_events(problem, kappa=0.3)
+        n, m = setup.n, setup.m
+        H = problem.W0 @ problem.X[:n].T
+        cl, fl = problem.cluster[:n], problem.flipped
+        c = [sum(1 for i in range(n) if cl[i] == v and not fl[i]) for v in range(4)]
+        nn = [sum(1 for i in range(n) if cl[i] == v and fl[i]) for v in range(4)]
+        opp = [1, 0, 3, 2]
+
+        def d(j, v):
+            return sum(
+                (1 if not fl[i] else -1) for i in range(n) if cl[i] == v and H[j, i] > 0
+            )
+
+        means = []
+        for sign in (1, -1):
+            for v in range(4):
+                ceiling = min(c[v], c[opp[v]]) - 2 * (nn[v] + nn[opp[v]]) - math.sqrt(n)
+                J = [
+                    j
+                    for j in range(m)
+                    if np.sign(problem.a[j]) == sign
+                    and d(j, v) - d(j, opp[v]) > n ** (0.5 - 0.3)
+                    and max(d(j, v), d(j, opp[v])) < ceiling
+                ]
+                if J:
+                    means.append(np.mean([c[v] - nn[v] - d(j, opp[v]) for j in J]))
+        assert ev["d4_sets"] == len(means)
+        assert ev["holds_d4"] == all(x >= n / 10 for x in means)
+        if means:
+            assert ev["d4"] == pytest.approx(min(means))
+        else:
+            assert math.isnan(ev["d4"])

@@ -3,8 +3,8 @@ events and the approximations the proof makes, measured on sampled problems.
 
 * :func:`theorem_window`: the steps C n^0.01 <= t <= sqrt(n) of part 3;
 * :func:`data_events`: the data events (B1)-(B4) of Lemma 4.1, exactly on one sample;
-* :func:`init_events`: the events (D1)-(D4) of Lemma 4.4 (a wrapper of
-  :func:`xorgrok.features.lemma44_events` that reads the problem);
+* :func:`init_events`: the events (D1)-(D4) of Lemma 4.4 (D1-D3 from
+  :func:`xorgrok.features.lemma44_events`, D4 read literally);
 * :func:`g_deviation`: max_i abs(g_i^(t) - 1/2) from the training outputs, against 2 /
   n^1.5;
 * :func:`preact_change_error`: Lemma A.4's one-step change of <w_j, x_k> against the
@@ -26,6 +26,8 @@ from .data import Problem, cluster_means
 from .features import (
     EPSILON_MAX,
     KAPPA_LEMMA47,
+    aligned,
+    d_counts,
     lemma44_events,
     predicted_preact_change,
 )
@@ -151,10 +153,15 @@ def data_events(
 def init_events(
     problem: Problem, kappa: float = KAPPA_LEMMA47, epsilon: float = EPSILON_MAX
 ) -> dict[str, float | bool]:
-    """The events (D1)-(D4) of Lemma 4.4 on ``problem``
-    (:func:`xorgrok.features.lemma44_events` with the full (nu, kappa)-alignment),
-    flattened: ``dK`` the measured value, ``dK_bound``
-    the lemma's bound and ``holds_dK`` whether the event holds."""
+    """The events (D1)-(D4) of Lemma 4.4 on ``problem``, flattened: ``dK`` the measured
+    value, ``dK_bound`` the lemma's bound and ``holds_dK`` whether the event holds.
+
+    (D1)-(D3) are :func:`xorgrok.features.lemma44_events` with the full
+    (nu, kappa)-alignment. (D4) is read literally: for every nu and sign, the sum over
+    the (nu, kappa)-aligned neurons J of that sign of c_nu - n_nu - d_(-nu),j^(0) is at
+    least (n/10) #J, which holds vacuously when J is empty. ``d4`` is the smallest mean
+    over the non-empty sets (NaN if all eight are empty) and ``d4_sets`` their number.
+    """
     n = problem.setup.n
     preacts0 = problem.W0 @ problem.X[:n].T
     ev = lemma44_events(
@@ -166,10 +173,24 @@ def init_events(
         _check_epsilon(epsilon),
     )
     out: dict[str, float | bool] = {}
-    for k in range(1, 5):
+    for k in range(1, 4):
         out[f"d{k}"] = float(ev[f"d{k}"])
         out[f"d{k}_bound"] = float(ev[f"d{k}_bound"])
         out[f"holds_d{k}"] = bool(ev["holds"][k - 1])
+    d0 = d_counts(preacts0, problem.cluster, problem.flipped)  # [m, 4]
+    c, noisy = cluster_counts(problem.cluster[:n], problem.flipped)
+    al = aligned(d0, c, noisy, kappa)  # [m, 4]
+    means = []
+    for group in (problem.a > 0, problem.a < 0):
+        for nu in range(4):
+            sel = al[group, nu]
+            if sel.any():
+                margin = c[nu] - noisy[nu] - d0[group][sel, OPPOSITE[nu]]
+                means.append(float(margin.mean()))
+    out["d4"] = min(means) if means else math.nan
+    out["d4_bound"] = n / 10
+    out["holds_d4"] = all(v >= n / 10 for v in means)
+    out["d4_sets"] = len(means)
     return out
 
 
