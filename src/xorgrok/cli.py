@@ -13,6 +13,7 @@ figure as PNG and SVG with the data behind it as CSV files.
   failures exit 1 with one line naming the user's path; Ctrl-C exits 130 and SIGTERM
   143, with one line, after stopping every worker.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,36 +94,69 @@ def build_parser() -> argparse.ArgumentParser:
         "figure4": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-16",
     }
     for name, text in helps.items():
-        p = sub.add_parser(name, help=text, description=text.replace("%%", "%") + ". Writes PNG, SVG and CSV files.")
-        p.add_argument("--runs", type=_int_at_least(1, MAX_RUNS), default=100,
-                       help="independent runs (seeds 0..runs-1; default 100, the "
-                       "paper's)")
-        p.add_argument("--out", required=True, help="output folder (created if missing)")
-        p.add_argument("--first-seed", type=_int_at_least(0, MAX_SEED), default=0,
-                       help="first seed (default 0)")
+        p = sub.add_parser(
+            name,
+            help=text,
+            description=text.replace("%%", "%") + ". Writes PNG, SVG and CSV files.",
+        )
+        p.add_argument(
+            "--runs",
+            type=_int_at_least(1, MAX_RUNS),
+            default=100,
+            help="independent runs (seeds 0..runs-1; default 100, the paper's)",
+        )
+        p.add_argument(
+            "--out", required=True, help="output folder (created if missing)"
+        )
+        p.add_argument(
+            "--first-seed",
+            type=_int_at_least(0, MAX_SEED),
+            default=0,
+            help="first seed (default 0)",
+        )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.add_argument(
-            "--step-scale", type=_positive_float("--step-scale"), default=1.0,
+            "--step-scale",
+            type=_positive_float("--step-scale"),
+            default=1.0,
             help="multiply the step size alpha by this factor (default 1: the paper's "
             "stated alpha; 2 is the convention -l'(0) = 1 of chapter 5)",
         )
         p.add_argument(
-            "--init-scale", type=_positive_float("--init-scale"), default=1.0,
+            "--init-scale",
+            type=_positive_float("--init-scale"),
+            default=1.0,
             help="multiply omega_init by this factor (default 1: the paper's "
             "stated 1e-15; 0.5 is the other candidate convention of chapter 5)",
         )
         # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
-        p.add_argument("--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS)
-        p.add_argument("--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
-        p.add_argument("--m", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
-        p.add_argument("--steps", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
+        p.add_argument(
+            "--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS
+        )
+        p.add_argument(
+            "--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
+        )
+        p.add_argument(
+            "--m", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
+        )
+        p.add_argument(
+            "--steps", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
+        )
     nb = sub.add_parser(
         "export-notebooks",
         help="export the book's chapters as Jupyter notebooks (.ipynb)",
         description="Export the book's MyST chapters as Jupyter notebooks (.ipynb, without outputs).",
     )
-    nb.add_argument("out_dir", metavar="DIR", help="folder to write the notebooks into (created if missing)")
-    nb.add_argument("--book", default=None, help="folder of the chapters (default: the repository's book/)")
+    nb.add_argument(
+        "out_dir",
+        metavar="DIR",
+        help="folder to write the notebooks into (created if missing)",
+    )
+    nb.add_argument(
+        "--book",
+        default=None,
+        help="folder of the chapters (default: the repository's book/)",
+    )
     from .sweep_cli import add_parser as add_sweep_parser
 
     add_sweep_parser(sub)
@@ -163,8 +197,10 @@ def _check_figure_args(args: argparse.Namespace) -> None:
     from .resources import check_memory, run_bytes
 
     if args.first_seed + args.runs - 1 > MAX_SEED:
-        raise ValueError(f"--first-seed + --runs - 1 must be at most 2**63 - 1, got "
-                         f"{args.first_seed + args.runs - 1}")
+        raise ValueError(
+            f"--first-seed + --runs - 1 must be at most 2**63 - 1, got "
+            f"{args.first_seed + args.runs - 1}"
+        )
     check_writable_folder(args.out)
     # ValueError on a bad size
     setup = FG.scaled_setup(PAPER_FIG1_LEFT, args.p, args.n, args.m)
@@ -215,7 +251,10 @@ def _figure(args: argparse.Namespace) -> int:
             bar.close()
     for path in staged:
         print(os.path.join(args.out, path.name))
-    print(f"{args.command}: {args.runs} runs in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print(
+        f"{args.command}: {args.runs} runs in {time.perf_counter() - start:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -268,8 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted; outputs are left as they were", file=sys.stderr)
         return _interrupted_exit(argv, 130)
     except Terminated as stop:
-        print(f"{PROG}: terminated by signal {stop.signum}; outputs are left as they "
-              "were", file=sys.stderr)
+        print(
+            f"{PROG}: terminated by signal {stop.signum}; outputs are left as they "
+            "were",
+            file=sys.stderr,
+        )
         return _interrupted_exit(argv, 128 + stop.signum)
     # the sweep command reports its own interruption (finished runs are cached)
     return _interrupted_exit(argv, status) if status == 130 else status
@@ -333,7 +375,9 @@ def _report(err: Exception) -> int:
     if isinstance(err, (ValueError, MemoryError, OverflowError)):
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     if isinstance(err, OSError):
-        target = f" {os.fspath(err.filename)!r}" if getattr(err, "filename", None) else ""
+        target = (
+            f" {os.fspath(err.filename)!r}" if getattr(err, "filename", None) else ""
+        )
         return _fail(f"cannot write{target}: {err.strerror or err}", status=1)
     if isinstance(err, SweepError):
         return _fail(str(err).splitlines()[0], status=1)

@@ -37,7 +37,11 @@ __all__ = ["add_parser", "run", "main", "DEFAULT_CACHE"]
 #: Default cache folder: $XORGROK_CACHE, else $XDG_CACHE_HOME/xorgrok/sweeps, else ~/.cache/xorgrok/sweeps.
 DEFAULT_CACHE = os.environ.get(
     "XORGROK_CACHE",
-    str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xorgrok" / "sweeps"),
+    str(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "xorgrok"
+        / "sweeps"
+    ),
 )
 _BASES = {"paper-left": PAPER_FIG1_LEFT, "paper-right": PAPER_FIG1_RIGHT, "book": None}
 _INT_FIELDS = ("p", "n", "n_test", "m")
@@ -65,27 +69,75 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _fill(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("experiment", help="a named experiment, 'custom' (with --axis/--set) or 'list'")
-    parser.add_argument("--resolution", default="full", choices=("page", "full"),
-                        help="grid of a named experiment: the book's coarse one or the full one (default)")
-    parser.add_argument("--seeds", default=None,
-                        help="K (seeds 0..K-1) or A:B (seeds A..B-1); default: the experiment's")
-    parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
-    parser.add_argument("--cache-dir", default=DEFAULT_CACHE, help=f"cache folder (default: {DEFAULT_CACHE})")
+    parser.add_argument(
+        "experiment", help="a named experiment, 'custom' (with --axis/--set) or 'list'"
+    )
+    parser.add_argument(
+        "--resolution",
+        default="full",
+        choices=("page", "full"),
+        help="grid of a named experiment: the book's coarse one or the full one (default)",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="K (seeds 0..K-1) or A:B (seeds A..B-1); default: the experiment's",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default: all cores)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=DEFAULT_CACHE,
+        help=f"cache folder (default: {DEFAULT_CACHE})",
+    )
     parser.add_argument("--no-cache", action="store_true", help="keep nothing on disk")
-    parser.add_argument("--dask", default=None, metavar="ADDRESS",
-                        help="run on a dask.distributed scheduler at ADDRESS ('local': a local cluster)")
-    parser.add_argument("--out", default=None, help="write the stacked curves to this .npz file")
+    parser.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="run on a dask.distributed scheduler at ADDRESS ('local': a local cluster)",
+    )
+    parser.add_argument(
+        "--out", default=None, help="write the stacked curves to this .npz file"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     custom = parser.add_argument_group("custom grids")
-    custom.add_argument("--base", default="book", choices=sorted(_BASES),
-                        help="base setup of a custom grid (default: book = xorgrok.beyond.BOOK_BASE)")
-    custom.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="change a field")
-    custom.add_argument("--axis", action="append", default=[], metavar="FIELD=V1,V2,...", help="a grid axis")
-    custom.add_argument("--steps", type=int, default=200, help="GD steps of a custom grid (default 200)")
-    custom.add_argument("--per-decade", type=int, default=20,
-                        help="recorded steps per decade of a custom grid (default 20)")
-    custom.add_argument("--engine", default="auto", help="engine of a custom grid (default auto)")
+    custom.add_argument(
+        "--base",
+        default="book",
+        choices=sorted(_BASES),
+        help="base setup of a custom grid (default: book = xorgrok.beyond.BOOK_BASE)",
+    )
+    custom.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a field",
+    )
+    custom.add_argument(
+        "--axis",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="a grid axis",
+    )
+    custom.add_argument(
+        "--steps", type=int, default=200, help="GD steps of a custom grid (default 200)"
+    )
+    custom.add_argument(
+        "--per-decade",
+        type=int,
+        default=20,
+        help="recorded steps per decade of a custom grid (default 20)",
+    )
+    custom.add_argument(
+        "--engine", default="auto", help="engine of a custom grid (default auto)"
+    )
 
 
 def _parse_value(field: str, text: str) -> Any:
@@ -113,7 +165,9 @@ def _parse_assignment(text: str, what: str) -> tuple[str, str]:
     field, value = text.split("=", 1)
     fields = Setup.__dataclass_fields__
     if field not in fields:
-        raise _UsageError(f"{what} field must be one of {', '.join(fields)}, got {field!r}")
+        raise _UsageError(
+            f"{what} field must be one of {', '.join(fields)}, got {field!r}"
+        )
     return field, value
 
 
@@ -126,7 +180,9 @@ def _parse_seeds(text: str | None) -> range | None:
         else:
             a, b = 0, int(text)
     except ValueError:
-        raise _UsageError(f"--seeds must be K or A:B with integers, got {text!r}") from None
+        raise _UsageError(
+            f"--seeds must be K or A:B with integers, got {text!r}"
+        ) from None
     if a < 0 or b <= a or b - 1 > MAX_SEED or b - a > MAX_SEEDS:
         raise _UsageError(
             f"--seeds must name 1 to {MAX_SEEDS} seeds in [0, 2**63 - 1], got {text!r}"
@@ -140,7 +196,9 @@ def _executor(address: str | None):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise _UsageError("--dask needs the 'distributed' package: pip install 'dask[distributed]'") from None
+        raise _UsageError(
+            "--dask needs the 'distributed' package: pip install 'dask[distributed]'"
+        ) from None
     if address == "local":
         client = Client(LocalCluster(processes=True))
     else:
@@ -149,8 +207,10 @@ def _executor(address: str | None):
 
 
 def _summary(res: SweepResult, names: list[str]) -> str:
-    lines = [f"{res.cells.size} cells x {len(res.seeds)} seeds: {res.n_computed} runs computed, "
-             f"{res.n_cached} from the cache"]
+    lines = [
+        f"{res.cells.size} cells x {len(res.seeds)} seeds: {res.n_computed} runs computed, "
+        f"{res.n_cached} from the cache"
+    ]
     columns = ("median final train", "median final test", "t(test>=0.9)")
     header = f"{'cell':>5}  {columns[0]:>18}  {columns[1]:>17}  {columns[2]:>12}  setup"
     lines.append(header)
@@ -159,10 +219,14 @@ def _summary(res: SweepResult, names: list[str]) -> str:
     t_gen = np.asarray(res.first_step("test_acc", 0.9))  # [*G] (a float for an empty G)
     for k, idx in enumerate(np.ndindex(*res.shape)):
         cell = res.cells[idx]
-        shown = ", ".join(f"{f}={getattr(cell.setup, f):g}" for f in names) or str(cell.setup)
+        shown = ", ".join(f"{f}={getattr(cell.setup, f):g}" for f in names) or str(
+            cell.setup
+        )
         if cell.variant:
             shown += " " + json.dumps(dict(cell.variant))
-        lines.append(f"{k:>5}  {final_train[idx]:>18.3f}  {final_test[idx]:>17.3f}  {t_gen[idx]:>12g}  {shown}")
+        lines.append(
+            f"{k:>5}  {final_train[idx]:>18.3f}  {final_test[idx]:>17.3f}  {t_gen[idx]:>12g}  {shown}"
+        )
     return "\n".join(lines)
 
 
@@ -172,13 +236,24 @@ def _save(path: str, res: SweepResult) -> None:
     cells = [res.cells[idx] for idx in np.ndindex(*res.shape)]
     meta = {
         "shape": list(res.shape),
-        "axes": {k: [v if isinstance(v, (int, float, str)) else json.dumps(v, default=str) for v in vals]
-                 for k, vals in res.axes.items()},
+        "axes": {
+            k: [
+                v if isinstance(v, (int, float, str)) else json.dumps(v, default=str)
+                for v in vals
+            ]
+            for k, vals in res.axes.items()
+        },
         "cells": [{"key": c.key(), **c.describe()} for c in cells],
     }
     with atomic_file(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, t=res.t, seeds=res.seeds, diverged_at=res.diverged_at,
-                            meta=np.str_(json.dumps(meta)), **arrays)
+        np.savez_compressed(
+            fh,
+            t=res.t,
+            seeds=res.seeds,
+            diverged_at=res.diverged_at,
+            meta=np.str_(json.dumps(meta)),
+            **arrays,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,7 +267,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             return _run(args)
-        except Exception as err:  # an interruption behind another error is an interruption
+        except (
+            Exception
+        ) as err:  # an interruption behind another error is an interruption
             stop = interruption(err)
             if stop is not None:
                 raise stop from None
@@ -207,8 +284,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"xorgrok sweep: error: {str(err).splitlines()[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("xorgrok sweep: interrupted; finished runs are cached: run the same command "
-              "again to resume", file=sys.stderr)
+        print(
+            "xorgrok sweep: interrupted; finished runs are cached: run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -248,8 +328,15 @@ def _run(args: argparse.Namespace) -> int:
         options["progress"] = None if bar is None else bar.update
         if args.experiment == "custom":
             record = log_steps(args.steps, args.per_decade)
-            res = sweep(setups, args.steps, seeds or range(8), record=record,
-                        engine=args.engine, axes=axes, **options)
+            res = sweep(
+                setups,
+                args.steps,
+                seeds or range(8),
+                record=record,
+                engine=args.engine,
+                axes=axes,
+                **options,
+            )
         else:
             res = beyond.run(args.experiment, args.resolution, seeds=seeds, **options)
     finally:
@@ -293,14 +380,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m xorgrok.sweep_cli ...``: the same command without the ``xorgrok`` front end."""
     from .cli import Terminated, _interrupted_exit, _signals_as_exceptions
 
-    parser = argparse.ArgumentParser(prog="python -m xorgrok.sweep_cli", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m xorgrok.sweep_cli", description=__doc__.split("\n")[0]
+    )
     _fill(parser)
     try:
         with _signals_as_exceptions():
             status = run(parser.parse_args(argv))
     except Terminated as stop:
-        print(f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are "
-              "cached", file=sys.stderr)
+        print(
+            f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are "
+            "cached",
+            file=sys.stderr,
+        )
         return _interrupted_exit(argv, 128 + stop.signum)
     return _interrupted_exit(argv, status) if status == 130 else status
 

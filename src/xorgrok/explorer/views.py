@@ -1,5 +1,4 @@
-"""The explorer's three views of a run at one recorded step, as a figure, a PNG or an animation.
-"""
+"""The explorer's three views of a run at one recorded step, as a figure, a PNG or an animation."""
 
 from __future__ import annotations
 
@@ -74,7 +73,15 @@ class _Views:
     (the step marker, the decision regions, the histograms, the titles) are replaced by :meth:`show`.
     Keeping the axes avoids re-creating ticks and labels, most of the cost of a frame."""
 
-    def __init__(self, fig: Figure, traj: Trajectory, seed_index: int, grid_num: int, bins: int, title: bool):
+    def __init__(
+        self,
+        fig: Figure,
+        traj: Trajectory,
+        seed_index: int,
+        grid_num: int,
+        bins: int,
+        title: bool,
+    ):
         from matplotlib.patches import Patch
 
         self.fig, self.traj, self.seed_index, self.bins = fig, traj, seed_index, bins
@@ -83,19 +90,30 @@ class _Views:
         fig.clear()
         # a portrait figure (the book's column) stacks the panels; a landscape one puts them side by side
         self.stacked = fig.get_figheight() > fig.get_figwidth()
-        layout = (3, 1, {"height_ratios": [1.0, 1.3, 1.0]}) if self.stacked else (1, 3, {"width_ratios": [1.25, 1.0, 1.1]})
-        self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(layout[0], layout[1], gridspec_kw=layout[2])
+        layout = (
+            (3, 1, {"height_ratios": [1.0, 1.3, 1.0]})
+            if self.stacked
+            else (1, 3, {"width_ratios": [1.25, 1.0, 1.1]})
+        )
+        self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(
+            layout[0], layout[1], gridspec_kw=layout[2]
+        )
         s = traj.setup
 
         # 1. accuracy curves (static) and a movable marker of the shown step
         ax = self.ax_curves
         x = traj.t + 1
-        for name, key, label in (("train_acc", "train", "train (noisy labels)"), ("test_acc", "test", "test (clean labels)")):
+        for name, key, label in (
+            ("train_acc", "train", "train (noisy labels)"),
+            ("test_acc", "test", "test (clean labels)"),
+        ):
             lo, med, hi = traj.quantiles(name, (0.2, 0.5, 0.8))
             ax.fill_between(x, lo, hi, color=COLORS[key], alpha=0.2, linewidth=0)
             ax.plot(x, med, color=COLORS[key], label=label, linewidth=1.8)
         ax.axhline(0.5, color=COLORS["neutral"], linestyle=":", linewidth=1)
-        self.marker = ax.axvline(1, color=COLORS["black"], linestyle="--", linewidth=1, label="shown step")
+        self.marker = ax.axvline(
+            1, color=COLORS["black"], linestyle="--", linewidth=1, label="shown step"
+        )
         ax.set_xscale("log")
         # plain tick labels (1, 10, 100): the default 10^k labels go through mathtext, which is slow
         ax.xaxis.set_major_formatter(_PLAIN_LOG_FORMAT)
@@ -115,16 +133,35 @@ class _Views:
         y = traj.y[seed_index]
         flipped = y != traj.y_clean[seed_index, :n]
         self.points = []  # drawn again over the decision regions by png()
-        for label, key, text in ((1, "positive", "label +1"), (-1, "negative", "label -1")):
+        for label, key, text in (
+            (1, "positive", "label +1"),
+            (-1, "negative", "label -1"),
+        ):
             sel = (y == label) & ~flipped
-            self.points.append(ax.scatter(
-                pts[sel, 0], pts[sel, 1], s=9, color=COLORS[key], label=text,
-                edgecolors="none", zorder=3,
-            ))
-        self.points.append(ax.scatter(
-            pts[flipped, 0], pts[flipped, 1], s=28, marker="X", color=COLORS["flipped"],
-            edgecolors=COLORS["black"], linewidths=0.4, label="flipped label", zorder=4,
-        ))
+            self.points.append(
+                ax.scatter(
+                    pts[sel, 0],
+                    pts[sel, 1],
+                    s=9,
+                    color=COLORS[key],
+                    label=text,
+                    edgecolors="none",
+                    zorder=3,
+                )
+            )
+        self.points.append(
+            ax.scatter(
+                pts[flipped, 0],
+                pts[flipped, 1],
+                s=28,
+                marker="X",
+                color=COLORS["flipped"],
+                edgecolors=COLORS["black"],
+                linewidths=0.4,
+                label="flipped label",
+                zorder=4,
+            )
+        )
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-limit, limit)
         ax.set_aspect("equal")
@@ -137,28 +174,49 @@ class _Views:
         ax = self.ax_hist
         self.unit = projection_unit(s)
         self.positive = traj.a > 0  # [S, m]
-        self.styles = ((COLORS["mu1"], COLORS["train"], r"$\langle w_j, \mu_1\rangle$"),
-                       (COLORS["mu2"], COLORS["flipped"], r"$\langle w_j, \mu_2\rangle$"))
+        self.styles = (
+            (COLORS["mu1"], COLORS["train"], r"$\langle w_j, \mu_1\rangle$"),
+            (COLORS["mu2"], COLORS["flipped"], r"$\langle w_j, \mu_2\rangle$"),
+        )
         ax.legend(
-            handles=[Patch(facecolor=fill, edgecolor=edge, alpha=0.7, label=text) for fill, edge, text in self.styles],
+            handles=[
+                Patch(facecolor=fill, edgecolor=edge, alpha=0.7, label=text)
+                for fill, edge, text in self.styles
+            ],
             loc="upper right",
         )
         ax.set_xlabel(r"projection / $(\alpha\Vert\mu\Vert^2 / (2n\sqrt{m}))$")
         ax.set_ylabel("positive neurons (count, all seeds)")
         # per step only their data change (set_data): filled histograms, their outlines
         empty, edges = np.zeros(bins), np.linspace(-1.0, 1.0, bins + 1)
-        self.fills = [ax.stairs(empty, edges, fill=True, color=fill, alpha=0.55)
-                      for fill, _, _ in self.styles]
-        self.outlines = [ax.stairs(empty, edges, color=edge, linewidth=1.3)
-                         for _, edge, _ in self.styles]
+        self.fills = [
+            ax.stairs(empty, edges, fill=True, color=fill, alpha=0.55)
+            for fill, _, _ in self.styles
+        ]
+        self.outlines = [
+            ax.stairs(empty, edges, color=edge, linewidth=1.3)
+            for _, edge, _ in self.styles
+        ]
 
         if title:
             fig.suptitle(_describe(traj), fontsize=10)
         # fixed margins (tight_layout would cost more than drawing the panels)
         if self.stacked:
-            fig.subplots_adjust(left=0.13, right=0.97, bottom=0.06, top=0.9 if title else 0.95, hspace=0.55)
+            fig.subplots_adjust(
+                left=0.13,
+                right=0.97,
+                bottom=0.06,
+                top=0.9 if title else 0.95,
+                hspace=0.55,
+            )
         else:
-            fig.subplots_adjust(left=0.055, right=0.99, bottom=0.14, top=0.84 if title else 0.9, wspace=0.3)
+            fig.subplots_adjust(
+                left=0.055,
+                right=0.99,
+                bottom=0.14,
+                top=0.84 if title else 0.9,
+                wspace=0.3,
+            )
 
     def png(self) -> bytes:
         """The figure as PNG bytes, redrawing only what :meth:`show` changes.
@@ -176,8 +234,15 @@ class _Views:
         canvas = self.fig.canvas
         if not isinstance(canvas, FigureCanvasAgg):
             canvas = FigureCanvasAgg(self.fig)
-        dynamic = (self.marker, self.ax_curves.title, *self.regions, *self.points,
-                   self.plane_legend, self.ax_plane.title, self.ax_hist)
+        dynamic = (
+            self.marker,
+            self.ax_curves.title,
+            *self.regions,
+            *self.points,
+            self.plane_legend,
+            self.ax_plane.title,
+            self.ax_hist,
+        )
         if self._background is None or self._background_canvas is not canvas:
             for artist in dynamic:
                 artist.set_visible(False)
@@ -204,16 +269,31 @@ class _Views:
 
         for artist in self.regions:
             artist.remove()
-        f = decision_function_on_plane(traj.proj[self.seed_index, k], traj.a[self.seed_index], s.mu_norm, self.grid)
+        f = decision_function_on_plane(
+            traj.proj[self.seed_index, k], traj.a[self.seed_index], s.mu_norm, self.grid
+        )
         sign = np.sign(f)
         self.regions = [
             self.ax_plane.contourf(
-                self.x1, self.x2, sign, levels=[-1.5, -0.5, 0.5, 1.5],
-                colors=[COLORS["negative"], "white", COLORS["positive"]], alpha=0.25,
+                self.x1,
+                self.x2,
+                sign,
+                levels=[-1.5, -0.5, 0.5, 1.5],
+                colors=[COLORS["negative"], "white", COLORS["positive"]],
+                alpha=0.25,
             )
         ]
         if np.any(sign > 0) and np.any(sign < 0):
-            self.regions.append(self.ax_plane.contour(self.x1, self.x2, f, levels=[0.0], colors=COLORS["black"], linewidths=1))
+            self.regions.append(
+                self.ax_plane.contour(
+                    self.x1,
+                    self.x2,
+                    f,
+                    levels=[0.0],
+                    colors=COLORS["black"],
+                    linewidths=1,
+                )
+            )
         self.ax_plane.set_title(
             rf"sign of $f$ on span$(\mu_1, \mu_2)$, seed {traj.seeds[self.seed_index]}, $t = {t}$"
         )
@@ -266,16 +346,33 @@ def draw_views(
     if traj.proj is None:
         raise ValueError("traj must be recorded with neurons=True (traj.proj is None)")
     S = len(traj.seeds)
-    if isinstance(seed_index, bool) or not isinstance(seed_index, (int, np.integer)) or not 0 <= seed_index < S:
-        raise ValueError(f"seed_index must be an integer in [0, {S - 1}], got {seed_index!r}")
+    if (
+        isinstance(seed_index, bool)
+        or not isinstance(seed_index, (int, np.integer))
+        or not 0 <= seed_index < S
+    ):
+        raise ValueError(
+            f"seed_index must be an integer in [0, {S - 1}], got {seed_index!r}"
+        )
     if step is None:
         step = int(traj.t[-1])
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 0 <= step <= int(traj.t[-1]):
-        raise ValueError(f"step must be an integer in [0, {int(traj.t[-1])}], got {step!r}")
+    if (
+        isinstance(step, bool)
+        or not isinstance(step, (int, np.integer))
+        or not 0 <= step <= int(traj.t[-1])
+    ):
+        raise ValueError(
+            f"step must be an integer in [0, {int(traj.t[-1])}], got {step!r}"
+        )
     k = _nearest_recorded(traj, int(step))
     views = getattr(fig, "_xorgrok_views", None)
     key = (id(traj), int(seed_index), grid_num, bins, title)
-    if views is None or views.key != key or views.traj is not traj or list(fig.axes) != [views.ax_curves, views.ax_plane, views.ax_hist]:
+    if (
+        views is None
+        or views.key != key
+        or views.traj is not traj
+        or list(fig.axes) != [views.ax_curves, views.ax_plane, views.ax_hist]
+    ):
         views = _Views(fig, traj, int(seed_index), grid_num, bins, title)
         fig._xorgrok_views = views
     views.show(k)
@@ -295,15 +392,25 @@ def views_png(fig: Figure) -> bytes:
 def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
     """The figure rendered as PNG bytes (for an ipywidgets Image)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi if dpi is not None else fig.dpi, facecolor="white")
+    fig.savefig(
+        buf, format="png", dpi=dpi if dpi is not None else fig.dpi, facecolor="white"
+    )
     return buf.getvalue()
 
 
 def animation_steps(traj: Trajectory, frames: int = 25) -> list[int]:
     """About ``frames`` recorded steps spread evenly over the recorded list (first and last included)."""
-    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
+    if (
+        isinstance(frames, bool)
+        or not isinstance(frames, (int, np.integer))
+        or frames < 1
+    ):
         raise ValueError(f"frames must be an integer >= 1, got {frames!r}")
-    idx = np.unique(np.round(np.linspace(0, len(traj.t) - 1, min(int(frames), len(traj.t)))).astype(int))
+    idx = np.unique(
+        np.round(np.linspace(0, len(traj.t) - 1, min(int(frames), len(traj.t)))).astype(
+            int
+        )
+    )
     return [int(traj.t[i]) for i in idx]
 
 
@@ -347,10 +454,16 @@ def make_animation(
         draw_views(fig, traj, steps[i])
         return []
 
-    anim = FuncAnimation(fig, frame, frames=len(steps), interval=interval_ms, blit=False, repeat=False)
+    anim = FuncAnimation(
+        fig, frame, frames=len(steps), interval=interval_ms, blit=False, repeat=False
+    )
     if alt is None:
         alt = (
             f"Animation of the explorer's three views (accuracy curves, decision boundary on the plane of mu1 "
             f"and mu2, histograms of the positive neurons' projections) at steps {steps[0]} to {steps[-1]}"
         )
-    return HTML(animation_html(anim, alt, fps=max(1, round(1000 / interval_ms)), palette=palette))
+    return HTML(
+        animation_html(
+            anim, alt, fps=max(1, round(1000 / interval_ms)), palette=palette
+        )
+    )

@@ -30,6 +30,7 @@ __all__ = [
     "measure_updates",
 ]
 
+
 class _Cancelled(Exception):
     """The explorer's simulation was cancelled."""
 
@@ -53,9 +54,15 @@ class Explorer:
     simulations run so far.
     """
 
-    def __init__(self, params: ExplorerParams | None = None, traj: Trajectory | None = None,
-                 dpi: float = 80, cache_size: int = 4, max_seconds: float = MAX_SECONDS,
-                 background: bool = False) -> None:
+    def __init__(
+        self,
+        params: ExplorerParams | None = None,
+        traj: Trajectory | None = None,
+        dpi: float = 80,
+        cache_size: int = 4,
+        max_seconds: float = MAX_SECONDS,
+        background: bool = False,
+    ) -> None:
         import ipywidgets as w
 
         number = isinstance(max_seconds, (int, float))
@@ -72,15 +79,23 @@ class Explorer:
 
         self.params = params if params is not None else ExplorerParams()
         if not isinstance(self.params, ExplorerParams):
-            raise ValueError(f"params must be an ExplorerParams, got {type(self.params).__name__}")
+            raise ValueError(
+                f"params must be an ExplorerParams, got {type(self.params).__name__}"
+            )
         if traj is not None and (
             traj.setup != to_setup(self.params)
             or len(traj.seeds) != self.params.seeds
             or int(traj.t[-1]) != self.params.steps
             or traj.proj is None
         ):
-            raise ValueError("traj must come from run_explorer_setup(params) (its setup, seeds or steps differ)")
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(
+                "traj must come from run_explorer_setup(params) (its setup, seeds or steps differ)"
+            )
+        if (
+            isinstance(cache_size, bool)
+            or not isinstance(cache_size, int)
+            or cache_size < 1
+        ):
             raise ValueError(f"cache_size must be an integer >= 1, got {cache_size!r}")
         self.dpi = dpi
         self.cache_size = cache_size
@@ -99,27 +114,71 @@ class Explorer:
         lay = w.Layout(width="340px")
         R = RANGES
         self.controls: dict[str, Any] = {
-            "p": w.SelectionSlider(options=_with(_P_OPTIONS, p.p), value=p.p, description="p (dimension)"),
-            "n": w.IntSlider(value=p.n, min=R["n"][0], max=R["n"][1], step=10, description="n (train points)"),
-            "mu_factor": w.FloatSlider(value=p.mu_factor, min=R["mu_factor"][0], max=R["mu_factor"][1], step=0.1,
-                                       description="||mu|| / sqrt(p/n)"),
-            "eta": w.FloatSlider(value=p.eta, min=R["eta"][0], max=R["eta"][1], step=0.01, description="eta (flip rate)"),
-            "m": w.IntSlider(value=p.m, min=R["m"][0], max=R["m"][1], step=10, description="m (neurons)"),
-            "init_ratio": w.FloatLogSlider(value=p.init_ratio, base=10, min=math.log10(R["init_ratio"][0]),
-                                           max=math.log10(R["init_ratio"][1]), step=0.25,
-                                           description="omega_init / alpha"),
-            "steps": w.SelectionSlider(options=_with(_STEP_OPTIONS, p.steps), value=p.steps, description="steps"),
-            "seeds": w.IntSlider(value=p.seeds, min=R["seeds"][0], max=R["seeds"][1], description="seeds"),
+            "p": w.SelectionSlider(
+                options=_with(_P_OPTIONS, p.p), value=p.p, description="p (dimension)"
+            ),
+            "n": w.IntSlider(
+                value=p.n,
+                min=R["n"][0],
+                max=R["n"][1],
+                step=10,
+                description="n (train points)",
+            ),
+            "mu_factor": w.FloatSlider(
+                value=p.mu_factor,
+                min=R["mu_factor"][0],
+                max=R["mu_factor"][1],
+                step=0.1,
+                description="||mu|| / sqrt(p/n)",
+            ),
+            "eta": w.FloatSlider(
+                value=p.eta,
+                min=R["eta"][0],
+                max=R["eta"][1],
+                step=0.01,
+                description="eta (flip rate)",
+            ),
+            "m": w.IntSlider(
+                value=p.m,
+                min=R["m"][0],
+                max=R["m"][1],
+                step=10,
+                description="m (neurons)",
+            ),
+            "init_ratio": w.FloatLogSlider(
+                value=p.init_ratio,
+                base=10,
+                min=math.log10(R["init_ratio"][0]),
+                max=math.log10(R["init_ratio"][1]),
+                step=0.25,
+                description="omega_init / alpha",
+            ),
+            "steps": w.SelectionSlider(
+                options=_with(_STEP_OPTIONS, p.steps),
+                value=p.steps,
+                description="steps",
+            ),
+            "seeds": w.IntSlider(
+                value=p.seeds, min=R["seeds"][0], max=R["seeds"][1], description="seeds"
+            ),
         }
         for c in self.controls.values():
             c.continuous_update = False
             c.style = style
             c.layout = lay
-        self.step_slider = w.SelectionSlider(options=[0], value=0, description="shown step t",
-                                             continuous_update=False, style=style, layout=w.Layout(width="680px"))
+        self.step_slider = w.SelectionSlider(
+            options=[0],
+            value=0,
+            description="shown step t",
+            continuous_update=False,
+            style=style,
+            layout=w.Layout(width="680px"),
+        )
         self.mu_label = w.HTML()
         self.status = w.HTML()
-        self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width="1100px"))
+        self.image = w.Image(
+            format="png", layout=w.Layout(width="100%", max_width="1100px")
+        )
         for c in self.controls.values():
             c.observe(self._on_param, names="value")
         self.step_slider.observe(self._on_step, names="value")
@@ -127,8 +186,9 @@ class Explorer:
         left = w.VBox([self.controls[k] for k in names[:4]])
         right = w.VBox([self.controls[k] for k in names[4:]])
         row = w.HBox([left, right])
-        self.cancel_button = w.Button(description="stop", disabled=True,
-                                      tooltip="stop the running simulation")
+        self.cancel_button = w.Button(
+            description="stop", disabled=True, tooltip="stop the running simulation"
+        )
         self.cancel_button.on_click(lambda _: self.cancel())
         status_row = self.status
         if self.background:
@@ -199,8 +259,9 @@ class Explorer:
             return
         self._show(params, self._cache.get(params, self.traj), 0.0, step, start)
 
-    def _simulate(self, params: ExplorerParams,
-                  cancel: threading.Event) -> tuple[Trajectory, float] | None:
+    def _simulate(
+        self, params: ExplorerParams, cancel: threading.Event
+    ) -> tuple[Trajectory, float] | None:
         """Train ``params`` (cancellable between seeds): the trajectory and the seconds
         it took, or None after a failure or a cancellation."""
         self._cancel = cancel
@@ -275,7 +336,11 @@ class Explorer:
         shown = draw_views(self.figure, self.traj, min(int(step), int(self.traj.t[-1])))
         self.image.value = views_png(self.figure)
         draw_s = time.perf_counter() - t0
-        self.timings = {"simulate_s": sim_s, "draw_s": draw_s, "total_s": time.perf_counter() - start}
+        self.timings = {
+            "simulate_s": sim_s,
+            "draw_s": draw_s,
+            "total_s": time.perf_counter() - start,
+        }
         self.status.value = (
             f"t = {shown}: simulation {sim_s:.2f} s"
             f"{' (cached)' if sim_s == 0 else ''}, drawing {draw_s:.2f} s"
@@ -302,14 +367,23 @@ class Explorer:
         self._busy = True
         try:
             self.step_slider.options = options
-            self.step_slider.value = options[-1] if last else options[_nearest_recorded(self.traj, old)]
+            self.step_slider.value = (
+                options[-1] if last else options[_nearest_recorded(self.traj, old)]
+            )
         finally:
             self._busy = False
 
     def close(self) -> None:
         """Close every widget of the explorer (they disappear from the front end and the saved widget state)."""
-        widgets = (*self.controls.values(), self.step_slider, self.mu_label,
-                   self.status, self.image, self.cancel_button, *self._boxes)
+        widgets = (
+            *self.controls.values(),
+            self.step_slider,
+            self.mu_label,
+            self.status,
+            self.image,
+            self.cancel_button,
+            *self._boxes,
+        )
         for widget in widgets:
             for part in ("layout", "style"):
                 sub = getattr(widget, part, None)
@@ -352,7 +426,9 @@ def build_explorer(
     try:
         import ipywidgets  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the live explorer needs ipywidgets: pip install ipywidgets") from exc
+        raise ImportError(
+            "the live explorer needs ipywidgets: pip install ipywidgets"
+        ) from exc
     return Explorer(params, traj, dpi, cache_size, max_seconds, background)
 
 
@@ -370,8 +446,9 @@ def measure_updates(
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
     params = params if params is not None else ExplorerParams()
-    explorer = build_explorer(params, traj=run_explorer_setup(params), cache_size=1,
-                              max_seconds=math.inf)
+    explorer = build_explorer(
+        params, traj=run_explorer_setup(params), cache_size=1, max_seconds=math.inf
+    )
     steps = list(explorer.step_slider.options)
     step_s, param_s, sim_s = [], [], []
     for k in range(repeats):
@@ -384,5 +461,8 @@ def measure_updates(
         param_s.append(explorer.timings["total_s"])
         sim_s.append(explorer.timings["simulate_s"])
     explorer.close()
-    return {"step_s": float(np.median(step_s)), "param_s": float(np.median(param_s)),
-            "param_simulate_s": float(np.median(sim_s))}
+    return {
+        "step_s": float(np.median(step_s)),
+        "param_s": float(np.median(param_s)),
+        "param_simulate_s": float(np.median(sim_s)),
+    }

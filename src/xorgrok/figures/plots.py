@@ -1,5 +1,4 @@
-"""Drawing the paper's figures from their tables (and Figure 2's animation).
-"""
+"""Drawing the paper's figures from their tables (and Figure 2's animation)."""
 
 from __future__ import annotations
 
@@ -25,7 +24,12 @@ __all__ = [
 ]
 
 
-def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> list[Path]:
+def save_figure(
+    fig,
+    stem: str | os.PathLike,
+    formats: Sequence[str] = ("png", "svg"),
+    dpi: int = 150,
+) -> list[Path]:
     """Save a matplotlib figure as ``stem.png`` and ``stem.svg`` (each written atomically)."""
     paths = []
     for fmt in formats:
@@ -37,16 +41,32 @@ def save_figure(fig, stem: str | os.PathLike, formats: Sequence[str] = ("png", "
     return paths
 
 
-def plot_figure1_panel(ax, table: Mapping[str, np.ndarray], title: str | None = None, label_suffix: str = "") -> None:
+def plot_figure1_panel(
+    ax,
+    table: Mapping[str, np.ndarray],
+    title: str | None = None,
+    label_suffix: str = "",
+) -> None:
     """One panel of Figure 1 on ``ax``: medians and 20-80 % bands against t + 1 (log axis), line at 0.5."""
     from ..plotting import COLORS
 
     x = np.asarray(table["t"]) + 1
     for key, name in (("train", "train"), ("test", "test (clean)")):
         color = COLORS[key]
-        ax.fill_between(x, table[f"{key}_q20"], table[f"{key}_q80"], color=color, alpha=0.25, linewidth=0)
-        ax.plot(x, table[f"{key}_median"], color=color, label=f"{name} median{label_suffix}")
-    ax.axhline(0.5, color=COLORS["neutral"], linestyle="--", linewidth=1, label="0.5 (chance)")
+        ax.fill_between(
+            x,
+            table[f"{key}_q20"],
+            table[f"{key}_q80"],
+            color=color,
+            alpha=0.25,
+            linewidth=0,
+        )
+        ax.plot(
+            x, table[f"{key}_median"], color=color, label=f"{name} median{label_suffix}"
+        )
+    ax.axhline(
+        0.5, color=COLORS["neutral"], linestyle="--", linewidth=1, label="0.5 (chance)"
+    )
     ax.set_xscale("log")
     ax.set_xlabel("t + 1 (gradient-descent steps + 1, log scale)")
     ax.set_ylabel("accuracy (fraction correct)")
@@ -96,7 +116,11 @@ def plot_histograms(
     cols = len(steps) if per_row is None else min(per_row, len(steps))
     blocks = -(-len(steps) // cols)
     fig, axes = plt.subplots(
-        2 * blocks, cols, figsize=(2.3 * cols, 4.4 * blocks), constrained_layout=True, squeeze=False
+        2 * blocks,
+        cols,
+        figsize=(2.3 * cols, 4.4 * blocks),
+        constrained_layout=True,
+        squeeze=False,
     )
     for k in range(len(steps), cols * blocks):  # empty places of the last pair of rows
         block, col = divmod(k, cols)
@@ -112,9 +136,19 @@ def plot_histograms(
         ):
             ax = axes[2 * block + row, col]
             sel = (t == step) & (np.asarray(hist["direction"]) == name)
-            edges = np.r_[np.asarray(hist["bin_left"])[sel], np.asarray(hist["bin_right"])[sel][-1:]]
+            edges = np.r_[
+                np.asarray(hist["bin_left"])[sel],
+                np.asarray(hist["bin_right"])[sel][-1:],
+            ]
             power = _power(edges)
-            ax.stairs(np.asarray(hist["count"])[sel], edges / 10.0**power, fill=True, color=color, alpha=0.8, label=label)
+            ax.stairs(
+                np.asarray(hist["count"])[sel],
+                edges / 10.0**power,
+                fill=True,
+                color=color,
+                alpha=0.8,
+                label=label,
+            )
             ax.set_title(f"$t = {step}$")
             ax.set_xlabel(rf"{label} ($\times 10^{{{power}}}$)")
             if col == 0:
@@ -126,7 +160,13 @@ def plot_histograms(
     return fig
 
 
-def _draw_plane(ax, points: Mapping[str, np.ndarray], boundary: Mapping[str, np.ndarray] | None, step: int, legend: bool) -> None:
+def _draw_plane(
+    ax,
+    points: Mapping[str, np.ndarray],
+    boundary: Mapping[str, np.ndarray] | None,
+    step: int,
+    legend: bool,
+) -> None:
     from ..plotting import CLUSTER_COLORS, COLORS
 
     if boundary is not None:
@@ -136,7 +176,14 @@ def _draw_plane(ax, points: Mapping[str, np.ndarray], boundary: Mapping[str, np.
         u2 = np.asarray(boundary["u2"])[sel].reshape(g, g)
         f = np.asarray(boundary["f"])[sel].reshape(g, g)
         scale = float(np.abs(f).max()) or 1.0
-        ax.contourf(u1, u2, f / scale, levels=[-1.01, 0, 1.01], colors=[COLORS["negative"], COLORS["positive"]], alpha=0.18)
+        ax.contourf(
+            u1,
+            u2,
+            f / scale,
+            levels=[-1.01, 0, 1.01],
+            colors=[COLORS["negative"], COLORS["positive"]],
+            alpha=0.18,
+        )
         if f.min() < 0 < f.max():
             ax.contour(u1, u2, f, levels=[0], colors=[COLORS["black"]], linewidths=1.2)
     train = np.asarray(points["train"]) == 1
@@ -144,34 +191,74 @@ def _draw_plane(ax, points: Mapping[str, np.ndarray], boundary: Mapping[str, np.
     flipped = train & (np.asarray(points["y"]) != np.asarray(points["y_clean"]))
     for c, name in enumerate(CLUSTER_NAMES):
         sel = (cluster == c) & train & ~flipped
-        ax.scatter(points["u1"][sel], points["u2"][sel], s=10, color=CLUSTER_COLORS[c], label=f"train, cluster {name}" if legend else None)
+        ax.scatter(
+            points["u1"][sel],
+            points["u2"][sel],
+            s=10,
+            color=CLUSTER_COLORS[c],
+            label=f"train, cluster {name}" if legend else None,
+        )
         sel_test = (cluster == c) & ~train
-        ax.scatter(points["u1"][sel_test], points["u2"][sel_test], s=10, facecolors="none", edgecolors=CLUSTER_COLORS[c],
-                   linewidths=0.6, label="test point (hollow)" if legend and c == 3 else None)
-    ax.scatter(points["u1"][flipped], points["u2"][flipped], s=40, marker="x", color=COLORS["black"], label="flipped label" if legend else None)
+        ax.scatter(
+            points["u1"][sel_test],
+            points["u2"][sel_test],
+            s=10,
+            facecolors="none",
+            edgecolors=CLUSTER_COLORS[c],
+            linewidths=0.6,
+            label="test point (hollow)" if legend and c == 3 else None,
+        )
+    ax.scatter(
+        points["u1"][flipped],
+        points["u2"][flipped],
+        s=40,
+        marker="x",
+        color=COLORS["black"],
+        label="flipped label" if legend else None,
+    )
     ax.set_xlabel(r"$\langle x, \mu_1\rangle / \Vert\mu\Vert$")
     ax.set_ylabel(r"$\langle x, \mu_2\rangle / \Vert\mu\Vert$")
     ax.set_aspect("equal")
     ax.set_title(f"data and $f(x) = 0$ at $t = {step}$")
 
 
-def _draw_neurons(ax, neurons: Mapping[str, np.ndarray], step: int, legend: bool, power: int | None = None) -> int:
+def _draw_neurons(
+    ax,
+    neurons: Mapping[str, np.ndarray],
+    step: int,
+    legend: bool,
+    power: int | None = None,
+) -> int:
     from ..plotting import COLORS
 
     sel = np.asarray(neurons["t"]) == step
     a = np.asarray(neurons["a"])[sel]
     p1, p2 = np.asarray(neurons["proj_mu1"])[sel], np.asarray(neurons["proj_mu2"])[sel]
     power = _power(np.r_[p1, p2]) if power is None else power
-    for sign, key, name in ((1, "positive", "positive neurons (a_j > 0)"), (-1, "negative", "negative neurons (a_j < 0)")):
+    for sign, key, name in (
+        (1, "positive", "positive neurons (a_j > 0)"),
+        (-1, "negative", "negative neurons (a_j < 0)"),
+    ):
         pick = np.sign(a) == sign
-        ax.scatter(p1[pick] / 10.0**power, p2[pick] / 10.0**power, s=5, alpha=0.6, color=COLORS[key], label=name if legend else None)
+        ax.scatter(
+            p1[pick] / 10.0**power,
+            p2[pick] / 10.0**power,
+            s=5,
+            alpha=0.6,
+            color=COLORS[key],
+            label=name if legend else None,
+        )
     ax.set_xlabel(rf"$\langle w_j, \mu_1\rangle$ ($\times 10^{{{power}}}$)")
     ax.set_ylabel(rf"$\langle w_j, \mu_2\rangle$ ($\times 10^{{{power}}}$)")
     ax.set_title(f"neurons at $t = {step}$")
     return power
 
 
-def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps: Sequence[int] = (0, 1, 15), neuron_steps: Sequence[int] = (1, 15)):
+def plot_figure2(
+    tables: Mapping[str, Mapping[str, np.ndarray]],
+    boundary_steps: Sequence[int] = (0, 1, 15),
+    neuron_steps: Sequence[int] = (1, 15),
+):
     """Figure 2 from :func:`figure2_tables`: top row data and decision boundary, bottom row neurons."""
     import matplotlib.pyplot as plt
 
@@ -179,9 +266,17 @@ def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps:
     from ..plotting import COLUMN_IN
 
     width = min(3.6 * cols, COLUMN_IN)  # the book's column
-    fig, axes = plt.subplots(2, cols, figsize=(width, 7.0 * width / (3.6 * cols) + 0.6), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(
+        2,
+        cols,
+        figsize=(width, 7.0 * width / (3.6 * cols) + 0.6),
+        constrained_layout=True,
+        squeeze=False,
+    )
     for c, step in enumerate(boundary_steps):
-        _draw_plane(axes[0, c], tables["points"], tables["boundary"], int(step), legend=c == 0)
+        _draw_plane(
+            axes[0, c], tables["points"], tables["boundary"], int(step), legend=c == 0
+        )
     for c, step in enumerate(neuron_steps):
         _draw_neurons(axes[1, c], tables["neurons"], int(step), legend=c == 0)
     for c in range(len(neuron_steps), cols):
@@ -191,7 +286,13 @@ def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps:
     return fig
 
 
-def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: int = 0, grid_num: int = 61, dpi: int = 60):
+def animate_figure2(
+    traj: Trajectory,
+    steps: Sequence[int] | None = None,
+    run: int = 0,
+    grid_num: int = 61,
+    dpi: int = 60,
+):
     """A matplotlib animation over ``steps`` (default the first 20 recorded steps): the data with the sign of
     the decision function (left) and the neurons on the plane (right, axes rescaled every frame).
     Embed in a page with ``IPython.display.HTML(xorgrok.animation.animation_html(anim, alt))``
@@ -207,7 +308,9 @@ def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: i
     steps = [int(s) for s in steps]
     tables = figure2_tables(traj, steps, run=run, grid_num=grid_num)
     fig, (ax_plane, ax_neur) = plt.subplots(1, 2, figsize=(8, 3.8), dpi=dpi)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.92, wspace=0.3)  # fixed: no layout pass per frame
+    fig.subplots_adjust(
+        left=0.08, right=0.98, bottom=0.14, top=0.92, wspace=0.3
+    )  # fixed: no layout pass per frame
     _draw_plane(ax_plane, tables["points"], None, steps[0], legend=False)
     bt = np.asarray(tables["boundary"]["t"])
     first = bt == steps[0]
@@ -219,13 +322,25 @@ def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: i
         f = np.asarray(tables["boundary"]["f"])[bt == step]
         return (f.reshape(grid_num, grid_num) > 0).astype(float)
 
-    image = ax_plane.imshow(sign_image(steps[0]), extent=extent, origin="lower", cmap=cmap, vmin=0, vmax=1,
-                            alpha=0.25, interpolation="nearest", zorder=0)
+    image = ax_plane.imshow(
+        sign_image(steps[0]),
+        extent=extent,
+        origin="lower",
+        cmap=cmap,
+        vmin=0,
+        vmax=1,
+        alpha=0.25,
+        interpolation="nearest",
+        zorder=0,
+    )
     nt = np.asarray(tables["neurons"]["t"])
     a_sign = np.sign(np.asarray(tables["neurons"]["a"])[nt == steps[0]])
     dots = {
         sign: ax_neur.scatter([], [], s=5, alpha=0.6, color=COLORS[key], label=name)
-        for sign, key, name in ((1, "positive", "positive neurons (a_j > 0)"), (-1, "negative", "negative neurons (a_j < 0)"))
+        for sign, key, name in (
+            (1, "positive", "positive neurons (a_j > 0)"),
+            (-1, "negative", "negative neurons (a_j < 0)"),
+        )
     }
     ax_neur.legend(loc="upper left", fontsize=7)
 
@@ -250,6 +365,8 @@ def animate_figure2(traj: Trajectory, steps: Sequence[int] | None = None, run: i
         return [image, *dots.values()]
 
     draw(0)
-    anim = animation.FuncAnimation(fig, draw, frames=len(steps), interval=400, blit=False)
+    anim = animation.FuncAnimation(
+        fig, draw, frames=len(steps), interval=400, blit=False
+    )
     plt.close(fig)
     return anim
