@@ -63,40 +63,14 @@ class Explorer:
         max_seconds: float = MAX_SECONDS,
         background: bool = False,
     ) -> None:
-        import ipywidgets as w
-
-        number = isinstance(max_seconds, (int, float))
-        if isinstance(max_seconds, bool) or not number or not max_seconds > 0:
-            raise ValueError(
-                f"max_seconds must be a number > 0 (inf: no limit), got {max_seconds!r}"
-            )
+        self.params = params if params is not None else ExplorerParams()
+        _check_arguments(self.params, traj, cache_size, max_seconds)
         self.max_seconds = float(max_seconds)
         self.background = bool(background)
         self.flop_rate = DEFAULT_FLOP_RATE
         self._cancel: threading.Event | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-
-        self.params = params if params is not None else ExplorerParams()
-        if not isinstance(self.params, ExplorerParams):
-            raise ValueError(
-                f"params must be an ExplorerParams, got {type(self.params).__name__}"
-            )
-        if traj is not None and (
-            traj.setup != to_setup(self.params)
-            or len(traj.seeds) != self.params.seeds
-            or int(traj.t[-1]) != self.params.steps
-            or traj.proj is None
-        ):
-            raise ValueError(
-                "traj must come from run_explorer_setup(params) (its setup, seeds or steps differ)"
-            )
-        if (
-            isinstance(cache_size, bool)
-            or not isinstance(cache_size, int)
-            or cache_size < 1
-        ):
-            raise ValueError(f"cache_size must be an integer >= 1, got {cache_size!r}")
         self.dpi = dpi
         self.cache_size = cache_size
         self.figure = new_figure(dpi=dpi)
@@ -108,70 +82,24 @@ class Explorer:
         if traj is not None:
             self.traj, self._traj_params = traj, self.params
             self._cache[self.params] = traj
+        self.controls: dict[str, Any] = _controls(self.params)
+        self._build_ui()
+        self._busy = False
+        if self.traj is not None:
+            self._reset_step_slider(None, last=True)
+        self.update()
 
-        p = self.params
-        style = {"description_width": "initial"}
-        lay = w.Layout(width="340px")
-        R = RANGES
-        self.controls: dict[str, Any] = {
-            "p": w.SelectionSlider(
-                options=_with(_P_OPTIONS, p.p), value=p.p, description="p (dimension)"
-            ),
-            "n": w.IntSlider(
-                value=p.n,
-                min=R["n"][0],
-                max=R["n"][1],
-                step=10,
-                description="n (train points)",
-            ),
-            "mu_factor": w.FloatSlider(
-                value=p.mu_factor,
-                min=R["mu_factor"][0],
-                max=R["mu_factor"][1],
-                step=0.1,
-                description="||mu|| / sqrt(p/n)",
-            ),
-            "eta": w.FloatSlider(
-                value=p.eta,
-                min=R["eta"][0],
-                max=R["eta"][1],
-                step=0.01,
-                description="eta (flip rate)",
-            ),
-            "m": w.IntSlider(
-                value=p.m,
-                min=R["m"][0],
-                max=R["m"][1],
-                step=10,
-                description="m (neurons)",
-            ),
-            "init_ratio": w.FloatLogSlider(
-                value=p.init_ratio,
-                base=10,
-                min=math.log10(R["init_ratio"][0]),
-                max=math.log10(R["init_ratio"][1]),
-                step=0.25,
-                description="omega_init / alpha",
-            ),
-            "steps": w.SelectionSlider(
-                options=_with(_STEP_OPTIONS, p.steps),
-                value=p.steps,
-                description="steps",
-            ),
-            "seeds": w.IntSlider(
-                value=p.seeds, min=R["seeds"][0], max=R["seeds"][1], description="seeds"
-            ),
-        }
-        for c in self.controls.values():
-            c.continuous_update = False
-            c.style = style
-            c.layout = lay
+    def _build_ui(self) -> None:
+        """The step slider, labels, image and stop button, laid out with the controls
+        (``self.ui``); the callbacks wired."""
+        import ipywidgets as w
+
         self.step_slider = w.SelectionSlider(
             options=[0],
             value=0,
             description="shown step t",
             continuous_update=False,
-            style=style,
+            style=_STYLE,
             layout=w.Layout(width="680px"),
         )
         self.mu_label = w.HTML()
@@ -197,10 +125,6 @@ class Explorer:
         self._boxes = (left, right, row, self.ui)
         if self.background:
             self._boxes += (status_row,)
-        self._busy = False
-        if self.traj is not None:
-            self._reset_step_slider(None, last=True)
-        self.update()
 
     # -- callbacks
     def read_params(self) -> ExplorerParams:
@@ -466,3 +390,92 @@ def measure_updates(
         "param_s": float(np.median(param_s)),
         "param_simulate_s": float(np.median(sim_s)),
     }
+
+
+_STYLE = {"description_width": "initial"}
+
+
+def _check_arguments(
+    params: Any, traj: Trajectory | None, cache_size: Any, max_seconds: Any
+) -> None:
+    """The ValueError of :class:`Explorer` on a bad argument."""
+    number = isinstance(max_seconds, (int, float))
+    if isinstance(max_seconds, bool) or not number or not max_seconds > 0:
+        raise ValueError(
+            f"max_seconds must be a number > 0 (inf: no limit), got {max_seconds!r}"
+        )
+    if not isinstance(params, ExplorerParams):
+        raise ValueError(
+            f"params must be an ExplorerParams, got {type(params).__name__}"
+        )
+    if traj is not None and (
+        traj.setup != to_setup(params)
+        or len(traj.seeds) != params.seeds
+        or int(traj.t[-1]) != params.steps
+        or traj.proj is None
+    ):
+        raise ValueError(
+            "traj must come from run_explorer_setup(params) "
+            "(its setup, seeds or steps differ)"
+        )
+    if (
+        isinstance(cache_size, bool)
+        or not isinstance(cache_size, int)
+        or cache_size < 1
+    ):
+        raise ValueError(f"cache_size must be an integer >= 1, got {cache_size!r}")
+
+
+def _controls(p: ExplorerParams) -> dict[str, Any]:
+    """One slider per field of :class:`ExplorerParams` shown, set to ``p``."""
+    import ipywidgets as w
+
+    R = RANGES
+    controls = {
+        "p": w.SelectionSlider(
+            options=_with(_P_OPTIONS, p.p), value=p.p, description="p (dimension)"
+        ),
+        "n": w.IntSlider(
+            value=p.n,
+            min=R["n"][0],
+            max=R["n"][1],
+            step=10,
+            description="n (train points)",
+        ),
+        "mu_factor": w.FloatSlider(
+            value=p.mu_factor,
+            min=R["mu_factor"][0],
+            max=R["mu_factor"][1],
+            step=0.1,
+            description="||mu|| / sqrt(p/n)",
+        ),
+        "eta": w.FloatSlider(
+            value=p.eta,
+            min=R["eta"][0],
+            max=R["eta"][1],
+            step=0.01,
+            description="eta (flip rate)",
+        ),
+        "m": w.IntSlider(
+            value=p.m, min=R["m"][0], max=R["m"][1], step=10, description="m (neurons)"
+        ),
+        "init_ratio": w.FloatLogSlider(
+            value=p.init_ratio,
+            base=10,
+            min=math.log10(R["init_ratio"][0]),
+            max=math.log10(R["init_ratio"][1]),
+            step=0.25,
+            description="omega_init / alpha",
+        ),
+        "steps": w.SelectionSlider(
+            options=_with(_STEP_OPTIONS, p.steps), value=p.steps, description="steps"
+        ),
+        "seeds": w.IntSlider(
+            value=p.seeds, min=R["seeds"][0], max=R["seeds"][1], description="seeds"
+        ),
+    }
+    for c in controls.values():
+        c.continuous_update = False
+        c.style = _STYLE
+        c.layout = w.Layout(width="340px")
+    return controls
