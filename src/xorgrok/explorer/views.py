@@ -82,8 +82,6 @@ class _Views:
         bins: int,
         title: bool,
     ):
-        from matplotlib.patches import Patch
-
         self.fig, self.traj, self.seed_index, self.bins = fig, traj, seed_index, bins
         self._background = self._background_canvas = None  # see png()
         self.key = (id(traj), seed_index, grid_num, bins, title)
@@ -98,9 +96,31 @@ class _Views:
         self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(
             layout[0], layout[1], gridspec_kw=layout[2]
         )
-        s = traj.setup
+        self._draw_curves(traj)
+        self._draw_points(traj, seed_index, grid_num)
+        self._draw_histogram_frame(traj, bins)
+        if title:
+            fig.suptitle(_describe(traj), fontsize=10)
+        # fixed margins (tight_layout would cost more than drawing the panels)
+        if self.stacked:
+            fig.subplots_adjust(
+                left=0.13,
+                right=0.97,
+                bottom=0.06,
+                top=0.9 if title else 0.95,
+                hspace=0.55,
+            )
+        else:
+            fig.subplots_adjust(
+                left=0.055,
+                right=0.99,
+                bottom=0.14,
+                top=0.84 if title else 0.9,
+                wspace=0.3,
+            )
 
-        # 1. accuracy curves (static) and a movable marker of the shown step
+    def _draw_curves(self, traj: Trajectory) -> None:
+        """Panel 1: accuracy curves (static) and a movable marker of the shown step."""
         ax = self.ax_curves
         x = traj.t + 1
         for name, key, label in (
@@ -124,9 +144,11 @@ class _Views:
         ax.set_ylabel("accuracy (fraction)")
         ax.legend(loc="lower right")
 
-        # 2. the plane: points (static), decision regions (per step)
+    def _draw_points(self, traj: Trajectory, seed_index: int, grid_num: int) -> None:
+        """Panel 2, the plane: the points (static); the decision regions are drawn per
+        step by :meth:`show` on the grid made here."""
         ax = self.ax_plane
-        n = s.n
+        n = traj.setup.n
         pts = traj.plane[seed_index, :n]
         limit = float(np.abs(pts).max()) * 1.05 if pts.size else 1.0
         self.x1, self.x2, self.grid = plane_grid(limit, grid_num)
@@ -170,9 +192,12 @@ class _Views:
         self.plane_legend = ax.legend(loc="upper right", framealpha=0.9)
         self.regions: list = []
 
-        # 3. histograms (per step), with a static legend
+    def _draw_histogram_frame(self, traj: Trajectory, bins: int) -> None:
+        """Panel 3: the histograms (their data change per step), with a static legend."""
+        from matplotlib.patches import Patch
+
         ax = self.ax_hist
-        self.unit = projection_unit(s)
+        self.unit = projection_unit(traj.setup)
         self.positive = traj.a > 0  # [S, m]
         self.styles = (
             (COLORS["mu1"], COLORS["train"], r"$\langle w_j, \mu_1\rangle$"),
@@ -197,26 +222,6 @@ class _Views:
             ax.stairs(empty, edges, color=edge, linewidth=1.3)
             for _, edge, _ in self.styles
         ]
-
-        if title:
-            fig.suptitle(_describe(traj), fontsize=10)
-        # fixed margins (tight_layout would cost more than drawing the panels)
-        if self.stacked:
-            fig.subplots_adjust(
-                left=0.13,
-                right=0.97,
-                bottom=0.06,
-                top=0.9 if title else 0.95,
-                hspace=0.55,
-            )
-        else:
-            fig.subplots_adjust(
-                left=0.055,
-                right=0.99,
-                bottom=0.14,
-                top=0.84 if title else 0.9,
-                wspace=0.3,
-            )
 
     def png(self) -> bytes:
         """The figure as PNG bytes, redrawing only what :meth:`show` changes.
