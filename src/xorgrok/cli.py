@@ -87,61 +87,76 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    helps = {
-        "figure1": "train and test accuracy over t (alpha = 1e-12 and 1e-16), medians and 20-80%% bands",
-        "figure2": "data, decision boundary and neurons on span(mu1, mu2) at t = 0, 1, 15 (alpha = 1e-12)",
-        "figure3": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-12",
-        "figure4": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-16",
-    }
-    for name, text in helps.items():
-        p = sub.add_parser(
-            name,
-            help=text,
-            description=text.replace("%%", "%") + ". Writes PNG, SVG and CSV files.",
-        )
-        p.add_argument(
-            "--runs",
-            type=_int_at_least(1, MAX_RUNS),
-            default=100,
-            help="independent runs (seeds 0..runs-1; default 100, the paper's)",
-        )
-        p.add_argument(
-            "--out", required=True, help="output folder (created if missing)"
-        )
-        p.add_argument(
-            "--first-seed",
-            type=_int_at_least(0, MAX_SEED),
-            default=0,
-            help="first seed (default 0)",
-        )
-        p.add_argument("--no-progress", action="store_true", help="no progress bar")
-        p.add_argument(
-            "--step-scale",
-            type=_positive_float("--step-scale"),
-            default=1.0,
-            help="multiply the step size alpha by this factor (default 1: the paper's "
-            "stated alpha; 2 is the convention -l'(0) = 1 of chapter 5)",
-        )
-        p.add_argument(
-            "--init-scale",
-            type=_positive_float("--init-scale"),
-            default=1.0,
-            help="multiply omega_init by this factor (default 1: the paper's "
-            "stated 1e-15; 0.5 is the other candidate convention of chapter 5)",
-        )
-        # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
-        p.add_argument(
-            "--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS
-        )
-        p.add_argument(
-            "--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
-        )
-        p.add_argument(
-            "--m", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
-        )
-        p.add_argument(
-            "--steps", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
-        )
+    for name, text in _FIGURE_HELPS.items():
+        _add_figure_parser(sub, name, text)
+    _add_export_parser(sub)
+    from .sweep_cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
+    from .theorem_data import add_parser as add_theorem_parser
+
+    add_theorem_parser(sub)
+    from .plateau_data import add_parser as add_plateau_parser
+
+    add_plateau_parser(sub)
+    return parser
+
+
+#: The figure commands and their one-line help.
+_FIGURE_HELPS = {
+    "figure1": "train and test accuracy over t (alpha = 1e-12 and 1e-16), medians and 20-80%% bands",
+    "figure2": "data, decision boundary and neurons on span(mu1, mu2) at t = 0, 1, 15 (alpha = 1e-12)",
+    "figure3": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-12",
+    "figure4": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-16",
+}
+
+
+def _add_figure_parser(sub: argparse._SubParsersAction, name: str, text: str) -> None:
+    """The sub-command ``name`` (figure1..figure4): runs, seeds, scales, output folder."""
+    p = sub.add_parser(
+        name,
+        help=text,
+        description=text.replace("%%", "%") + ". Writes PNG, SVG and CSV files.",
+    )
+    p.add_argument(
+        "--runs",
+        type=_int_at_least(1, MAX_RUNS),
+        default=100,
+        help="independent runs (seeds 0..runs-1; default 100, the paper's)",
+    )
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument(
+        "--first-seed",
+        type=_int_at_least(0, MAX_SEED),
+        default=0,
+        help="first seed (default 0)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--step-scale",
+        type=_positive_float("--step-scale"),
+        default=1.0,
+        help="multiply the step size alpha by this factor (default 1: the paper's "
+        "stated alpha; 2 is the convention -l'(0) = 1 of chapter 5)",
+    )
+    p.add_argument(
+        "--init-scale",
+        type=_positive_float("--init-scale"),
+        default=1.0,
+        help="multiply omega_init by this factor (default 1: the paper's "
+        "stated 1e-15; 0.5 is the other candidate convention of chapter 5)",
+    )
+    # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
+    p.add_argument("--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--m", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--steps", type=_int_at_least(1), default=None, help=argparse.SUPPRESS
+    )
+
+
+def _add_export_parser(sub: argparse._SubParsersAction) -> None:
+    """The sub-command ``export-notebooks``."""
     nb = sub.add_parser(
         "export-notebooks",
         help="export the book's chapters as Jupyter notebooks (.ipynb)",
@@ -157,16 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder of the chapters (default: the repository's book/)",
     )
-    from .sweep_cli import add_parser as add_sweep_parser
-
-    add_sweep_parser(sub)
-    from .theorem_data import add_parser as add_theorem_parser
-
-    add_theorem_parser(sub)
-    from .plateau_data import add_parser as add_plateau_parser
-
-    add_plateau_parser(sub)
-    return parser
 
 
 def _fail(message: str, status: int = 2) -> int:

@@ -9,8 +9,8 @@ Examples::
         --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
     python -m xorgrok sweep init --resolution full --dask tcp://scheduler:8786
 
-The CLI module wires it with :func:`add_parser` and :func:`run`; ``python -m xorgrok.sweep_cli ...`` works
-too. Results are cached per (cell, seed) and a rerun resumes where an interrupted one stopped.
+``python -m xorgrok`` (:mod:`xorgrok.cli`) is the only entry point: it wires this command
+with :func:`add_parser` and :func:`run`. Results are cached per (cell, seed) and a rerun resumes where an interrupted one stopped.
 Bad input exits with status 2 and a one-line message.
 """
 
@@ -23,7 +23,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .outputs import atomic_file, check_writable_file
 from .schedule import log_steps
 from .sweep import CURVES, SweepResult, grid, sweep
 
-__all__ = ["add_parser", "run", "main", "DEFAULT_CACHE"]
+__all__ = ["add_parser", "run", "DEFAULT_CACHE"]
 
 #: Default cache folder: $XORGROK_CACHE, else $XDG_CACHE_HOME/xorgrok/sweeps, else ~/.cache/xorgrok/sweeps.
 DEFAULT_CACHE = os.environ.get(
@@ -69,6 +69,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _fill(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``sweep``: the experiment, seeds, workers, cache, output."""
     parser.add_argument(
         "experiment", help="a named experiment, 'custom' (with --axis/--set) or 'list'"
     )
@@ -105,7 +106,11 @@ def _fill(parser: argparse.ArgumentParser) -> None:
         "--out", default=None, help="write the stacked curves to this .npz file"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    custom = parser.add_argument_group("custom grids")
+    _add_custom_options(parser.add_argument_group("custom grids"))
+
+
+def _add_custom_options(custom: argparse._ArgumentGroup) -> None:
+    """The options of ``sweep custom``: base setup, changed fields, axes, steps."""
     custom.add_argument(
         "--base",
         default="book",
@@ -374,28 +379,3 @@ def _progress_bar() -> Any:
     from tqdm import tqdm
 
     return tqdm(desc="sweep", unit="run")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m xorgrok.sweep_cli ...``: the same command without the ``xorgrok`` front end."""
-    from .cli import Terminated, _interrupted_exit, _signals_as_exceptions
-
-    parser = argparse.ArgumentParser(
-        prog="python -m xorgrok.sweep_cli", description=__doc__.split("\n")[0]
-    )
-    _fill(parser)
-    try:
-        with _signals_as_exceptions():
-            status = run(parser.parse_args(argv))
-    except Terminated as stop:
-        print(
-            f"xorgrok sweep: terminated by signal {stop.signum}; finished runs are "
-            "cached",
-            file=sys.stderr,
-        )
-        return _interrupted_exit(argv, 128 + stop.signum)
-    return _interrupted_exit(argv, status) if status == 130 else status
-
-
-if __name__ == "__main__":
-    sys.exit(main())
