@@ -299,9 +299,6 @@ def animate_figure2(
     (self-contained, no kernel needed)."""
     import matplotlib.pyplot as plt
     from matplotlib import animation
-    from matplotlib.colors import ListedColormap
-
-    from ..plotting import COLORS
 
     if steps is None:
         steps = list(traj.t[: min(20, traj.t.size)])
@@ -312,55 +309,19 @@ def animate_figure2(
         left=0.08, right=0.98, bottom=0.14, top=0.92, wspace=0.3
     )  # fixed: no layout pass per frame
     _draw_plane(ax_plane, tables["points"], None, steps[0], legend=False)
-    bt = np.asarray(tables["boundary"]["t"])
-    first = bt == steps[0]
-    u1, u2 = tables["boundary"]["u1"][first], tables["boundary"]["u2"][first]
-    extent = (u1.min(), u1.max(), u2.min(), u2.max())
-    cmap = ListedColormap([COLORS["negative"], COLORS["positive"]])
-
-    def sign_image(step: int) -> np.ndarray:
-        f = np.asarray(tables["boundary"]["f"])[bt == step]
-        return (f.reshape(grid_num, grid_num) > 0).astype(float)
-
-    image = ax_plane.imshow(
-        sign_image(steps[0]),
-        extent=extent,
-        origin="lower",
-        cmap=cmap,
-        vmin=0,
-        vmax=1,
-        alpha=0.25,
-        interpolation="nearest",
-        zorder=0,
-    )
-    nt = np.asarray(tables["neurons"]["t"])
-    a_sign = np.sign(np.asarray(tables["neurons"]["a"])[nt == steps[0]])
-    dots = {
-        sign: ax_neur.scatter([], [], s=5, alpha=0.6, color=COLORS[key], label=name)
-        for sign, key, name in (
-            (1, "positive", "positive neurons (a_j > 0)"),
-            (-1, "negative", "negative neurons (a_j < 0)"),
-        )
-    }
-    ax_neur.legend(loc="upper left", fontsize=7)
+    image = _sign_image(ax_plane, tables["boundary"], steps[0], grid_num)
+    neurons = tables["neurons"]
+    nt = np.asarray(neurons["t"])
+    a_sign = np.sign(np.asarray(neurons["a"])[nt == steps[0]])
+    dots = _neuron_dots(ax_neur)
 
     def draw(frame: int):
         step = steps[frame]
-        image.set_data(sign_image(step))
+        image.set_data(_boundary_sign(tables["boundary"], step, grid_num))
         ax_plane.set_title(f"data and sign of f(x) at t = {step}")
         sel = nt == step
-        p1, p2 = tables["neurons"]["proj_mu1"][sel], tables["neurons"]["proj_mu2"][sel]
-        top = float(np.abs(np.r_[p1, p2]).max()) or 1.0
-        power = _power(np.array([top]))
-        scale = 10.0**power
-        for sign, artist in dots.items():
-            pick = a_sign == sign
-            artist.set_offsets(np.c_[p1[pick], p2[pick]] / scale)
-        lim = 1.1 * top / scale
-        ax_neur.set_xlim(-lim, lim)
-        ax_neur.set_ylim(-lim, lim)
-        ax_neur.set_xlabel(f"<w_j, mu1> (x 1e{power})")
-        ax_neur.set_ylabel(f"<w_j, mu2> (x 1e{power})")
+        p1, p2 = neurons["proj_mu1"][sel], neurons["proj_mu2"][sel]
+        _show_neurons(ax_neur, dots, p1, p2, a_sign)
         ax_neur.set_title(f"neurons at t = {step} (axes rescale)")
         return [image, *dots.values()]
 
@@ -370,3 +331,64 @@ def animate_figure2(
     )
     plt.close(fig)
     return anim
+
+
+def _boundary_sign(boundary: dict, step: int, grid_num: int) -> np.ndarray:
+    """[grid_num, grid_num] 1 where f(x) > 0 on the plane grid at ``step``, else 0
+    (``boundary``: the table of :func:`figure2_tables`)."""
+    f = np.asarray(boundary["f"])[np.asarray(boundary["t"]) == step]
+    return (f.reshape(grid_num, grid_num) > 0).astype(float)
+
+
+def _sign_image(ax, boundary: dict, step: int, grid_num: int):
+    """The sign of f(x) at ``step`` as a translucent image under the points of ``ax``."""
+    from matplotlib.colors import ListedColormap
+
+    from ..plotting import COLORS
+
+    first = np.asarray(boundary["t"]) == step
+    u1, u2 = boundary["u1"][first], boundary["u2"][first]
+    return ax.imshow(
+        _boundary_sign(boundary, step, grid_num),
+        extent=(u1.min(), u1.max(), u2.min(), u2.max()),
+        origin="lower",
+        cmap=ListedColormap([COLORS["negative"], COLORS["positive"]]),
+        vmin=0,
+        vmax=1,
+        alpha=0.25,
+        interpolation="nearest",
+        zorder=0,
+    )
+
+
+def _neuron_dots(ax) -> dict:
+    """Empty scatter artists of the positive (key 1) and negative (key -1) neurons."""
+    from ..plotting import COLORS
+
+    dots = {
+        sign: ax.scatter([], [], s=5, alpha=0.6, color=COLORS[key], label=name)
+        for sign, key, name in (
+            (1, "positive", "positive neurons (a_j > 0)"),
+            (-1, "negative", "negative neurons (a_j < 0)"),
+        )
+    }
+    ax.legend(loc="upper left", fontsize=7)
+    return dots
+
+
+def _show_neurons(
+    ax, dots: dict, p1: np.ndarray, p2: np.ndarray, a_sign: np.ndarray
+) -> None:
+    """Move the neurons' dots to (<w_j, mu1>, <w_j, mu2>) = (p1, p2) [m], in units of
+    10^power chosen so that the largest is of order 1; axes and labels follow."""
+    top = float(np.abs(np.r_[p1, p2]).max()) or 1.0
+    power = _power(np.array([top]))
+    scale = 10.0**power
+    for sign, artist in dots.items():
+        pick = a_sign == sign
+        artist.set_offsets(np.c_[p1[pick], p2[pick]] / scale)
+    lim = 1.1 * top / scale
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_xlabel(f"<w_j, mu1> (x 1e{power})")
+    ax.set_ylabel(f"<w_j, mu2> (x 1e{power})")
