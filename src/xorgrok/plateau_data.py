@@ -138,6 +138,47 @@ def _horizon(tau: float) -> int:
     return int(max(300 * tau, 100))
 
 
+def _cell_rows(
+    m: int, tau: float, seeds: int, base: Setup
+) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """Train the cell (m, tau) over seeds 0..seeds-1: its rows of plateau_runs.csv
+    (one per seed) and of plateau_curves.csv (one per recorded step: the 20/50/80%
+    quantiles of train and test accuracy over the seeds)."""
+    setup = cell_setup(m, tau, base)
+    steps = _horizon(tau)
+    record = np.union1d(np.arange(min(steps, 300) + 1), log_steps(steps, 40))
+    tr = simulate(setup, steps, range(seeds), record=record)
+    fit = first_crossing(tr.t, tr.train_acc, 1.0)
+    cross = {lv: first_crossing(tr.t, tr.test_acc, lv) for lv in LEVELS}
+    runs = []
+    for k in range(seeds):
+        runs.append(
+            {
+                "m": m,
+                "tau": tau,
+                "r": setup.omega_init / setup.alpha,
+                "seed": k,
+                "t_fit": fit[k],
+                **{f"t_test_{lv:g}": cross[lv][k] for lv in LEVELS},
+                "test_acc_end": tr.test_acc[k, -1],
+            }
+        )
+    qs = {
+        name: np.quantile(getattr(tr, name), [0.2, 0.5, 0.8], axis=0)
+        for name in ("train_acc", "test_acc")
+    }
+    curves = [
+        (
+            m,
+            tau,
+            int(t),
+            *(f"{qs[name][i, j]:.4g}" for name in qs for i in range(3)),
+        )
+        for j, t in enumerate(tr.t)
+    ]
+    return runs, curves
+
+
 def write_plateau_data(
     out: str | os.PathLike,
     seeds: int = SEEDS,
@@ -156,37 +197,9 @@ def write_plateau_data(
     runs: list[dict[str, Any]] = []
     curves: list[tuple] = []
     for m, tau in cells:
-        setup = cell_setup(m, tau, base)
-        steps = _horizon(tau)
-        record = np.union1d(np.arange(min(steps, 300) + 1), log_steps(steps, 40))
-        tr = simulate(setup, steps, range(seeds), record=record)
-        fit = first_crossing(tr.t, tr.train_acc, 1.0)
-        cross = {lv: first_crossing(tr.t, tr.test_acc, lv) for lv in LEVELS}
-        for k in range(seeds):
-            runs.append(
-                {
-                    "m": m,
-                    "tau": tau,
-                    "r": setup.omega_init / setup.alpha,
-                    "seed": k,
-                    "t_fit": fit[k],
-                    **{f"t_test_{lv:g}": cross[lv][k] for lv in LEVELS},
-                    "test_acc_end": tr.test_acc[k, -1],
-                }
-            )
-        qs = {
-            name: np.quantile(getattr(tr, name), [0.2, 0.5, 0.8], axis=0)
-            for name in ("train_acc", "test_acc")
-        }
-        curves += [
-            (
-                m,
-                tau,
-                int(t),
-                *(f"{qs[name][i, j]:.4g}" for name in qs for i in range(3)),
-            )
-            for j, t in enumerate(tr.t)
-        ]
+        cell_runs, cell_curves = _cell_rows(m, tau, seeds, base)
+        runs += cell_runs
+        curves += cell_curves
         if progress:
             print(f"m = {m}, tau = {tau:g}: {time.time() - start:.0f} s", flush=True)
     ms = sorted({m for m, _ in cells})

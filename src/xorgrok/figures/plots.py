@@ -341,7 +341,7 @@ def _boundary_sign(boundary: dict, step: int, grid_num: int) -> np.ndarray:
 
 
 def _sign_image(ax, boundary: dict, step: int, grid_num: int):
-    """The sign of f(x) at ``step`` as a translucent image under the points of ``ax``."""
+    """The sign of f(x) at ``step``, a translucent image under the points of ``ax``."""
     from matplotlib.colors import ListedColormap
 
     from ..plotting import COLORS
