@@ -2,6 +2,7 @@
 
 import math
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -15,7 +16,16 @@ from xorgrok import figures as FG
 from xorgrok.animation import animation_html
 from xorgrok.plane import decision_function_on_plane
 
-TINY = xorgrok.Setup(p=400, n=16, n_test=16, m=12, mu_norm=2.5 * math.sqrt(400 / 16), eta=0.1, omega_init=1e-15, alpha=1e-12)
+TINY = xorgrok.Setup(
+    p=400,
+    n=16,
+    n_test=16,
+    m=12,
+    mu_norm=2.5 * math.sqrt(400 / 16),
+    eta=0.1,
+    omega_init=1e-15,
+    alpha=1e-12,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +34,11 @@ def traj():
 
 
 def test_csv_round_trip_and_atomic(tmp_path):
-    table = {"t": np.array([0, 1, 2]), "x": np.array([0.5, 1e-17, np.pi]), "name": np.array(["mu1", "mu2", "mu1"])}
+    table = {
+        "t": np.array([0, 1, 2]),
+        "x": np.array([0.5, 1e-17, np.pi]),
+        "name": np.array(["mu1", "mu2", "mu1"]),
+    }
     path = FG.write_csv(tmp_path / "a.csv", table)
     back = FG.read_csv(path)
     assert back["t"].dtype == np.int64 and back["t"].tolist() == [0, 1, 2]
@@ -56,17 +70,60 @@ def test_figure1_table_and_runs_table(traj):
     assert tuple(table) == FG.FIGURE1_COLUMNS
     assert table["t"].tolist() == list(range(7))
     assert np.allclose(table["test_median"], np.median(traj.test_acc, axis=0))
-    assert np.all(table["train_q20"] <= table["train_median"]) and np.all(table["train_median"] <= table["train_q80"])
+    assert np.all(table["train_q20"] <= table["train_median"]) and np.all(
+        table["train_median"] <= table["train_q80"]
+    )
     runs = FG.runs_table(traj)
     assert runs["seed"].size == 3 * 7 and set(runs["seed"].tolist()) == {0, 1, 2}
     assert np.allclose(runs["test_acc"].reshape(3, 7), traj.test_acc)
+
+
+def test_runs_matrix_inverts_runs_table_in_any_row_order(traj):
+    runs = FG.runs_table(traj)
+    order = np.random.default_rng(0).permutation(runs["seed"].size)
+    shuffled = {k: v[order] for k, v in runs.items()}
+    for table in (runs, shuffled):
+        t, acc = FG.runs_matrix(table, "test_acc")
+        np.testing.assert_array_equal(t, traj.t)
+        np.testing.assert_array_equal(acc, traj.test_acc)  # [S, T], seeds in order
+    missing = {k: v[1:] for k, v in runs.items()}
+    with pytest.raises(ValueError, match="every \\(seed, t\\) pair once"):
+        FG.runs_matrix(missing, "test_acc")
+    twice = {
+        k: np.r_[v[1:], v[1]] for k, v in runs.items()
+    }  # one pair twice, one absent
+    with pytest.raises(ValueError, match="every \\(seed, t\\) pair once"):
+        FG.runs_matrix(twice, "test_acc")
+    with pytest.raises(ValueError, match="name must be a column"):
+        FG.runs_matrix(runs, "nope")
+
+
+def test_runs_matrix_reads_a_stored_runs_file_as_the_chapter_did():
+    """The reshape chapter 5 used on the stored (seed-major, sorted) runs file."""
+    path = (
+        Path(__file__).resolve().parents[1] / "book" / "data" / "figure1_left_runs.csv"
+    )
+    r = FG.read_csv(path)
+    seeds, steps = np.unique(r["seed"]), np.unique(r["t"])
+    t, acc = FG.runs_matrix(r, "train_acc")
+    np.testing.assert_array_equal(t, steps)
+    np.testing.assert_array_equal(acc, r["train_acc"].reshape(seeds.size, steps.size))
+
+
+def test_value_at(traj):
+    table = FG.figure1_table(traj)
+    assert FG.value_at(table, 3, "test_median") == np.median(traj.test_acc[:, 3])
+    with pytest.raises(KeyError, match="step 99"):
+        FG.value_at(table, 99, "test_median")
 
 
 def test_figure1_record():
     assert FG.figure1_record(50).tolist() == list(range(51))
     rec = FG.figure1_record(5000)
     assert rec[0] == 0 and rec[-1] == 5000 and 50 < rec.size < 200
-    assert set(FG.FIGURE4_STEPS) <= set(rec.tolist()) and {40, 3000} <= set(rec.tolist())
+    assert set(FG.FIGURE4_STEPS) <= set(rec.tolist()) and {40, 3000} <= set(
+        rec.tolist()
+    )
 
 
 def test_histograms(traj):
@@ -95,7 +152,9 @@ def test_figure2_tables_and_plots(traj):
     sel = bnd["t"] == 6
     assert sel.sum() == 121
     grid = np.c_[bnd["u1"][sel], bnd["u2"][sel]]
-    expected = decision_function_on_plane(traj.proj[0, traj.index(6)], traj.a[0], TINY.mu_norm, grid)
+    expected = decision_function_on_plane(
+        traj.proj[0, traj.index(6)], traj.a[0], TINY.mu_norm, grid
+    )
     assert np.allclose(bnd["f"][sel], expected)
     fig = FG.plot_figure2(tables, (0, 1, 6), (1, 6))
     assert len(fig.axes) == 6
@@ -128,7 +187,9 @@ def test_scaled_setup():
 @pytest.mark.parametrize("name", FG.FIGURES)
 def test_make_figure_writes_everything(tmp_path, name):
     done = []
-    paths = FG.make_figure(name, tmp_path, runs=2, progress=done.append, p=300, n=12, m=8, steps=20)
+    paths = FG.make_figure(
+        name, tmp_path, runs=2, progress=done.append, p=300, n=12, m=8, steps=20
+    )
     names = sorted(p.name for p in paths)
     assert sorted(os.listdir(tmp_path)) == names  # nothing else (no temporary files)
     assert f"{name}.png" in names and f"{name}.svg" in names

@@ -1,5 +1,4 @@
-"""Tables of the paper's figures: what the runs give, as columns, and CSV files written atomically.
-"""
+"""Tables of the paper's figures: what the runs give, as columns, and CSV files written atomically."""
 
 from __future__ import annotations
 
@@ -24,6 +23,8 @@ __all__ = [
     "FIGURES",
     "figure1_table",
     "runs_table",
+    "runs_matrix",
+    "value_at",
     "positive_projections",
     "histogram_table",
     "histogram_summary",
@@ -39,7 +40,15 @@ Table = dict
 
 
 #: Columns of ``figure1_left.csv`` and ``figure1_right.csv``.
-FIGURE1_COLUMNS = ("t", "train_median", "train_q20", "train_q80", "test_median", "test_q20", "test_q80")
+FIGURE1_COLUMNS = (
+    "t",
+    "train_median",
+    "train_q20",
+    "train_q80",
+    "test_median",
+    "test_q20",
+    "test_q80",
+)
 
 
 #: Steps of each panel of Figure 1 ("about 50" and "about 5000" in the paper).
@@ -63,11 +72,15 @@ FIGURES = ("figure1", "figure2", "figure3", "figure4")
 
 def _check_table(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     if not isinstance(table, Mapping) or not table:
-        raise ValueError("table must be a non-empty mapping of column name -> 1-D array")
+        raise ValueError(
+            "table must be a non-empty mapping of column name -> 1-D array"
+        )
     cols = {str(k): np.asarray(v) for k, v in table.items()}
     lengths = {v.shape for v in cols.values()}
     if any(v.ndim != 1 for v in cols.values()) or len(lengths) != 1:
-        raise ValueError(f"table columns must be 1-D and of equal length, got shapes {sorted(lengths)}")
+        raise ValueError(
+            f"table columns must be 1-D and of equal length, got shapes {sorted(lengths)}"
+        )
     return cols
 
 
@@ -80,7 +93,9 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it the usual permissions
+        os.chmod(
+            tmp, 0o666 & ~umask
+        )  # mkstemp makes the file private; give it the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -158,17 +173,53 @@ def runs_table(traj: Trajectory) -> Table:
     }
 
 
+def runs_matrix(table: Table, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """One column of a :func:`runs_table` (or its CSV) back as a matrix: the steps t
+    [T] and the values [S, T], rows in increasing seed order, columns in increasing t.
+
+    The rows of ``table`` may come in any order; ``ValueError`` unless every (seed, t)
+    pair appears exactly once or if ``name`` is not a column.
+    """
+    if name not in table:
+        raise ValueError(f"name must be a column of the table ({', '.join(table)})")
+    seeds, s_idx = np.unique(np.asarray(table["seed"]), return_inverse=True)
+    t, t_idx = np.unique(np.asarray(table["t"]), return_inverse=True)
+    values = np.asarray(table[name])
+    cell = s_idx * t.size + t_idx
+    if values.size != seeds.size * t.size or np.unique(cell).size != values.size:
+        raise ValueError(
+            f"table must hold every (seed, t) pair once: {values.size} rows for "
+            f"{seeds.size} seeds x {t.size} steps"
+        )
+    out = np.empty((seeds.size, t.size), dtype=values.dtype)
+    out[s_idx, t_idx] = values
+    return t, out
+
+
+def value_at(table: Table, step: int, column: str) -> float:
+    """``table[column]`` on the first row where ``table["t"] == step``; ``KeyError``
+    if ``step`` is not in the table."""
+    hits = np.flatnonzero(np.asarray(table["t"]) == step)
+    if hits.size == 0:
+        raise KeyError(f"step {step} is not in the table")
+    return float(table[column][hits[0]])
+
+
 def positive_projections(traj: Trajectory, step: int) -> tuple[np.ndarray, np.ndarray]:
     """<w_j, mu1> and <w_j, mu2> of every positive neuron (a_j > 0) of every run at ``step``, pooled: ([K], [K])."""
     if traj.proj is None:
-        raise ValueError("the trajectory has no neuron projections: simulate with neurons=True")
+        raise ValueError(
+            "the trajectory has no neuron projections: simulate with neurons=True"
+        )
     k = traj.index(step)
     pos = traj.a > 0  # [S, m]
     values = traj.proj[:, k]  # [S, m, 2]
     return values[..., 0][pos], values[..., 1][pos]
 
 
-def histogram_table(traj: Trajectory, steps: Sequence[int] | None = None, bins: int = 60) -> Table:
+def histogram_table(
+    traj: Trajectory, steps: Sequence[int] | None = None, bins: int = 60
+) -> Table:
     """Histogram counts, long format: t, direction ("mu1"/"mu2"), bin_left, bin_right, count.
 
     At each step both directions share ``bins`` equal bins over [-R, R], R the largest absolute value at that step.
@@ -176,7 +227,13 @@ def histogram_table(traj: Trajectory, steps: Sequence[int] | None = None, bins: 
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
     steps = list(traj.t) if steps is None else list(steps)
-    cols: dict[str, list] = {"t": [], "direction": [], "bin_left": [], "bin_right": [], "count": []}
+    cols: dict[str, list] = {
+        "t": [],
+        "direction": [],
+        "bin_left": [],
+        "bin_right": [],
+        "count": [],
+    }
     for step in steps:
         v1, v2 = positive_projections(traj, int(step))
         R = float(max(np.abs(v1).max(initial=0.0), np.abs(v2).max(initial=0.0))) or 1.0
@@ -207,11 +264,27 @@ def histogram_summary(traj: Trajectory, steps: Sequence[int] | None = None) -> T
         k = traj.index(int(step))
         for d, name in enumerate(("mu1", "mu2")):
             v = traj.proj[:, k, :, d][pos]
-            per_run = np.array([traj.proj[s, k, pos[s], d].std() for s in range(traj.a.shape[0])])
+            per_run = np.array(
+                [traj.proj[s, k, pos[s], d].std() for s in range(traj.a.shape[0])]
+            )
             q = np.quantile(v, [0.05, 0.25, 0.5, 0.75, 0.95])
-            sd_between = float(per_run.std(ddof=1)) if per_run.size > 1 else float("nan")
+            sd_between = (
+                float(per_run.std(ddof=1)) if per_run.size > 1 else float("nan")
+            )
             rows.append((int(step), name, v.size, v.mean(), v.std(), *q, sd_between))
-    names = ("t", "direction", "n_neurons", "mean", "sd", "q05", "q25", "q50", "q75", "q95", "sd_between")
+    names = (
+        "t",
+        "direction",
+        "n_neurons",
+        "mean",
+        "sd",
+        "q05",
+        "q25",
+        "q50",
+        "q75",
+        "q95",
+        "sd_between",
+    )
     out = {name: np.array([r[i] for r in rows]) for i, name in enumerate(names)}
     out["t"] = out["t"].astype(np.int64)
     out["n_neurons"] = out["n_neurons"].astype(np.int64)
@@ -223,7 +296,12 @@ def _plane_limit(traj: Trajectory, s: int) -> float:
     return 1.15 * float(np.abs(traj.plane[s]).max())
 
 
-def figure2_tables(traj: Trajectory, steps: Sequence[int] = FIGURE2_STEPS, run: int = 0, grid_num: int = 101) -> dict[str, Table]:
+def figure2_tables(
+    traj: Trajectory,
+    steps: Sequence[int] = FIGURE2_STEPS,
+    run: int = 0,
+    grid_num: int = 101,
+) -> dict[str, Table]:
     """The data of Figure 2 for one run (``run`` indexes ``traj.seeds``):
 
     * ``points``: i, u1, u2 (coordinates along mu1/||mu||, mu2/||mu||), cluster, y (noisy label; 0 for test
@@ -232,8 +310,14 @@ def figure2_tables(traj: Trajectory, steps: Sequence[int] = FIGURE2_STEPS, run: 
     * ``boundary``: t, u1, u2, f: the network output on a grid of the plane (:func:`decision_function_on_plane`).
     """
     if traj.proj is None:
-        raise ValueError("the trajectory has no neuron projections: simulate with neurons=True")
-    if isinstance(grid_num, bool) or not isinstance(grid_num, (int, np.integer)) or grid_num < 2:
+        raise ValueError(
+            "the trajectory has no neuron projections: simulate with neurons=True"
+        )
+    if (
+        isinstance(grid_num, bool)
+        or not isinstance(grid_num, (int, np.integer))
+        or grid_num < 2
+    ):
         raise ValueError(f"grid_num must be an integer >= 2, got {grid_num!r}")
     s = int(run)
     n = traj.y.shape[1]
@@ -254,7 +338,13 @@ def figure2_tables(traj: Trajectory, steps: Sequence[int] = FIGURE2_STEPS, run: 
     axis = np.linspace(-limit, limit, grid_num)
     u1, u2 = np.meshgrid(axis, axis)
     grid = np.stack([u1.ravel(), u2.ravel()], axis=-1)
-    neurons: dict[str, list] = {"t": [], "j": [], "a": [], "proj_mu1": [], "proj_mu2": []}
+    neurons: dict[str, list] = {
+        "t": [],
+        "j": [],
+        "a": [],
+        "proj_mu1": [],
+        "proj_mu2": [],
+    }
     boundary: dict[str, list] = {"t": [], "u1": [], "u2": [], "f": []}
     for step in steps:
         k = traj.index(int(step))
@@ -280,8 +370,16 @@ def figure2_tables(traj: Trajectory, steps: Sequence[int] = FIGURE2_STEPS, run: 
 
 def figure2_summary(traj: Trajectory, steps: Sequence[int] = FIGURE2_STEPS) -> Table:
     """Every run's train and test accuracy at Figure 2's steps (is the run drawn typical?): seed, t, train_acc, test_acc."""
-    rows = [(int(seed), int(step), traj.train_acc[s, traj.index(int(step))], traj.test_acc[s, traj.index(int(step))])
-            for s, seed in enumerate(traj.seeds) for step in steps]
+    rows = [
+        (
+            int(seed),
+            int(step),
+            traj.train_acc[s, traj.index(int(step))],
+            traj.test_acc[s, traj.index(int(step))],
+        )
+        for s, seed in enumerate(traj.seeds)
+        for step in steps
+    ]
     return {
         "seed": np.array([r[0] for r in rows], dtype=np.int64),
         "t": np.array([r[1] for r in rows], dtype=np.int64),
