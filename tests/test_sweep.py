@@ -580,6 +580,25 @@ def test_memorization_split_sums_to_the_signed_output():
     assert ((share >= 0) & (share <= 1)).all()
 
 
+def test_memorization_split_runs_stacks_the_per_seed_split():
+    """The per-seed loop chapter 7d wrote, stacked over seeds."""
+    setup = TINY.replace(eta=0.3)
+    tr = xg.simulate(
+        setup, 4, [0, 1, 2], record=[1, 4], neurons=True, outputs=True, preacts=True
+    )
+    stacked = beyond.memorization_split_runs(tr, 1)
+    for s in range(3):
+        one = beyond.memorization_split(
+            tr.preacts[s, 1], tr.proj[s, 1], tr.a[s], tr.cluster[s, : setup.n], tr.y[s]
+        )
+        assert set(one) == set(stacked)
+        for key, value in one.items():
+            np.testing.assert_array_equal(stacked[key][s], value)
+    assert stacked["label_aligned"].shape == (3, setup.n)
+    with pytest.raises(ValueError, match="preacts=True"):
+        beyond.memorization_split_runs(xg.simulate(setup, 2, [0]), 0)
+
+
 def test_per_cluster_accuracy_counts_zero_outputs_as_errors():
     f = np.array([[1.0, -1.0, 2.0, -2.0, 0.0, 1.0]])
     cluster = np.array([[0, 0, 1, 2, 2, 3]])

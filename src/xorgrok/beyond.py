@@ -23,11 +23,11 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from .config import Setup
+from .data import CLUSTER_DIRECTIONS
 from .schedule import first_crossing, log_steps
 from .sweep import SweepResult, as_setup_array, stack_results, sweep
-from .validation import Progress
 from .theory import mu_norm_range
-from .data import CLUSTER_DIRECTIONS
+from .validation import Progress
 
 __all__ = [
     "BOOK_BASE",
@@ -40,13 +40,23 @@ __all__ = [
     "fit_power_law",
     "bootstrap_first_steps",
     "memorization_split",
+    "memorization_split_runs",
     "SPLIT_GROUPS",
     "GROKKING_FACTORS",
     "VARIANTS",
 ]
 
 #: The base setup of the part: the paper's Figure 1 (left) at m = 100, n = 50, ||mu|| = 50 (module docstring).
-BOOK_BASE = Setup(p=40_000, n=50, n_test=200, m=100, mu_norm=50.0, eta=0.05, omega_init=1e-15, alpha=1e-12)
+BOOK_BASE = Setup(
+    p=40_000,
+    n=50,
+    n_test=200,
+    m=100,
+    mu_norm=50.0,
+    eta=0.05,
+    omega_init=1e-15,
+    alpha=1e-12,
+)
 #: The two resolutions of every experiment.
 RESOLUTIONS = ("page", "full")
 
@@ -71,29 +81,59 @@ class Plan:
 
 def _check_resolution(resolution: str) -> None:
     if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
+        raise ValueError(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}"
+        )
 
 
 def _init(res: str) -> Plan:
     """Q1: omega_init / alpha over many orders of magnitude (alpha fixed at 1e-12)."""
-    ratios = [1e-4, 1e-2, 1.0, 10.0, 100.0] if res == "page" else list(10.0 ** np.arange(-6, 3.01, 0.5))
-    setups = as_setup_array([BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios])
+    ratios = (
+        [1e-4, 1e-2, 1.0, 10.0, 100.0]
+        if res == "page"
+        else list(10.0 ** np.arange(-6, 3.01, 0.5))
+    )
+    setups = as_setup_array(
+        [BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios]
+    )
     steps = np.array([int(300 + 120 * r) for r in ratios])
-    return Plan("init", setups, steps, range(8 if res == "page" else 32),
-                log_steps(int(steps.max()), 20 if res == "page" else 40), {"ratio": ratios})
+    return Plan(
+        "init",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(int(steps.max()), 20 if res == "page" else 40),
+        {"ratio": ratios},
+    )
 
 
 def _init_onestep(res: str) -> Plan:
     """Q1: memorization after one step, over omega_init / alpha and p (one step per run: cheap)."""
     ratios = list(10.0 ** np.arange(-3, 3.01, 0.5 if res == "page" else 0.25))
-    ps = [1_000, 10_000, 100_000, 1_000_000, 10**8] if res == "page" else [10**k for k in range(3, 13)]
+    ps = (
+        [1_000, 10_000, 100_000, 1_000_000, 10**8]
+        if res == "page"
+        else [10**k for k in range(3, 13)]
+    )
     # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against memorization) stays fixed
     mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
     setups = as_setup_array(
-        [[BOOK_BASE.replace(p=p, mu_norm=mu[p], omega_init=r * BOOK_BASE.alpha) for r in ratios] for p in ps]
+        [
+            [
+                BOOK_BASE.replace(p=p, mu_norm=mu[p], omega_init=r * BOOK_BASE.alpha)
+                for r in ratios
+            ]
+            for p in ps
+        ]
     )
-    return Plan("init-onestep", setups, 1, range(16 if res == "page" else 64), np.array([0, 1]),
-                {"p": ps, "ratio": ratios})
+    return Plan(
+        "init-onestep",
+        setups,
+        1,
+        range(16 if res == "page" else 64),
+        np.array([0, 1]),
+        {"p": ps, "ratio": ratios},
+    )
 
 
 def _phase(res: str) -> Plan:
@@ -103,34 +143,74 @@ def _phase(res: str) -> Plan:
         kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
         steps, seeds = 200, range(8)
     else:
-        ps = [50, 100, 200, 500, 1_000, 3_000, 10_000, 40_000, 100_000, 10**6, 10**7, 10**8, 10**9, 10**10,
-              10**11, 10**12]
+        ps = [
+            50,
+            100,
+            200,
+            500,
+            1_000,
+            3_000,
+            10_000,
+            40_000,
+            100_000,
+            10**6,
+            10**7,
+            10**8,
+            10**9,
+            10**10,
+            10**11,
+            10**12,
+        ]
         kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.125))
         steps, seeds = 1000, range(32)
-    setups = as_setup_array([[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps])
-    record = np.unique(np.concatenate([[0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 200], log_steps(steps, 10)]))
+    setups = as_setup_array(
+        [[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps]
+    )
+    record = np.unique(
+        np.concatenate([[0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 200], log_steps(steps, 10)])
+    )
     return Plan("phase", setups, steps, seeds, record, {"p": ps, "kappa": kappas})
 
 
 def _samples(res: str) -> Plan:
     """Q4: n against ||mu|| at the paper's p = 40000, after 200 steps."""
-    ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200, 280, 400]
+    ns = (
+        [25, 50, 100, 200]
+        if res == "page"
+        else [25, 35, 50, 70, 100, 140, 200, 280, 400]
+    )
     mus = list(10.0 ** np.arange(1.0, 2.76, 0.125 if res == "page" else 0.0625))
-    setups = as_setup_array([[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns])
-    return Plan("samples", setups, 200, range(8 if res == "page" else 32),
-                np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]), {"n": ns, "mu_norm": mus})
+    setups = as_setup_array(
+        [[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns]
+    )
+    return Plan(
+        "samples",
+        setups,
+        200,
+        range(8 if res == "page" else 32),
+        np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]),
+        {"n": ns, "mu_norm": mus},
+    )
 
 
 def _samples_extreme(res: str) -> Plan:
     """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2 window with C = 1."""
     ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200]
-    p = 10**12  # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) / n^2.51)
+    p = (
+        10**12
+    )  # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) / n^2.51)
     setups = []
     for n in ns:
         low, high = mu_norm_range(p, n)
         setups.append(BOOK_BASE.replace(n=n, p=p, mu_norm=math.sqrt(low * high)))
-    return Plan("samples-extreme", as_setup_array(setups), 2000, range(16 if res == "page" else 64),
-                np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]), {"n": ns})
+    return Plan(
+        "samples-extreme",
+        as_setup_array(setups),
+        2000,
+        range(16 if res == "page" else 64),
+        np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]),
+        {"n": ns},
+    )
 
 
 #: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with omega_init/alpha = 3.
@@ -163,34 +243,73 @@ def _grokking_design(res: str) -> list[dict[str, float]]:
 def _grokking(res: str) -> Plan:
     design = _grokking_design(res)
     setups = as_setup_array(
-        [BOOK_BASE.replace(omega_init=d["ratio"] * BOOK_BASE.alpha, n=int(d["n"]), p=int(d["p"]),
-                           mu_norm=float(d["mu_norm"]), m=int(d["m"])) for d in design]
+        [
+            BOOK_BASE.replace(
+                omega_init=d["ratio"] * BOOK_BASE.alpha,
+                n=int(d["n"]),
+                p=int(d["p"]),
+                mu_norm=float(d["mu_norm"]),
+                m=int(d["m"]),
+            )
+            for d in design
+        ]
     )
     steps = 3000 if res == "page" else 10_000
-    return Plan("grokking-time", setups, steps, range(16 if res == "page" else 64),
-                np.unique(np.concatenate([np.arange(0, 101), log_steps(steps, 60)])),
-                {"design": design})
+    return Plan(
+        "grokking-time",
+        setups,
+        steps,
+        range(16 if res == "page" else 64),
+        np.unique(np.concatenate([np.arange(0, 101), log_steps(steps, 60)])),
+        {"design": design},
+    )
 
 
 def _long(res: str) -> Plan:
     """Q6: long training with step sizes up to where the loss falls, at two signal strengths."""
-    alphas = [1e-12, 1e-6, 1e-4, 1e-2, 1e-1] if res == "page" else [1e-12, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3,
-                                                                    1e-2, 3e-2, 1e-1, 1.0]
+    alphas = (
+        [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
+        if res == "page"
+        else [1e-12, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0]
+    )
     mus = [50.0, 120.0] if res == "page" else [35.0, 50.0, 85.0, 120.0]
     steps = 5000 if res == "page" else 200_000
-    setups = as_setup_array([[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus])
-    return Plan("long", setups, steps, range(8 if res == "page" else 32), log_steps(steps, 10),
-                {"mu_norm": mus, "alpha": alphas})
+    setups = as_setup_array(
+        [[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus]
+    )
+    return Plan(
+        "long",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(steps, 10),
+        {"mu_norm": mus, "alpha": alphas},
+    )
 
 
 def _width(res: str) -> Plan:
     """Q7: width m at a small and a large omega_init / alpha (the lazy side)."""
-    ms = [10, 100, 1000] if res == "page" else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
+    ms = (
+        [10, 100, 1000]
+        if res == "page"
+        else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
+    )
     ratios = [1e-3, 10.0]
-    setups = as_setup_array([[BOOK_BASE.replace(m=m, omega_init=r * BOOK_BASE.alpha) for m in ms] for r in ratios])
+    setups = as_setup_array(
+        [
+            [BOOK_BASE.replace(m=m, omega_init=r * BOOK_BASE.alpha) for m in ms]
+            for r in ratios
+        ]
+    )
     steps = np.array([[300 if r < 1 else 4000 for _ in ms] for r in ratios])
-    return Plan("width", setups, steps, range(8 if res == "page" else 32), log_steps(4000, 20),
-                {"ratio": ratios, "m": ms})
+    return Plan(
+        "width",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(4000, 20),
+        {"ratio": ratios, "m": ms},
+    )
 
 
 #: Q7: the model variants compared (switches of xorgrok.variants.train_variants), by name.
@@ -208,18 +327,34 @@ def _variants(res: str) -> Plan:
     alphas = [1e-12, 1e-4]
     setups = as_setup_array([BOOK_BASE.replace(alpha=a) for a in alphas])
     steps = np.array([300, 3000]) if res == "page" else np.array([3000, 30_000])
-    return Plan("variants", setups, steps, range(8 if res == "page" else 32), log_steps(int(steps.max()), 20),
-                {"alpha": alphas, "variant": list(VARIANTS)}, variants=list(VARIANTS.values()))
+    return Plan(
+        "variants",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(int(steps.max()), 20),
+        {"alpha": alphas, "variant": list(VARIANTS)},
+        variants=list(VARIANTS.values()),
+    )
 
 
 #: name -> (question, plan builder). The command line lists these.
 EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
     "init": ("Q1 omega_init/alpha: curves and the grokking time", _init),
-    "init-onestep": ("Q1 one-step memorization over omega_init/alpha and p", _init_onestep),
+    "init-onestep": (
+        "Q1 one-step memorization over omega_init/alpha and p",
+        _init_onestep,
+    ),
     "phase": ("Q2, Q3 the plane of p and mu_norm / p^(1/4)", _phase),
     "samples": ("Q4 n against mu_norm at p = 40000", _samples),
-    "samples-extreme": ("Q3, Q4 n inside the A1-A2 window at p = 1e12, 2000 steps", _samples_extreme),
-    "grokking-time": ("Q5 the grokking time: one-factor design for a scaling law", _grokking),
+    "samples-extreme": (
+        "Q3, Q4 n inside the A1-A2 window at p = 1e12, 2000 steps",
+        _samples_extreme,
+    ),
+    "grokking-time": (
+        "Q5 the grokking time: one-factor design for a scaling law",
+        _grokking,
+    ),
     "long": ("Q6 long training, step sizes up to where the loss falls", _long),
     "width": ("Q7 wide networks and the lazy side", _width),
     "variants": ("Q7 leaky ReLU, trained second layer, mini-batch SGD", _variants),
@@ -229,7 +364,9 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
 def plan(name: str, resolution: str = "page") -> Plan:
     """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution ("page" or "full")."""
     if name not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}")
+        raise ValueError(
+            f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}"
+        )
     _check_resolution(resolution)
     return EXPERIMENTS[name][1](resolution)
 
@@ -253,7 +390,9 @@ def run(
     options = dict(record=pl.record, progress=progress, **sweep_options)
     if pl.variants is None:
         return sweep(pl.setups, pl.steps, seeds, axes=pl.axes, **options)
-    parts = [sweep(pl.setups, pl.steps, seeds, variant=v, **options) for v in pl.variants]
+    parts = [
+        sweep(pl.setups, pl.steps, seeds, variant=v, **options) for v in pl.variants
+    ]
     return stack_results(parts, pl.axes)
 
 
@@ -279,7 +418,9 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> 
     return float("nan")
 
 
-def fit_power_law(features: Mapping[str, np.ndarray], target: np.ndarray) -> dict[str, float]:
+def fit_power_law(
+    features: Mapping[str, np.ndarray], target: np.ndarray
+) -> dict[str, float]:
     """Least-squares fit of log target = log c + sum_k b_k log feature_k; returns {"c": c, name: b_k, ...}.
 
     Every array has shape [K] (one entry per design point); entries with a non-finite target are dropped.
@@ -287,15 +428,27 @@ def fit_power_law(features: Mapping[str, np.ndarray], target: np.ndarray) -> dic
     target = np.asarray(target, dtype=float)
     keep = np.isfinite(target) & (target > 0)
     names = list(features)
-    A = np.column_stack([np.ones(keep.sum())] + [np.log(np.asarray(features[k], float)[keep]) for k in names])
+    A = np.column_stack(
+        [np.ones(keep.sum())]
+        + [np.log(np.asarray(features[k], float)[keep]) for k in names]
+    )
     if A.shape[0] < A.shape[1]:
-        raise ValueError(f"need at least {A.shape[1]} finite design points, got {A.shape[0]}")
+        raise ValueError(
+            f"need at least {A.shape[1]} finite design points, got {A.shape[0]}"
+        )
     coef, *_ = np.linalg.lstsq(A, np.log(target[keep]), rcond=None)
-    return {"c": float(np.exp(coef[0])), **{k: float(b) for k, b in zip(names, coef[1:])}}
+    return {
+        "c": float(np.exp(coef[0])),
+        **{k: float(b) for k, b in zip(names, coef[1:])},
+    }
 
 
 def bootstrap_first_steps(
-    t: np.ndarray, curves: np.ndarray, threshold: float, n_boot: int = 1000, seed: int = 0
+    t: np.ndarray,
+    curves: np.ndarray,
+    threshold: float,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> np.ndarray:
     """Bootstrap over seeds of the first step where the median curve reaches ``threshold``.
 
@@ -309,7 +462,9 @@ def bootstrap_first_steps(
     out = np.empty((n_boot, K))
     for b in range(n_boot):
         pick = rng.integers(0, S, size=(K, S))
-        med = np.median(np.take_along_axis(curves, pick[:, :, None], axis=1), axis=1)  # [K, T]
+        med = np.median(
+            np.take_along_axis(curves, pick[:, :, None], axis=1), axis=1
+        )  # [K, T]
         out[b] = first_crossing(t, med, threshold)
     return out
 
@@ -318,8 +473,13 @@ def bootstrap_first_steps(
 SPLIT_GROUPS = ("label_aligned", "label_other", "opposite_aligned", "opposite_other")
 
 
-def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, cluster: np.ndarray,
-                       y: np.ndarray) -> dict[str, np.ndarray]:
+def memorization_split(
+    preacts: np.ndarray,
+    proj: np.ndarray,
+    a: np.ndarray,
+    cluster: np.ndarray,
+    y: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Split each training point's signed output y_i f(x_i) = sum_j y_i a_j ReLU(<w_j, x_i>) by groups of neurons.
 
     Args (one seed, one step):
@@ -339,7 +499,11 @@ def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, clu
     (0: the point is seen through its cluster mean only; near 1: through its own noise vector).
     The four contributions add up to y_i f(x_i).
     """
-    preacts, proj, a = np.asarray(preacts, float), np.asarray(proj, float), np.asarray(a, float)
+    preacts, proj, a = (
+        np.asarray(preacts, float),
+        np.asarray(proj, float),
+        np.asarray(a, float),
+    )
     cluster, y = np.asarray(cluster), np.asarray(y, float)
     # [m]: the cluster each neuron points at most
     preferred = np.argmax(proj @ CLUSTER_DIRECTIONS.T, axis=1)
@@ -360,5 +524,30 @@ def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, clu
         out["active_" + name] = (active & mask).sum(0)
     noise = np.abs(preacts - along)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["noise_share"] = (noise * active).sum(0) / ((noise + np.abs(along)) * active).sum(0)
+        out["noise_share"] = (noise * active).sum(0) / (
+            (noise + np.abs(along)) * active
+        ).sum(0)
     return out
+
+
+def memorization_split_runs(traj: Any, k: int) -> dict[str, np.ndarray]:
+    """:func:`memorization_split` of every seed of ``traj`` at its ``k``-th recorded
+    step, stacked: each entry [S, n] (row s: seed ``traj.seeds[s]``).
+
+    ``traj`` is a :class:`~xorgrok.simulate.Trajectory` simulated with
+    ``neurons=True, preacts=True``; ``ValueError`` otherwise.
+    """
+    if traj.preacts is None or traj.proj is None:
+        raise ValueError("traj must be simulated with neurons=True and preacts=True")
+    n = traj.setup.n
+    parts = [
+        memorization_split(
+            traj.preacts[s, k],
+            traj.proj[s, k],
+            traj.a[s],
+            traj.cluster[s, :n],
+            traj.y[s],
+        )
+        for s in range(len(traj.seeds))
+    ]
+    return {key: np.stack([p[key] for p in parts]) for key in parts[0]}
