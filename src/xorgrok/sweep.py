@@ -46,6 +46,7 @@ import torch
 from .config import Setup
 from .engines import DivergenceError
 from .executors import local_executor, stop_workers
+from .grids import as_setup_array, broadcast_steps, grid
 from .resources import float_range_issue
 from .schedule import Recorded
 from .simulate import DEFAULT_DTYPE, simulate
@@ -153,7 +154,9 @@ class Cell:
     ) -> "Cell":
         """A validated cell. ``record=None`` records every step (a step beyond ``steps`` is an error)."""
         if not isinstance(setup, Setup):
-            raise ValueError(f"setup must be an xorgrok.Setup, got {type(setup).__name__}")
+            raise ValueError(
+                f"setup must be an xorgrok.Setup, got {type(setup).__name__}"
+            )
         steps = check_int("steps", steps)
         rec = tuple(int(t) for t in check_record(record, steps))
         engine = check_engine(engine)
@@ -163,7 +166,9 @@ class Cell:
 
             options = tuple(sorted(check_options(dict(variant)).items()))
             if engine == "span":
-                raise ValueError("engine must be 'dense' or 'reduced' for a variant (the sampler), got 'span'")
+                raise ValueError(
+                    "engine must be 'dense' or 'reduced' for a variant (the sampler), got 'span'"
+                )
         name = _dtype_name(dtype, engine, bool(options))
         if dtype is None and float_range_issue(setup, steps, _DTYPES[name]) is not None:
             name = "float64"  # float32 cannot represent this run (xorgrok.resources)
@@ -195,7 +200,9 @@ class Cell:
         payload = self.describe()
         if not self.variant:
             del payload["variant"]
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -204,7 +211,9 @@ class Cell:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _curves_from(train_acc, test_acc, loss, f_train, y, flipped) -> dict[str, np.ndarray]:
+def _curves_from(
+    train_acc, test_acc, loss, f_train, y, flipped
+) -> dict[str, np.ndarray]:
     """Per-seed curves from [T] accuracies and loss and [T, n] training outputs."""
     fitted = (y[None, :] * f_train) > 0  # [T, n]
     nan = np.full(len(train_acc), np.nan)
@@ -217,7 +226,9 @@ def _curves_from(train_acc, test_acc, loss, f_train, y, flipped) -> dict[str, np
     }
 
 
-def _train(cell: Cell, seeds: list[int], steps: int, record: Sequence[int]) -> list[dict[str, np.ndarray]]:
+def _train(
+    cell: Cell, seeds: list[int], steps: int, record: Sequence[int]
+) -> list[dict[str, np.ndarray]]:
     """Train the seeds for ``steps`` steps; may raise DivergenceError."""
     if cell.variant:
         from .variants import train_variants
@@ -229,7 +240,14 @@ def _train(cell: Cell, seeds: list[int], steps: int, record: Sequence[int]) -> l
     tr = train(cell.setup, steps, seeds, record=record, engine=cell.engine, dtype=dtype)
     flipped = tr.y != tr.y_clean[:, : cell.setup.n]
     return [
-        _curves_from(tr.train_acc[s], tr.test_acc[s], tr.loss[s], tr.f_train[s], tr.y[s], flipped[s])
+        _curves_from(
+            tr.train_acc[s],
+            tr.test_acc[s],
+            tr.loss[s],
+            tr.f_train[s],
+            tr.y[s],
+            flipped[s],
+        )
         for s in range(len(seeds))
     ]
 
@@ -238,7 +256,9 @@ def _run_cell(cell: Cell, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
     """Curves of each seed of a cell. A seed whose output diverges keeps its curves up to the step before."""
     try:
         runs = _train(cell, seeds, cell.steps, cell.record)
-        return {seed: {**run, "diverged_at": np.int64(-1)} for seed, run in zip(seeds, runs)}
+        return {
+            seed: {**run, "diverged_at": np.int64(-1)} for seed, run in zip(seeds, runs)
+        }
     except DivergenceError as err:
         step = err.step
     if len(seeds) > 1:  # find which seeds diverge
@@ -388,7 +408,9 @@ class Cache:
         folder.mkdir(parents=True, exist_ok=True)
         meta = folder / "cell.json"
         if not meta.is_file():
-            _atomic_write(meta, json.dumps(cell.describe(), indent=1, sort_keys=True).encode())
+            _atomic_write(
+                meta, json.dumps(cell.describe(), indent=1, sort_keys=True).encode()
+            )
         arrays = {name: np.asarray(run[name], dtype=float) for name in CURVES}
         arrays.update(
             t=np.asarray(cell.record, dtype=np.int64),
@@ -461,7 +483,9 @@ class SweepResult(Recorded):
         """Quantiles over seeds (NaN-aware) of a curve: shape [len(q), *G, T]."""
         values = getattr(self, name)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (steps a cell did not reach)
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # all-NaN columns (steps a cell did not reach)
             return np.nanquantile(values, list(q), axis=-2)
 
     def median(self, name: str) -> np.ndarray:
@@ -478,7 +502,9 @@ class SweepResult(Recorded):
         last = np.empty(self.shape, dtype=np.int64)
         for idx in np.ndindex(*self.shape):
             last[idx] = np.searchsorted(self.t, self.cells[idx].record[-1])
-        return np.take_along_axis(values, last[..., None, None].repeat(values.shape[-2], -2), -1)[..., 0]
+        return np.take_along_axis(
+            values, last[..., None, None].repeat(values.shape[-2], -2), -1
+        )[..., 0]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -486,57 +512,10 @@ class SweepResult(Recorded):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def grid(base: Setup, **axes: Sequence[Any]) -> np.ndarray:
-    """Setups on the product of the axes (Setup fields): object array of shape (len(axis1), len(axis2), ...).
-
-    Example: ``grid(PAPER_FIG1_LEFT, alpha=[1e-12, 1e-14], m=[100, 1000])`` has shape (2, 2).
-    """
-    if not isinstance(base, Setup):
-        raise ValueError(f"base must be an xorgrok.Setup, got {type(base).__name__}")
-    fields = set(base.as_dict())
-    for name, values in axes.items():
-        if name not in fields:
-            raise ValueError(f"grid axis must be a Setup field ({', '.join(sorted(fields))}), got {name!r}")
-        if len(values) == 0:
-            raise ValueError(f"grid axis {name} must have at least one value")
-    shape = tuple(len(v) for v in axes.values())
-    out = np.empty(shape, dtype=object)
-    names = list(axes)
-    for idx in np.ndindex(*shape):
-        out[idx] = base.replace(**{name: axes[name][i] for name, i in zip(names, idx)})
-    return out
-
-
-def as_setup_array(setups: Any) -> np.ndarray:
-    """A Setup or a (nested) sequence of Setups as an object array of Setups (shape G, the grid's)."""
-    if isinstance(setups, Setup):
-        arr = np.empty((), dtype=object)
-        arr[()] = setups
-        return arr
-    arr = np.empty(np.shape(np.array(setups, dtype=object)), dtype=object)
-    flat = np.array(setups, dtype=object).reshape(-1)
-    arr.reshape(-1)[:] = flat
-    if arr.size == 0:
-        raise ValueError("setups must contain at least one Setup")
-    for s in arr.reshape(-1):
-        if not isinstance(s, Setup):
-            raise ValueError(f"setups must contain xorgrok.Setup objects, got {type(s).__name__}")
-    return arr
-
-
-def _broadcast_steps(steps: Any, shape: tuple[int, ...]) -> np.ndarray:
-    if np.ndim(steps) == 0:
-        return np.full(shape, check_int("steps", steps), dtype=np.int64)
-    arr = np.asarray(steps)
-    if arr.shape != shape:
-        raise ValueError(
-            f"steps must be an integer or an array of the grid's shape {shape}, got shape {arr.shape}"
-        )
-    return np.vectorize(lambda s: check_int("steps", s), otypes=[np.int64])(arr)
-
-
 def _check_optional_count(name: str, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or value < 1
+    ):
         raise ValueError(f"{name} must be an integer >= 1 or None, got {value!r}")
 
 
@@ -580,7 +559,7 @@ def sweep(
     """
     grid_setups = as_setup_array(setups)
     shape = grid_setups.shape
-    steps_arr = _broadcast_steps(steps, shape)
+    steps_arr = broadcast_steps(steps, shape)
     seeds = check_seeds(seeds)
     record_all = check_record(record, int(steps_arr.max()))
     _check_optional_count("workers", workers)
@@ -588,7 +567,9 @@ def sweep(
     cells = np.empty(shape, dtype=object)
     for idx in np.ndindex(*shape):
         cell_record = record_all[record_all <= steps_arr[idx]]
-        cells[idx] = Cell.make(grid_setups[idx], int(steps_arr[idx]), cell_record, engine, dtype, variant)
+        cells[idx] = Cell.make(
+            grid_setups[idx], int(steps_arr[idx]), cell_record, engine, dtype, variant
+        )
     run = _SweepRun(
         list(cells.reshape(-1)),
         Cache(cache_dir) if cache_dir is not None else None,
@@ -616,19 +597,31 @@ class _SweepRun:
     ``runs`` maps (flat cell index, seed) -> the run's curves; ``n_cached`` and ``n_computed`` count them.
     """
 
-    def __init__(self, cells: list[Cell], cache: Cache | None, executor: cf.Executor | None,
-                 workers: int, progress: Callable[[int], Any]):
+    def __init__(
+        self,
+        cells: list[Cell],
+        cache: Cache | None,
+        executor: cf.Executor | None,
+        workers: int,
+        progress: Callable[[int], Any],
+    ):
         self.cells, self.cache, self.executor = cells, cache, executor
         self.workers, self.progress = workers, progress
         self.runs: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         self.n_cached = self.n_computed = 0
         self.per_task = 1
 
-    def still_missing(self, ci: int, todo: Sequence[int], warn: bool = True) -> list[int]:
+    def still_missing(
+        self, ci: int, todo: Sequence[int], warn: bool = True
+    ) -> list[int]:
         """The seeds of ``todo`` the cache lacks (the others go into ``runs``)."""
         left = []
         for seed in todo:
-            run = self.cache.load(self.cells[ci], seed, warn) if self.cache is not None else None
+            run = (
+                self.cache.load(self.cells[ci], seed, warn)
+                if self.cache is not None
+                else None
+            )
             if run is None:
                 left.append(seed)
             else:
@@ -637,12 +630,18 @@ class _SweepRun:
 
     def execute(self, seeds: list[int], seeds_per_task: int | None) -> None:
         """Read what the cache holds, compute the rest (under per-cell locks with a cache)."""
-        missing = [(ci, todo) for ci in range(len(self.cells)) if (todo := self.still_missing(ci, seeds))]
+        missing = [
+            (ci, todo)
+            for ci in range(len(self.cells))
+            if (todo := self.still_missing(ci, seeds))
+        ]
         self.n_cached = len(self.runs)
         total = sum(len(todo) for _, todo in missing)
         self.per_task = seeds_per_task or max(1, math.ceil(total / (2 * self.workers)))
         todo_cells = {ci for ci, _ in missing}
-        _check_fits(todo_cells, self.cells, min(self.per_task, len(seeds)), self.workers)
+        _check_fits(
+            todo_cells, self.cells, min(self.per_task, len(seeds)), self.workers
+        )
         if self.cache is None:
             self.compute(missing)
         else:
@@ -655,7 +654,11 @@ class _SweepRun:
         try:
             mine, theirs = [], []
             for ci, todo in missing:
-                fd = self.cache.lock(self.cells[ci], wait=False) if len(locks) < _MAX_LOCKS else -1
+                fd = (
+                    self.cache.lock(self.cells[ci], wait=False)
+                    if len(locks) < _MAX_LOCKS
+                    else -1
+                )
                 if fd is None:
                     theirs.append((ci, todo))
                     continue
@@ -689,7 +692,11 @@ class _SweepRun:
 
     def compute(self, todo: list[tuple[int, list[int]]]) -> None:
         per_task = self.per_task
-        tasks = [(ci, chunk[i : i + per_task]) for ci, chunk in todo for i in range(0, len(chunk), per_task)]
+        tasks = [
+            (ci, chunk[i : i + per_task])
+            for ci, chunk in todo
+            for i in range(0, len(chunk), per_task)
+        ]
         if tasks and self.executor is None and self.workers == 1:
             for ci, chunk in tasks:
                 try:
@@ -698,7 +705,9 @@ class _SweepRun:
                     raise self.fail(ci, chunk, err) from err
                 self.finish(ci, out)
         elif tasks:
-            _run_parallel(tasks, self.cells, self.executor, self.workers, self.finish, self.fail)
+            _run_parallel(
+                tasks, self.cells, self.executor, self.workers, self.finish, self.fail
+            )
 
 
 def _stack_runs(
@@ -723,7 +732,9 @@ def _stack_runs(
     return arrays, diverged
 
 
-def stack_results(parts: Sequence[SweepResult], axes: Mapping[str, Sequence[Any]]) -> SweepResult:
+def stack_results(
+    parts: Sequence[SweepResult], axes: Mapping[str, Sequence[Any]]
+) -> SweepResult:
     """Sweeps of one grid (one per model variant, say) as one result with a last grid axis, one entry per part.
 
     Every part has the same grid shape G, seeds and recorded steps; the result has the grid shape
@@ -776,7 +787,9 @@ def _run_parallel(
     own = executor is None
     if own:
         executor = local_executor(min(n_workers, len(tasks)))
-    futures = {executor.submit(_run_cell, cells[ci], chunk): (ci, chunk) for ci, chunk in tasks}
+    futures = {
+        executor.submit(_run_cell, cells[ci], chunk): (ci, chunk) for ci, chunk in tasks
+    }
     error: SweepError | None = None
     try:
         for fut in cf.as_completed(futures):
