@@ -179,6 +179,17 @@ def test_wilson():
         PE.wilson(3, 2)
 
 
+def test_wilson_at_90_percent_matches_the_formula_chapter_7a_wrote():
+    k, total, z = np.arange(17), 16, 1.645
+    phat = k / total
+    mid = (phat + z**2 / (2 * total)) / (1 + z**2 / total)
+    half = z * np.sqrt(phat * (1 - phat) / total + z**2 / (4 * total**2))
+    half /= 1 + z**2 / total
+    lo, hi = PE.wilson(k, total, z=z)
+    np.testing.assert_allclose(lo, mid - half, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(hi, mid + half, rtol=0, atol=1e-15)
+
+
 def test_theorem_setup_satisfies_assumptions():
     for C in (1.0, 2.0):
         s = theorem_setup(50, C)
