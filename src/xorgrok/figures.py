@@ -494,7 +494,7 @@ def _draw_plane(ax, points: Mapping[str, np.ndarray], boundary: Mapping[str, np.
     flipped = train & (np.asarray(points["y"]) != np.asarray(points["y_clean"]))
     for c, name in enumerate(CLUSTER_NAMES):
         sel = (cluster == c) & train & ~flipped
-        ax.scatter(points["u1"][sel], points["u2"][sel], s=10, color=CLUSTER_COLORS[c], label=f"train, cluster {name}" if legend else None)
+        ax.scatter(points["u1"][sel], points["u2"][sel], s=10, color=CLUSTER_COLORS[c], label=rf"train, cluster ${name[0]}\mu_{name[-1]}$" if legend else None)
         sel_test = (cluster == c) & ~train
         ax.scatter(points["u1"][sel_test], points["u2"][sel_test], s=10, facecolors="none", edgecolors=CLUSTER_COLORS[c],
                    linewidths=0.6, label="test point (hollow)" if legend and c == 3 else None)
@@ -512,7 +512,7 @@ def _draw_neurons(ax, neurons: Mapping[str, np.ndarray], step: int, legend: bool
     a = np.asarray(neurons["a"])[sel]
     p1, p2 = np.asarray(neurons["proj_mu1"])[sel], np.asarray(neurons["proj_mu2"])[sel]
     power = _power(np.r_[p1, p2]) if power is None else power
-    for sign, key, name in ((1, "positive", "positive neurons (a_j > 0)"), (-1, "negative", "negative neurons (a_j < 0)")):
+    for sign, key, name in ((1, "positive", "positive neurons ($a_j > 0$)"), (-1, "negative", "negative neurons ($a_j < 0$)")):
         pick = np.sign(a) == sign
         ax.scatter(p1[pick] / 10.0**power, p2[pick] / 10.0**power, s=5, alpha=0.6, color=COLORS[key], label=name if legend else None)
     ax.set_xlabel(rf"$\langle w_j, \mu_1\rangle$ ($\times 10^{{{power}}}$)")
@@ -529,15 +529,19 @@ def plot_figure2(tables: Mapping[str, Mapping[str, np.ndarray]], boundary_steps:
     from .plotting import COLUMN_IN
 
     width = min(3.6 * cols, COLUMN_IN)  # the book's column
-    fig, axes = plt.subplots(2, cols, figsize=(width, 7.0 * width / (3.6 * cols) + 0.6), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(2, cols, figsize=(width, 7.0 * width / (3.6 * cols) + 0.6), layout="constrained", squeeze=False)
     for c, step in enumerate(boundary_steps):
         _draw_plane(axes[0, c], tables["points"], tables["boundary"], int(step), legend=c == 0)
     for c, step in enumerate(neuron_steps):
         _draw_neurons(axes[1, c], tables["neurons"], int(step), legend=c == 0)
     for c in range(len(neuron_steps), cols):
         axes[1, c].axis("off")
-    axes[0, 0].legend(loc="upper left", framealpha=0.9)
-    axes[1, 0].legend(loc="upper left", framealpha=0.9)
+    # the legends outside the panels: in the empty place of the bottom row if there is one, else below
+    handles, labels = [sum(pair, []) for pair in zip(*(axes[r, 0].get_legend_handles_labels() for r in (0, 1)))]
+    if len(neuron_steps) < cols:
+        axes[1, -1].legend(handles, labels, loc="center", frameon=False)
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncol=2)
     return fig
 
 
