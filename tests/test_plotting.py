@@ -1,4 +1,5 @@
-"""xorgrok.plotting: figure sizes for the book's column, the text-size floor and its PNG record,
+"""xorgrok.plotting: figure sizes for the book's column, the text-size floor and its PNG
+record,
 numbers and setups written as a reader writes them."""
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from xorgrok import plotting  # noqa: E402
 
 
 def test_column_geometry() -> None:
-    """COLUMN_IN inches at DPI fill COLUMN_PX pixels; MIN_PT at DPI is 13.9 px, above the 13-px floor."""
+    """COLUMN_IN inches at DPI fill COLUMN_PX pixels; MIN_PT at DPI is 13.9 px, above
+    the 13-px floor."""
     assert plotting.COLUMN_IN * plotting.DPI == pytest.approx(plotting.COLUMN_PX)
     assert plotting.MIN_PT / 72 * plotting.DPI == pytest.approx(13.89, abs=0.01)
     width, height = plotting.figsize(2, 3, panel_aspect=0.5)
@@ -55,7 +57,10 @@ def test_png_records_smallest_text_in_image_pixels() -> None:
     assert recorded == pytest.approx(11 / 72 * 150, abs=0.01)
     plt.close(fig)
     empty = plt.figure()
-    assert plotting.TEXT_PX_KEY not in Image.open(io.BytesIO(plotting.png_bytes(empty))).text
+    assert (
+        plotting.TEXT_PX_KEY
+        not in Image.open(io.BytesIO(plotting.png_bytes(empty))).text
+    )
     plt.close(empty)
 
 

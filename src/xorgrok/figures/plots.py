@@ -196,7 +196,7 @@ def _draw_plane(
             points["u2"][sel],
             s=10,
             color=CLUSTER_COLORS[c],
-            label=f"train, cluster {name}" if legend else None,
+            label=rf"train, cluster ${name[0]}\mu_{name[-1]}$" if legend else None,
         )
         sel_test = (cluster == c) & ~train
         ax.scatter(
@@ -236,8 +236,8 @@ def _draw_neurons(
     p1, p2 = np.asarray(neurons["proj_mu1"])[sel], np.asarray(neurons["proj_mu2"])[sel]
     power = _power(np.r_[p1, p2]) if power is None else power
     for sign, key, name in (
-        (1, "positive", "positive neurons (a_j > 0)"),
-        (-1, "negative", "negative neurons (a_j < 0)"),
+        (1, "positive", "positive neurons ($a_j > 0$)"),
+        (-1, "negative", "negative neurons ($a_j < 0$)"),
     ):
         pick = np.sign(a) == sign
         ax.scatter(
@@ -270,7 +270,7 @@ def plot_figure2(
         2,
         cols,
         figsize=(width, 7.0 * width / (3.6 * cols) + 0.6),
-        constrained_layout=True,
+        layout="constrained",
         squeeze=False,
     )
     for c, step in enumerate(boundary_steps):
@@ -281,8 +281,16 @@ def plot_figure2(
         _draw_neurons(axes[1, c], tables["neurons"], int(step), legend=c == 0)
     for c in range(len(neuron_steps), cols):
         axes[1, c].axis("off")
-    axes[0, 0].legend(loc="upper left", framealpha=0.9)
-    axes[1, 0].legend(loc="upper left", framealpha=0.9)
+    # the legends outside the panels: in the empty place of the bottom row if there is
+    # one, else below
+    handles, labels = [
+        sum(pair, [])
+        for pair in zip(*(axes[r, 0].get_legend_handles_labels() for r in (0, 1)))
+    ]
+    if len(neuron_steps) < cols:
+        axes[1, -1].legend(handles, labels, loc="center", frameon=False)
+    else:
+        fig.legend(handles, labels, loc="outside lower center", ncol=2)
     return fig
 
 
@@ -368,8 +376,8 @@ def _neuron_dots(ax) -> dict:
     dots = {
         sign: ax.scatter([], [], s=5, alpha=0.6, color=COLORS[key], label=name)
         for sign, key, name in (
-            (1, "positive", "positive neurons (a_j > 0)"),
-            (-1, "negative", "negative neurons (a_j < 0)"),
+            (1, "positive", "positive neurons ($a_j > 0$)"),
+            (-1, "negative", "negative neurons ($a_j < 0$)"),
         )
     }
     ax.legend(loc="upper left", fontsize=7)
