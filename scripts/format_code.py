@@ -1,20 +1,25 @@
-"""Format the package, the tests and the chapters' code cells to the page width (88 columns).
+"""Format the package, the tests and the chapters' code cells to the page width (88
+columns).
 
     python scripts/format_code.py            # rewrite in place
     python scripts/format_code.py --check    # exit 1 if anything would change
 
 Three passes, each mechanical and checked:
 
-1. **Comments, docstrings and string literals** of ``src/``, ``tests/`` and ``scripts/`` longer than the
-   page are re-wrapped at word boundaries, paragraph by paragraph (a list item continues under its
-   text, an argument four columns deeper; a comment after code moves above it). The syntax tree,
-   docstrings aside, must stay the same, or the file is left as it was; a docstring stays as it
-   was if re-wrapping would give Sphinx (napoleon, docutils) more warnings.
-2. **Code**: ``ruff format`` over the same folders (``pyproject.toml`` holds its settings).
-3. **Chapters**: the code cells of every ``book/*.md`` go through ``ruff format`` via jupytext
-   (cell tags and metadata kept; the Markdown between the cells is not touched).
+1. **Comments, docstrings and string literals** of ``src/``, ``tests/`` and ``scripts/``
+   longer than the page are re-wrapped at word boundaries, paragraph by paragraph (a
+   list item continues under its text, an argument four columns deeper; a comment after
+   code moves above it). The syntax tree, docstrings aside, must stay the same, or the
+   file is left as it was; a docstring stays as it was if re-wrapping would give Sphinx
+   (napoleon, docutils) more warnings.
+2. **Code**: ``ruff format`` over the same folders (``pyproject.toml`` holds its
+   settings).
+3. **Chapters**: the code cells of every ``book/*.md`` go through ``ruff format`` via
+   jupytext (cell tags and metadata kept; the Markdown between the cells is not
+   touched).
 
-``tests/test_style.py`` runs the checks (``ruff format --check`` and ``ruff check``) on all three.
+``tests/test_style.py`` runs the checks (``ruff format --check`` and ``ruff check``) on
+all three.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 from xorgrok.codetree import code_tree  # noqa: E402 (the package of this repository)
+
 WIDTH = 88
 FOLDERS = ("src", "tests", "scripts")
 _ITEM = re.compile(r"^(\s*)([-*] |\d+\. |[\w.*]+( \([^)]*\))?: |:\w+[^:]*: )")
@@ -41,7 +47,8 @@ _SKIP = re.compile(r"^\s*(>>>|\.\.\.|\||=+\s|[-=]{4,}|https?://)")
 
 
 def _doc_lines(source: str) -> tuple[set[int], dict[int, int]]:
-    """Line numbers (0-based) inside docstrings; line number -> column of a comment after code."""
+    """Line numbers (0-based) inside docstrings; line number -> column of a comment
+    after code."""
     lines: set[int] = set()
     trailing: dict[int, int] = {}
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -49,7 +56,11 @@ def _doc_lines(source: str) -> tuple[set[int], dict[int, int]]:
     for k, tok in enumerate(tokens):
         before = tokens[k - 1].type if k else tokenize.NEWLINE
         after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
-        if tok.type == tokenize.STRING and before in starts and after == tokenize.NEWLINE:
+        if (
+            tok.type == tokenize.STRING
+            and before in starts
+            and after == tokenize.NEWLINE
+        ):
             if tok.string.lstrip("rRbBuU").startswith(('"""', "'''")):
                 lines.update(range(tok.start[0] - 1, tok.end[0]))
         if tok.type == tokenize.COMMENT and tok.line[: tok.start[1]].strip():
@@ -59,8 +70,14 @@ def _doc_lines(source: str) -> tuple[set[int], dict[int, int]]:
 
 def _wrap(line: str, first: str, rest: str, width: int = WIDTH) -> list[str]:
     text = line.strip()
-    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
-                         break_long_words=False, break_on_hyphens=False) or [line]
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [line]
 
 
 def _docstring_blocks(source: str) -> dict[int, tuple[int, str]]:
@@ -72,20 +89,30 @@ def _docstring_blocks(source: str) -> dict[int, tuple[int, str]]:
     for k, tok in enumerate(tokens):
         before = tokens[k - 1].type if k else tokenize.NEWLINE
         after = tokens[k + 1].type if k + 1 < len(tokens) else tokenize.NEWLINE
-        alone = tok.type == tokenize.STRING and before in starts and after == tokenize.NEWLINE
+        alone = (
+            tok.type == tokenize.STRING
+            and before in starts
+            and after == tokenize.NEWLINE
+        )
         if alone and tok.string.startswith('"""'):
             blocks[tok.start[0] - 1] = (tok.end[0] - 1, " " * tok.start[1])
     return blocks
 
 
 def _wrap_line(line: str, in_doc: bool) -> list[str]:
-    """A line longer than the page as several (unchanged when it cannot be split safely)."""
+    """A line longer than the page as several (unchanged when it cannot be split
+    safely)."""
     indent = line[: len(line) - len(line.lstrip())]
     body = line.strip()
     divider = re.fullmatch(r"#\s*([-=]){8,}\s*(.*)", body)
     if divider:  # "# ------ name": fewer dashes
         name = f" {divider.group(2)}" if divider.group(2) else ""
-        return [indent + "# " + divider.group(1) * (WIDTH - len(indent) - 2 - len(name)) + name]
+        return [
+            indent
+            + "# "
+            + divider.group(1) * (WIDTH - len(indent) - 2 - len(name))
+            + name
+        ]
     if body.startswith("#"):
         marker = "#: " if body.startswith("#:") else "# "
         text = body.lstrip("#:").strip()
@@ -94,9 +121,9 @@ def _wrap_line(line: str, in_doc: bool) -> list[str]:
         return _split_string(line)
     if _SKIP.match(line):
         return [line]
-    if body.startswith(('"""', "r\"\"\"")):
+    if body.startswith(('"""', 'r"""')):
         quote = body[: body.index('"""') + 3]
-        return _wrap(body[len(quote):], indent + quote, indent)
+        return _wrap(body[len(quote) :], indent + quote, indent)
     item = _ITEM.match(line)
     rest = indent + " " * 4 if item else indent
     return _wrap(body, indent, rest)
@@ -109,17 +136,26 @@ _STRING = re.compile(
 
 
 def _split_string(line: str) -> list[str]:
-    """A line that holds one string literal (maybe after ``name=`` or a dict key) as two adjacent
+    """A line that holds one string literal (maybe after ``name=`` or a dict key) as two
+    adjacent
     literals, split after a space outside any ``{...}``; other lines unchanged."""
     match = _STRING.match(line)
-    if not match or match["text"].startswith(("\"\"", "''")):
+    if not match or match["text"].startswith(('""', "''")):
         return [line]
-    lead, prefix, q, text, tail = (match[k] for k in ("lead", "prefix", "q", "text", "tail"))
+    lead, prefix, q, text, tail = (
+        match[k] for k in ("lead", "prefix", "q", "text", "tail")
+    )
     room = WIDTH - len(lead) - len(prefix) - 2
     depth, cut = 0, -1
     for k, ch in enumerate(text[:room]):
         depth += (ch == "{") - (ch == "}")
-        if ch == " " and depth == 0 and "f" in prefix.lower() or ch == " " and "f" not in prefix.lower():
+        if (
+            ch == " "
+            and depth == 0
+            and "f" in prefix.lower()
+            or ch == " "
+            and "f" not in prefix.lower()
+        ):
             cut = k + 1
     if cut <= 0 or cut >= len(text):
         return [line]
@@ -128,7 +164,11 @@ def _split_string(line: str) -> list[str]:
         indent += "    "
 
     def literal(part: str) -> str:
-        pre = prefix if "{" in part or "f" not in prefix.lower() else prefix.replace("f", "").replace("F", "")
+        pre = (
+            prefix
+            if "{" in part or "f" not in prefix.lower()
+            else prefix.replace("f", "").replace("F", "")
+        )
         return f"{pre}{q}{part}{q}"
 
     first = lead + literal(text[:cut])
@@ -136,8 +176,10 @@ def _split_string(line: str) -> list[str]:
 
 
 def _join_long_comments(lines: list[str], docs: set[int]) -> list[tuple[int, str]]:
-    """(line number, line) pairs, where a run of comment lines (same indentation, plain ``# ``)
-    holding a line longer than the page becomes one long line, to be wrapped as a paragraph."""
+    """(line number, line) pairs, where a run of comment lines (same indentation, plain
+    ``# ``)
+    holding a line longer than the page becomes one long line, to be wrapped as a
+    paragraph."""
     out: list[tuple[int, str]] = []
     k = 0
     plain = re.compile(r"^(\s*)# (?![-=]{8}|%%)\S")
@@ -168,7 +210,8 @@ _SECTION = re.compile(
 
 
 def _continuation(line: str, in_section: bool) -> str | None:
-    """The indentation of the lines that continue ``line`` as one reST paragraph, or None
+    """The indentation of the lines that continue ``line`` as one reST paragraph, or
+    None
     when ``line`` starts none (blank, a table, a literal line)."""
     if not line.strip() or _SKIP.match(line):
         return None
@@ -182,7 +225,8 @@ def _continuation(line: str, in_section: bool) -> str | None:
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[list[str], str | None]]:
-    """A docstring's lines as paragraphs: (lines, the indentation of their continuation)."""
+    """A docstring's lines as paragraphs: (lines, the indentation of their
+    continuation)."""
     out: list[tuple[list[str], str | None]] = []
     in_section, literal = False, None
     for line in lines:
@@ -209,10 +253,13 @@ def _paragraphs(lines: list[str]) -> list[tuple[list[str], str | None]]:
 
 def _wrap_docstring(lines: list[str], quote_indent: str) -> list[str]:
     """The lines of one docstring with its long paragraphs re-wrapped (reST-safe
-    indentation: a list item continues under its text, an argument four columns deeper)."""
+    indentation: a list item continues under its text, an argument four columns
+    deeper)."""
     first, last = lines[0], lines[-1]
     head = first[: first.index('"""') + 3]
-    closing = last.rstrip().endswith('"""') and (len(lines) > 1 or first.count('"""') == 2)
+    closing = last.rstrip().endswith('"""') and (
+        len(lines) > 1 or first.count('"""') == 2
+    )
     body = [first[len(head) :]] + lines[1:]
     if closing:
         body[-1] = body[-1].rstrip()[:-3]
@@ -258,7 +305,8 @@ def _rst_problems(docstring_source: str) -> int:
 
 
 def wrap_source(source: str) -> str:
-    """The source with its long comments, docstring lines and string literals re-wrapped; the
+    """The source with its long comments, docstring lines and string literals
+    re-wrapped; the
     source itself when that would change its syntax tree (docstrings aside)."""
     docs, trailing = _doc_lines(source)
     source_lines = source.splitlines()
@@ -279,8 +327,11 @@ def wrap_source(source: str) -> str:
         if line.startswith("# %%"):  # a cell marker
             out.append(line)
             continue
-        directive = k in trailing and re.search(r"noqa|type:|fmt:|pragma", line[trailing[k] :])
-        if len(line) > WIDTH and k in trailing and not directive:  # the comment goes above
+        directive = k in trailing and re.search(
+            r"noqa|type:|fmt:|pragma", line[trailing[k] :]
+        )
+        # the comment goes above
+        if len(line) > WIDTH and k in trailing and not directive:
             code, comment = line[: trailing[k]].rstrip(), line[trailing[k] :]
             indent = code[: len(code) - len(code.lstrip())]
             out.extend(_wrap_line(indent + comment, False))
@@ -313,7 +364,8 @@ _MARK = "# %% xorgrok-format cell {}"
 
 
 def _split_cell(body: str) -> tuple[str, str]:
-    """A code cell's body as (metadata lines, code): ``:key: value`` lines or a ``---`` block."""
+    """A code cell's body as (metadata lines, code): ``:key: value`` lines or a
+    ``---`` block."""
     lines = body.splitlines(keepends=True)
     if lines and lines[0].strip() == "---":
         end = next(k for k in range(1, len(lines)) if lines[k].strip() == "---")
@@ -325,22 +377,28 @@ def _split_cell(body: str) -> tuple[str, str]:
 
 
 def format_chapter(text: str) -> str:
-    """The chapter with its code cells wrapped and ruff-formatted; the Markdown, the cell markers
+    """The chapter with its code cells wrapped and ruff-formatted; the Markdown, the
+    cell markers
     and the cells' metadata stay as they are, byte for byte."""
     cells = [_split_cell(m["body"]) for m in _CELL.finditer(text)]
     if not cells:
         return text
-    script = "\n".join(f"{_MARK.format(k)}\n{code}" for k, (_, code) in enumerate(cells))
+    script = "\n".join(
+        f"{_MARK.format(k)}\n{code}" for k, (_, code) in enumerate(cells)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "chapter.py"
         path.write_text(script, "utf-8")
         config = ("--config", str(ROOT / "pyproject.toml"))
-        ruff("check", "--fix", "--quiet", "--select", "I", *config, str(path))  # import order
+        # import order
+        ruff("check", "--fix", "--quiet", "--select", "I", *config, str(path))
         for _ in range(2):  # strings split best once the formatter has placed them
             path.write_text(wrap_source(path.read_text("utf-8")), "utf-8")
             if ruff("format", "--quiet", *config, str(path)):
                 raise RuntimeError("ruff could not format the chapter's code")
-        parts = re.split(r"^# %% xorgrok-format cell \d+\n", path.read_text("utf-8"), flags=re.M)
+        parts = re.split(
+            r"^# %% xorgrok-format cell \d+\n", path.read_text("utf-8"), flags=re.M
+        )
     codes = [part.strip("\n") + "\n" if part.strip() else "" for part in parts[1:]]
     if len(codes) != len(cells):
         raise RuntimeError("the cells could not be told apart after formatting")
@@ -353,7 +411,8 @@ def format_chapter(text: str) -> str:
 
 
 def format_chapters(check: bool) -> int:
-    """:func:`format_chapter` over ``book/*.md``; with ``check``, change nothing and report the
+    """:func:`format_chapter` over ``book/*.md``; with ``check``, change nothing and
+    report the
     chapters that would change (status 1)."""
     status = 0
     for chapter in sorted((ROOT / "book").glob("*.md")):
@@ -371,7 +430,9 @@ def format_chapters(check: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if needed")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if needed"
+    )
     args = parser.parse_args(argv)
     folders = [f for f in FOLDERS if (ROOT / f).is_dir()]
     status = 0

@@ -22,16 +22,40 @@ WORD = re.compile(r"\bdigest", re.I)  # not hashlib's hexdigest
 
 # The files cleaned by the branch of issue 11; their owners clean the others.
 OWNED = [
-    *(f"book/{name}.md" for name in (
-        "01_data", "02_network", "03_one_step", "04_feature_learning", "06_engines",
-        "07_beyond", "07a_signal_dimension", "07b_time", "07c_variants",
-        "07d_memorization", "08_explorer", "notation", "glossary", "api", "cite",
-        "preface",
-    )),
+    *(
+        f"book/{name}.md"
+        for name in (
+            "01_data",
+            "02_network",
+            "03_one_step",
+            "04_feature_learning",
+            "06_engines",
+            "07_beyond",
+            "07a_signal_dimension",
+            "07b_time",
+            "07c_variants",
+            "07d_memorization",
+            "08_explorer",
+            "notation",
+            "glossary",
+            "api",
+            "cite",
+            "preface",
+        )
+    ),
     "README.md",
-    *(f"src/xorgrok/{name}.py" for name in (
-        "theory", "features", "beyond", "baselines", "model", "config", "variants",
-    )),
+    *(
+        f"src/xorgrok/{name}.py"
+        for name in (
+            "theory",
+            "features",
+            "beyond",
+            "baselines",
+            "model",
+            "config",
+            "variants",
+        )
+    ),
 ]
 
 

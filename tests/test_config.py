@@ -6,7 +6,9 @@ import pytest
 
 import xorgrok as xg
 
-GOOD = dict(p=100, n=10, n_test=20, m=8, mu_norm=3.0, eta=0.1, omega_init=1e-6, alpha=1e-3)
+GOOD = dict(
+    p=100, n=10, n_test=20, m=8, mu_norm=3.0, eta=0.1, omega_init=1e-6, alpha=1e-3
+)
 
 
 def test_valid_setup_is_frozen_and_replaceable():
@@ -49,7 +51,16 @@ def test_zero_initialization_and_zero_noise_are_allowed():
 
 def test_paper_setups_follow_the_paper():
     left, right = xg.PAPER_FIG1_LEFT, xg.PAPER_FIG1_RIGHT
-    assert (left.p, left.n, left.n_test, left.m, left.eta, left.omega_init) == (40_000, 200, 200, 1000, 0.05, 1e-15)
-    assert left.mu_norm == pytest.approx(2.5 * math.sqrt(40_000 / 200)) and left.mu_norm == pytest.approx(35.355, abs=1e-3)
+    assert (left.p, left.n, left.n_test, left.m, left.eta, left.omega_init) == (
+        40_000,
+        200,
+        200,
+        1000,
+        0.05,
+        1e-15,
+    )
+    assert left.mu_norm == pytest.approx(
+        2.5 * math.sqrt(40_000 / 200)
+    ) and left.mu_norm == pytest.approx(35.355, abs=1e-3)
     assert left.alpha == 1e-12 and right.alpha == 1e-16
     assert right.replace(alpha=1e-12) == left

@@ -1,8 +1,8 @@
 """The samplers against the distribution they claim (the paper's Definition 2.1).
 
-Tolerances are five standard errors of the statistic for the sample size used, so a correct sampler
-fails with probability below about 1e-6 per check, while a wrong constant (e.g. a variance off by 10%)
-is far outside.
+Tolerances are five standard errors of the statistic for the sample size used, so a
+correct sampler fails with probability below about 1e-6 per check, while a wrong
+constant (e.g. a variance off by 10%) is far outside.
 """
 
 import math
@@ -13,7 +13,9 @@ import pytest
 import xorgrok as xg
 from xorgrok.data import CLUSTER_LABEL, cluster_means
 
-SETUP = xg.Setup(p=500, n=300, n_test=500, m=400, mu_norm=7.0, eta=0.2, omega_init=0.3, alpha=1.0)
+SETUP = xg.Setup(
+    p=500, n=300, n_test=500, m=400, mu_norm=7.0, eta=0.2, omega_init=0.3, alpha=1.0
+)
 Z = 5.0
 
 
@@ -26,7 +28,11 @@ def test_shapes_and_label_structure(problems):
     pb = problems[0]
     N = SETUP.n_total
     assert pb.X.shape == (N, SETUP.p) and pb.W0.shape == (SETUP.m, SETUP.p)
-    assert pb.a.shape == (SETUP.m,) and pb.cluster.shape == (N,) and pb.flipped.shape == (SETUP.n,)
+    assert (
+        pb.a.shape == (SETUP.m,)
+        and pb.cluster.shape == (N,)
+        and pb.flipped.shape == (SETUP.n,)
+    )
     np.testing.assert_array_equal(pb.y_clean, CLUSTER_LABEL[pb.cluster])
     np.testing.assert_array_equal(pb.y[pb.flipped], -pb.y_clean[: SETUP.n][pb.flipped])
     np.testing.assert_array_equal(pb.y[~pb.flipped], pb.y_clean[: SETUP.n][~pb.flipped])
@@ -55,7 +61,8 @@ def test_cluster_means_are_orthogonal_with_norm_mu(problems):
         pts = X[clusters == k]
         # the empirical mean of each coordinate has standard error 1/sqrt(count)
         err = pts.mean(0) - np.concatenate([means[k], np.zeros(SETUP.p - 2)])
-        assert np.all(np.abs(err) < (Z + 1.0) / math.sqrt(len(pts)))  # +1: max over p coordinates
+        # +1: max over p coordinates
+        assert np.all(np.abs(err) < (Z + 1.0) / math.sqrt(len(pts)))
 
 
 def test_noise_norms_and_weights(problems):
@@ -81,7 +88,10 @@ def test_same_seed_same_problem_and_bad_seed():
 
 
 def test_reduced_shares_labels_and_layer_with_dense():
-    dense, reduced = xg.sample_dense(SETUP, 5), xg.sample_reduced(SETUP.replace(p=10**9), 5)
+    dense, reduced = (
+        xg.sample_dense(SETUP, 5),
+        xg.sample_reduced(SETUP.replace(p=10**9), 5),
+    )
     np.testing.assert_array_equal(dense.cluster, reduced.cluster)
     np.testing.assert_array_equal(dense.flipped, reduced.flipped)
     np.testing.assert_array_equal(dense.a, reduced.a)

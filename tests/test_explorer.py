@@ -1,4 +1,5 @@
-"""Tests of xorgrok.explorer: parameters, drawing, the animation and the widget's caching."""
+"""Tests of xorgrok.explorer: parameters, drawing, the animation and the widget's
+caching."""
 
 import base64
 import io
@@ -17,7 +18,9 @@ from xorgrok import explorer as ex
 from xorgrok.animation import offline_controls, shrink_frames
 from xorgrok.schedule import log_steps
 
-TINY = ex.ExplorerParams(p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2)
+TINY = ex.ExplorerParams(
+    p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,9 @@ def tiny_traj():
 
 
 def test_setup_mapping():
-    params = ex.ExplorerParams(p=1000, n=50, mu_factor=2.0, eta=0.1, m=30, init_ratio=10.0, alpha=1e-10)
+    params = ex.ExplorerParams(
+        p=1000, n=50, mu_factor=2.0, eta=0.1, m=30, init_ratio=10.0, alpha=1e-10
+    )
     setup = ex.to_setup(params)
     assert isinstance(setup, xorgrok.Setup)
     assert (setup.p, setup.n, setup.m, setup.n_test) == (1000, 50, 30, 200)
@@ -39,17 +44,38 @@ def test_setup_mapping():
 def test_default_matches_paper_left_panel_ratio_and_snr():
     params = ex.ExplorerParams()
     left = xorgrok.PAPER_FIG1_LEFT
-    assert params.omega_init / params.alpha == pytest.approx(left.omega_init / left.alpha)
-    assert params.mu_norm / math.sqrt(params.p / params.n) == pytest.approx(left.mu_norm / math.sqrt(left.p / left.n))
+    assert params.omega_init / params.alpha == pytest.approx(
+        left.omega_init / left.alpha
+    )
+    assert params.mu_norm / math.sqrt(params.p / params.n) == pytest.approx(
+        left.mu_norm / math.sqrt(left.p / left.n)
+    )
 
 
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("p", 99), ("p", 2_000_000), ("p", 1000.0), ("n", 5), ("n", 401), ("n", True), ("mu_factor", 0.0),
-        ("mu_factor", float("nan")), ("eta", -0.01), ("eta", 0.5), ("m", 9), ("m", 2001), ("init_ratio", 0.0),
-        ("init_ratio", 1e5), ("steps", 0), ("steps", 5001), ("seeds", 0), ("seeds", 17), ("n_test", 5),
-        ("alpha", 1e-3), ("alpha", "1e-12"),
+        ("p", 99),
+        ("p", 2_000_000),
+        ("p", 1000.0),
+        ("n", 5),
+        ("n", 401),
+        ("n", True),
+        ("mu_factor", 0.0),
+        ("mu_factor", float("nan")),
+        ("eta", -0.01),
+        ("eta", 0.5),
+        ("m", 9),
+        ("m", 2001),
+        ("init_ratio", 0.0),
+        ("init_ratio", 1e5),
+        ("steps", 0),
+        ("steps", 5001),
+        ("seeds", 0),
+        ("seeds", 17),
+        ("n_test", 5),
+        ("alpha", 1e-3),
+        ("alpha", "1e-12"),
     ],
 )
 def test_validation_names_the_parameter(field, value):
@@ -75,7 +101,11 @@ def test_run_explorer_setup_restores_torch_threads(monkeypatch):
 
     seen = []
     real = ex.params.simulate
-    monkeypatch.setattr(ex.params, "simulate", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    monkeypatch.setattr(
+        ex.params,
+        "simulate",
+        lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k),
+    )
     before = torch.get_num_threads()
     ex.run_explorer_setup(TINY)  # tiny: one thread
     ex.run_explorer_setup(TINY, threads=None)  # unchanged
@@ -119,8 +149,9 @@ def test_draw_views_errors(tiny_traj):
 
 
 def test_projection_unit_counts_points_at_first_step():
-    # with W^(0) negligible (init_ratio tiny), <w_j, mu1>^(1) is close to D_{+mu1, j} - in projection_unit,
-    # a signed count of training points: values near integers, at most n in size
+    # with W^(0) negligible (init_ratio tiny), <w_j, mu1>^(1) is close to D_{+mu1, j} -
+    # in projection_unit, a signed count of training points: values near integers, at
+    # most n in size
     params = TINY.replace(init_ratio=1e-4, n=40, n_test=10, p=100_000, steps=1, seeds=1)
     traj = ex.run_explorer_setup(params)
     v = traj.proj[0, 1, :, 0] / ex.projection_unit(traj.setup)
@@ -136,11 +167,14 @@ def test_make_animation_returns_html_with_frames(tiny_traj):
     frames = re.findall(r"frames\[\d+\] = \"data:image/png;base64,", html.data)
     assert len(frames) == 4
     assert "<script" in html.data
-    # self-contained: no stylesheet or script from the network (matplotlib's icons come from a CDN)
+    # self-contained: no stylesheet or script from the network (matplotlib's icons come
+    # from a CDN)
     assert "http" not in html.data and "font-awesome" not in html.data
     assert 'title="Play"' in html.data and "\u25b6" in html.data
     # the player's image has an alt text and shrinks to the page width
-    assert re.search(r'<img id="_anim_img[0-9a-f]*" alt="Animation of the explorer', html.data)
+    assert re.search(
+        r'<img id="_anim_img[0-9a-f]*" alt="Animation of the explorer', html.data
+    )
     assert "max-width: 100%" in html.data
 
 
@@ -182,7 +216,9 @@ def test_shrink_frames_keeps_decodable_frames(tiny_traj):
 def test_sweep_rows():
     rows = ex.sweep(TINY, "eta", [0.0, 0.2])
     assert [r["value"] for r in rows] == [0.0, 0.2]
-    assert all(0.0 <= r["test_acc_final"] <= 1.0 and r["train_acc_1"] is not None for r in rows)
+    assert all(
+        0.0 <= r["test_acc_final"] <= 1.0 and r["train_acc_1"] is not None for r in rows
+    )
     with pytest.raises(ValueError, match="name"):
         ex.sweep(TINY, "omega", [1.0])
 
@@ -248,9 +284,14 @@ def test_explorer_rejects_invalid_slider_values_without_simulating(monkeypatch):
     pytest.importorskip("ipywidgets")
     explorer = ex.build_explorer(TINY, dpi=30)
     calls = _count_simulate(monkeypatch)
-    explorer.controls["p"].options = (50, 300)  # a front end cannot do this, but code can
+    # a front end cannot do this, but code can
+    explorer.controls["p"].options = (50, 300)
     explorer.controls["p"].value = 50
-    assert calls == [] and "invalid" in explorer.status.value and "p" in explorer.status.value
+    assert (
+        calls == []
+        and "invalid" in explorer.status.value
+        and "p" in explorer.status.value
+    )
 
 
 def test_explorer_reuses_a_given_trajectory(monkeypatch, tiny_traj):
@@ -272,12 +313,14 @@ def test_slider_ranges_match_validation():
             values = [float(o) for o in control.options]
             assert low <= min(values) and max(values) <= high, name
         elif hasattr(control, "base"):
-            assert control.base ** control.min == pytest.approx(low) and control.base ** control.max == pytest.approx(high)
+            assert control.base**control.min == pytest.approx(
+                low
+            ) and control.base**control.max == pytest.approx(high)
         else:
             assert (control.min, control.max) == (low, high), name
 
 
-# ---------------------------------------------------------------------------------- robustness (issue 16)
+# ---------------------------------------------------------------- robustness (issue 16)
 
 
 def test_a_failed_simulation_keeps_the_last_picture_and_parameters(monkeypatch):
@@ -290,8 +333,14 @@ def test_a_failed_simulation_keeps_the_last_picture_and_parameters(monkeypatch):
 
     monkeypatch.setattr(ex.widget, "run_explorer_setup", broken)
     explorer.controls["m"].value = 20  # must not raise out of the slider
-    assert "simulation failed" in explorer.status.value and "out of luck" in explorer.status.value
-    assert "second line" not in explorer.status.value and "simulating" not in explorer.status.value
+    assert (
+        "simulation failed" in explorer.status.value
+        and "out of luck" in explorer.status.value
+    )
+    assert (
+        "second line" not in explorer.status.value
+        and "simulating" not in explorer.status.value
+    )
     assert explorer.controls["m"].value == TINY.m and explorer.params == TINY
     assert explorer.traj is shown and explorer.image.value == picture
 
@@ -303,11 +352,14 @@ def test_a_setting_predicted_too_slow_is_refused_without_simulating(monkeypatch)
     slow = TINY.replace(m=2000, n=400, seeds=16, steps=5000)
     assert explorer.predict_seconds(slow) > 1.0  # 2 m n^2 S T = 5e13 flops
     explorer.controls["seeds"].value = 16
-    explorer.controls["m"].value = 2000  # each change is checked; these may still be fast enough
+    # each change is checked; these may still be fast enough
+    explorer.controls["m"].value = 2000
     before = len(calls)
     explorer.controls["n"].value = 400
     assert len(calls) == before  # refused: nothing simulated
-    assert "not run" in explorer.status.value and "limit of 1 s" in explorer.status.value
+    assert (
+        "not run" in explorer.status.value and "limit of 1 s" in explorer.status.value
+    )
     assert explorer.controls["n"].value == explorer.params.n == explorer.traj.setup.n
     assert explorer.predict_seconds(explorer.params) <= 1.0
 
@@ -317,7 +369,8 @@ def test_the_flop_rate_is_measured_by_each_simulation():
     explorer = ex.build_explorer(TINY, dpi=30)
     assert explorer.simulations == 1 and explorer.flop_rate != ex.DEFAULT_FLOP_RATE
     assert ex.explorer_flops(TINY) == TINY.seeds * (
-        2 * TINY.m * TINY.n**2 * TINY.steps + TINY.m * TINY.n_test * TINY.n * len(log_steps(TINY.steps))
+        2 * TINY.m * TINY.n**2 * TINY.steps
+        + TINY.m * TINY.n_test * TINY.n * len(log_steps(TINY.steps))
     )
 
 
@@ -330,17 +383,23 @@ def test_a_kernel_interrupt_cancels_a_synchronous_simulation(monkeypatch):
 
     monkeypatch.setattr(ex.widget, "run_explorer_setup", interrupted)
     explorer.controls["eta"].value = 0.1
-    assert "cancelled" in explorer.status.value and explorer.controls["eta"].value == TINY.eta
+    assert (
+        "cancelled" in explorer.status.value
+        and explorer.controls["eta"].value == TINY.eta
+    )
 
 
 def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
     pytest.importorskip("ipywidgets")
     import threading
 
-    explorer = ex.build_explorer(TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True)
+    explorer = ex.build_explorer(
+        TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True
+    )
     started = threading.Event()
 
-    def slow(params, progress=None, **kwargs):  # reports a finished seed until it is told to stop
+    # reports a finished seed until it is told to stop
+    def slow(params, progress=None, **kwargs):
         started.set()
         for _ in range(10_000):
             progress(1)
@@ -348,7 +407,8 @@ def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
         raise AssertionError("never cancelled")
 
     monkeypatch.setattr(ex.widget, "run_explorer_setup", slow)
-    explorer.controls["eta"].value = 0.1  # returns at once: the simulation runs in a thread
+    # returns at once: the simulation runs in a thread
+    explorer.controls["eta"].value = 0.1
     assert started.wait(30) and not explorer.cancel_button.disabled
     explorer.cancel_button.click()
     explorer._thread.join(30)
@@ -359,10 +419,16 @@ def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
 
 def test_a_background_simulation_shows_its_result(monkeypatch):
     pytest.importorskip("ipywidgets")
-    explorer = ex.build_explorer(TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True)
+    explorer = ex.build_explorer(
+        TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True
+    )
     explorer.controls["m"].value = 20
     explorer._thread.join(120)
-    assert explorer.traj.setup.m == 20 and explorer.simulations == 1 and "t = " in explorer.status.value
+    assert (
+        explorer.traj.setup.m == 20
+        and explorer.simulations == 1
+        and "t = " in explorer.status.value
+    )
 
 
 def test_measure_updates_is_the_benchmarks_hook():

@@ -1,4 +1,5 @@
-"""Tests of xorgrok.features: activation sets, alignment, Lemma A.4's per-step changes, Lemma 4.7, Lemma A.9."""
+"""Tests of xorgrok.features: activation sets, alignment, Lemma A.4's per-step
+changes, Lemma 4.7, Lemma A.9."""
 
 import math
 
@@ -11,11 +12,21 @@ from xorgrok import features as F
 from xorgrok.data import CLUSTER_LABEL
 from xorgrok.model import gd_step, network_output
 
-SMALL = xorgrok.Setup(p=2000, n=24, n_test=24, m=40, mu_norm=2.5 * math.sqrt(2000 / 24), eta=0.1, omega_init=1e-15, alpha=1e-12)
+SMALL = xorgrok.Setup(
+    p=2000,
+    n=24,
+    n_test=24,
+    m=40,
+    mu_norm=2.5 * math.sqrt(2000 / 24),
+    eta=0.1,
+    omega_init=1e-15,
+    alpha=1e-12,
+)
 
 
 def test_activation_counts_by_hand():
-    # 4 points: clusters +mu1 (clean), +mu1 (flipped), -mu1 (clean), +mu2 (clean); 2 neurons
+    # 4 points: clusters +mu1 (clean), +mu1 (flipped), -mu1 (clean), +mu2 (clean); 2
+    # neurons
     cluster = np.array([0, 0, 1, 2])
     flipped = np.array([False, True, False, False])
     H = np.array([[1.0, 1.0, -1.0, 2.0], [-1.0, 0.5, 3.0, 0.0]])
@@ -50,9 +61,13 @@ def test_alignment_threshold_and_errors():
     with pytest.raises(ValueError, match="n must"):
         F.alignment_threshold(0, 0.1)
     with pytest.raises(ValueError, match="preacts"):
-        F.activation_counts(np.zeros((3, 5)), np.zeros(4, dtype=int), np.zeros(4, dtype=bool))
+        F.activation_counts(
+            np.zeros((3, 5)), np.zeros(4, dtype=int), np.zeros(4, dtype=bool)
+        )
     with pytest.raises(ValueError, match="cluster"):
-        F.activation_counts(np.zeros((3, 4)), np.array([0, 1, 2, 7]), np.zeros(4, dtype=bool))
+        F.activation_counts(
+            np.zeros((3, 4)), np.array([0, 1, 2, 7]), np.zeros(4, dtype=bool)
+        )
 
 
 def test_alignment_both_conditions_by_hand():
@@ -60,12 +75,15 @@ def test_alignment_both_conditions_by_hand():
     c, noisy = np.array([40, 30, 12, 12]), np.array([2, 1, 2, 1])
     ceiling = F.alignment_ceiling(c, noisy)
     # R_nu = min(c_nu, c_-nu) - 2 (n_nu + n_-nu) - sqrt(n)
-    assert ceiling.tolist() == pytest.approx([14, 14, -4, -4])  # 30 - 6 - 10, 12 - 6 - 10
-    d0 = np.array([
-        [21, 10, 0, 0],  # D = 11 > 10 and max 21 >= 14: first condition only
-        [13, 2, 0, 0],  # D = 11 > 10 and max 13 < 14: aligned with +mu1
-        [12, 2, 0, 0],  # D = 10, not > 10
-    ])
+    # 30 - 6 - 10, 12 - 6 - 10
+    assert ceiling.tolist() == pytest.approx([14, 14, -4, -4])
+    d0 = np.array(
+        [
+            [21, 10, 0, 0],  # D = 11 > 10 and max 21 >= 14: first condition only
+            [13, 2, 0, 0],  # D = 11 > 10 and max 13 < 14: aligned with +mu1
+            [12, 2, 0, 0],  # D = 10, not > 10
+        ]
+    )
     first = F.aligned(d0, c, noisy, 0.0, second=False)
     both = F.aligned(d0, c, noisy, 0.0)
     assert first[:, 0].tolist() == [True, True, False]
@@ -111,16 +129,21 @@ def test_lemma44_d4_is_the_mean_over_aligned_neurons():
     al = F.aligned(d0, c, noisy, 0.25)
     means = [
         (c[k] - noisy[k] - d0[g & al[:, k], F.OPPOSITE[k]]).mean()
-        for g in (pb.a > 0, pb.a < 0) for k in range(4) if (g & al[:, k]).any()
+        for g in (pb.a > 0, pb.a < 0)
+        for k in range(4)
+        if (g & al[:, k]).any()
     ]
     assert len(means) == 8
     assert float(ev["d4"]) == pytest.approx(min(means))
     signs = (pb.a > 0, pb.a < 0)
-    assert int(ev["d2"]) == min(int((g & al[:, k]).sum()) for g in signs for k in range(4))
+    assert int(ev["d2"]) == min(
+        int((g & al[:, k]).sum()) for g in signs for k in range(4)
+    )
 
 
 def test_predicted_aligned_fraction_without_shared_component_is_a_binomial_tail():
-    # rho = mu_norm / sqrt(p) -> 0: every point active with probability 1/2 independently
+    # rho = mu_norm / sqrt(p) -> 0: every point active with probability 1/2
+    # independently
     c, noisy = np.array([5, 3, 4, 2]), np.array([1, 0, 1, 0])
     # threshold n^0 = 1
     pred = F.predicted_aligned_fraction(c, noisy, 0.5, 10**12, 1e-3, second=False)
@@ -132,7 +155,9 @@ def test_predicted_aligned_fraction_without_shared_component_is_a_binomial_tail(
 
 
 def test_predicted_aligned_fraction_matches_many_neurons():
-    setup = SMALL.replace(m=4000, n=40, n_test=8, p=4000, mu_norm=2.5 * math.sqrt(4000 / 40))
+    setup = SMALL.replace(
+        m=4000, n=40, n_test=8, p=4000, mu_norm=2.5 * math.sqrt(4000 / 40)
+    )
     pb = xorgrok.sample(setup, 1)
     d0 = F.d_counts(pb.W0 @ pb.X_train.T, pb.cluster, pb.flipped)
     c, noisy = F.cluster_counts(pb.cluster, pb.flipped)
@@ -150,13 +175,16 @@ def test_predicted_aligned_fraction_matches_many_neurons():
         F.predicted_aligned_fraction(c[:3], noisy, 0.1, setup.p, setup.mu_norm)
     values, pmf = F.initial_D_distribution(c, noisy, 2, setup.p, setup.mu_norm)
     assert pmf.sum() == pytest.approx(1.0) and np.all(np.diff(values) == 1)
-    assert (pmf * values).sum() == pytest.approx(F.e_nu(pb.cluster, pb.flipped)[2], abs=1e-9)
+    assert (pmf * values).sum() == pytest.approx(
+        F.e_nu(pb.cluster, pb.flipped)[2], abs=1e-9
+    )
     with pytest.raises(ValueError, match="nu"):
         F.initial_D_distribution(c, noisy, 4, setup.p, setup.mu_norm)
 
 
 def _orthogonal_problem(seed=0, n=12, m=8, mu=5.0):
-    """Points nu_i + sqrt(p) e_(2+i): noise exactly orthogonal to everything, so Lemma A.4 is exact (g = 1/2)."""
+    """Points nu_i + sqrt(p) e_(2+i): noise exactly orthogonal to everything, so
+    Lemma A.4 is exact (g = 1/2)."""
     rng = np.random.default_rng(seed)
     p = 2 + n
     cluster = np.arange(n) % 4
@@ -168,26 +196,37 @@ def _orthogonal_problem(seed=0, n=12, m=8, mu=5.0):
     y = np.where(flipped, -CLUSTER_LABEL[cluster], CLUSTER_LABEL[cluster]).astype(float)
     a = rng.choice([-1.0, 1.0], size=m) / math.sqrt(m)
     W = 1e-9 * rng.standard_normal((m, p))
-    setup = xorgrok.Setup(p=p, n=n, n_test=1, m=m, mu_norm=mu, eta=0.2, omega_init=1e-9, alpha=1e-8)
+    setup = xorgrok.Setup(
+        p=p, n=n, n_test=1, m=m, mu_norm=mu, eta=0.2, omega_init=1e-9, alpha=1e-8
+    )
     return setup, X, W, a, y, cluster, flipped
 
 
 def test_lemma_a4_is_exact_for_orthogonal_noise():
     setup, X, W, a, y, cluster, flipped = _orthogonal_problem()
     Wt = torch.as_tensor(W)
-    W1 = gd_step(Wt, torch.as_tensor(a), torch.as_tensor(X), torch.as_tensor(y), setup.alpha).numpy()
+    W1 = gd_step(
+        Wt, torch.as_tensor(a), torch.as_tensor(X), torch.as_tensor(y), setup.alpha
+    ).numpy()
     H0 = W @ X.T
     measured = W1 @ X.T - H0
-    # ||x_k||^2 = p + ||mu||^2: the sample's own ||mu||^2 is the i = k term of D_{nu(k),j} ||mu||^2
+    # ||x_k||^2 = p + ||mu||^2: the sample's own ||mu||^2 is the i = k term of
+    # D_{nu(k),j} ||mu||^2
     predicted = F.predicted_preact_change(H0, a, y, cluster, flipped, setup)
-    assert np.allclose(measured, predicted, rtol=1e-6, atol=1e-7 * np.abs(measured).max())
+    assert np.allclose(
+        measured, predicted, rtol=1e-6, atol=1e-7 * np.abs(measured).max()
+    )
     mean_measured = F.mean_projections(setup.mu_norm * (W1[:, :2] - W[:, :2]))
     mean_pred = F.predicted_mean_change(H0, a, cluster, flipped, setup)
-    assert np.allclose(mean_measured, mean_pred, rtol=1e-6, atol=1e-7 * np.abs(mean_measured).max())
+    assert np.allclose(
+        mean_measured, mean_pred, rtol=1e-6, atol=1e-7 * np.abs(mean_measured).max()
+    )
 
 
 def test_lemma_a4_close_on_the_simulated_network():
-    tr = xorgrok.simulate(SMALL, 2, [0], preacts=True, neurons=True, dtype=torch.float64, engine="dense")
+    tr = xorgrok.simulate(
+        SMALL, 2, [0], preacts=True, neurons=True, dtype=torch.float64, engine="dense"
+    )
     fl = F.flipped_from_labels(tr.y[0], tr.y_clean[0])
     H = tr.preacts[0, 1]
     pred = F.predicted_preact_change(H, tr.a[0], tr.y[0], tr.cluster[0], fl, SMALL)
@@ -197,7 +236,9 @@ def test_lemma_a4_close_on_the_simulated_network():
 
 def test_mean_projections_and_shapes():
     proj = np.array([[[1.0, 2.0], [-3.0, 0.5]]])
-    assert F.mean_projections(proj).tolist() == [[[1.0, -1.0, 2.0, -2.0], [-3.0, 3.0, 0.5, -0.5]]]
+    assert F.mean_projections(proj).tolist() == [
+        [[1.0, -1.0, 2.0, -2.0], [-3.0, 3.0, 0.5, -0.5]]
+    ]
     with pytest.raises(ValueError, match="proj"):
         F.mean_projections(np.zeros((3, 3)))
 
@@ -224,8 +265,13 @@ def test_expected_relu_closed_form():
     rng = np.random.default_rng(1)
     z = rng.standard_normal(400_000)
     for mean, sd in ((0.3, 1.0), (-1.0, 0.5), (2.0, 3.0)):
-        assert F.expected_relu(mean, sd) == pytest.approx(np.maximum(mean + sd * z, 0).mean(), abs=4 * sd / 600)
-    assert F.expected_relu(np.array([-1.0, 2.0]), np.array([0.0, 0.0])).tolist() == [0.0, 2.0]
+        assert F.expected_relu(mean, sd) == pytest.approx(
+            np.maximum(mean + sd * z, 0).mean(), abs=4 * sd / 600
+        )
+    assert F.expected_relu(np.array([-1.0, 2.0]), np.array([0.0, 0.0])).tolist() == [
+        0.0,
+        2.0,
+    ]
     with pytest.raises(ValueError, match="sd"):
         F.expected_relu(1.0, -1.0)
 
@@ -245,14 +291,20 @@ def test_cluster_margins_and_bound_against_monte_carlo():
     for nu in range(4):
         X = rng.standard_normal((100_000, p))
         X[:, :2] += means[nu]
-        f = network_output(torch.as_tensor(W), torch.as_tensor(a), torch.as_tensor(X)).numpy()
+        f = network_output(
+            torch.as_tensor(W), torch.as_tensor(a), torch.as_tensor(X)
+        ).numpy()
         yf = CLUSTER_LABEL[nu] * f
-        assert margins[nu] == pytest.approx(yf.mean(), abs=5 * yf.std() / math.sqrt(X.shape[0]))
+        assert margins[nu] == pytest.approx(
+            yf.mean(), abs=5 * yf.std() / math.sqrt(X.shape[0])
+        )
         errors.append((yf <= 0).mean())
     assert gamma == pytest.approx(margins / np.linalg.norm(W))
     assert F.margin_error_bound(gamma) >= np.mean(errors) - 0.005
     assert F.margin_error_bound(gamma, form="paper") >= np.mean(errors) - 0.005
-    assert F.margin_error_bound(np.array([-1.0, 0.0, 10.0, 10.0])) == pytest.approx((1 + 1 + 2 * math.exp(-50)) / 4)
+    assert F.margin_error_bound(np.array([-1.0, 0.0, 10.0, 10.0])) == pytest.approx(
+        (1 + 1 + 2 * math.exp(-50)) / 4
+    )
     with pytest.raises(ValueError, match="form"):
         F.margin_error_bound(gamma, form="other")
 
@@ -263,7 +315,8 @@ def test_loss_minus_log2():
     expected = np.log1p(np.exp(-z)).mean(-1) - math.log(2)
     got = F.loss_minus_log2(z, y)
     assert got[1] == pytest.approx(expected[1], rel=1e-12)
-    assert got[0] == pytest.approx(-z[0].mean() / 2, rel=1e-6)  # the tiny-output regime, exact to first order
+    # the tiny-output regime, exact to first order
+    assert got[0] == pytest.approx(-z[0].mean() / 2, rel=1e-6)
 
 
 def test_predicted_aligned_fraction_with_second_condition_against_monte_carlo():

@@ -1,4 +1,5 @@
-"""Tests of xorgrok.figures: tidy tables, CSV round trips, plots and make_figure on tiny setups."""
+"""Tests of xorgrok.figures: tidy tables, CSV round trips, plots and make_figure on
+tiny setups."""
 
 import math
 import os
@@ -225,7 +226,8 @@ def test_convention_setup_scales_alpha_and_omega_init():
 
 
 def test_the_two_conventions_same_accuracy_weights_differ_by_two(tmp_path):
-    """Step 2 alpha and omega_init / 2 share omega_init / alpha: the same accuracy curves
+    """Step 2 alpha and omega_init / 2 share omega_init / alpha: the same accuracy
+    curves
     (outputs are tiny), and the weights of the first are twice those of the second."""
     out = {}
     for key, scales in (("step", {"step_scale": 2.0}), ("init", {"init_scale": 0.5})):

@@ -23,8 +23,12 @@ def test_put_glues_plain_numbers(monkeypatch):
     seen = {}
     import myst_nb
 
-    monkeypatch.setattr(myst_nb, "glue", lambda key, value, display: seen.update({key: value}))
-    pages.put_all({"a": np.float64(3.0), "b": np.float32(0.25), "c": np.int64(7), "d": "text"})
+    monkeypatch.setattr(
+        myst_nb, "glue", lambda key, value, display: seen.update({key: value})
+    )
+    pages.put_all(
+        {"a": np.float64(3.0), "b": np.float32(0.25), "c": np.int64(7), "d": "text"}
+    )
     assert seen == {"a": 3, "b": 0.25, "c": 7, "d": "text"}
     assert type(seen["a"]) is int and type(seen["b"]) is float
 
@@ -43,7 +47,10 @@ def test_data_dir_and_provenance(monkeypatch, tmp_path):
 def test_executor_starts_and_stops():
     options = pages.start_executor(1)
     try:
-        assert options["workers"] == 1 and options["executor"].submit(pow, 2, 5).result() == 32
+        assert (
+            options["workers"] == 1
+            and options["executor"].submit(pow, 2, 5).result() == 32
+        )
     finally:
         pages.stop_executor(options)
     with pytest.raises(RuntimeError):

@@ -1,5 +1,6 @@
-"""Issue 16: the cache cannot lie, bounded resources, bad input in one line, errors that tell the truth,
-outputs complete or absent. (Interrupting real commands: tests/test_interrupt.py.)"""
+"""Issue 16: the cache cannot lie, bounded resources, bad input in one line, errors
+that tell the truth, outputs complete or absent. (Interrupting real commands:
+tests/test_interrupt.py.)"""
 
 from __future__ import annotations
 
@@ -16,33 +17,44 @@ import pytest
 import torch
 
 import xorgrok as xg
-from xorgrok import cli, resources, sweep as sw
+from xorgrok import cli, resources
+from xorgrok import sweep as sw
 from xorgrok.outputs import OutputError, atomic_file, staged_folder
 from xorgrok.sweep import Cache, CacheWarning, Cell, sweep
 
-TINY = xg.Setup(p=2_000, n=12, n_test=20, m=8, mu_norm=12.0, eta=0.2, omega_init=1e-15, alpha=1e-12)
+TINY = xg.Setup(
+    p=2_000, n=12, n_test=20, m=8, mu_norm=12.0, eta=0.2, omega_init=1e-15, alpha=1e-12
+)
 FIG = ["--p", "300", "--n", "12", "--m", "8", "--steps", "12", "--no-progress"]
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The engine revision: any change to the engines' code must come with a new revision
 
 
-#: ENGINE_REVISION -> engine_fingerprint() of the code it names. Never edit an entry: when the code of
-#: xorgrok.sweep.ENGINE_MODULES changes, bump ENGINE_REVISION and add its fingerprint here.
-# Revision 1 was re-fingerprinted once (issue 13): the fingerprint now hashes syntax trees (a
-# formatter keeps it), and code moved into xorgrok.schedule and xorgrok.validation; the
-# arithmetic is unchanged (same numbers: the stored data and the tests agree).
-KNOWN_REVISIONS = {1: "85a7a96a00cc0030c854f2cf7c156fb76b22cc8b11739b9ccb79c6cca5698187"}
+#: ENGINE_REVISION -> engine_fingerprint() of the code it names. Never edit an entry:
+#: when the code of
+#: xorgrok.sweep.ENGINE_MODULES changes, bump ENGINE_REVISION and add its fingerprint
+#: here.
+# Revision 1 was re-fingerprinted once (issue 13): the fingerprint now hashes syntax
+# trees (a formatter keeps it), and code moved into xorgrok.schedule and
+# xorgrok.validation; the arithmetic is unchanged (same numbers: the stored data and the
+# tests agree).
+KNOWN_REVISIONS = {
+    1: "85a7a96a00cc0030c854f2cf7c156fb76b22cc8b11739b9ccb79c6cca5698187"
+}
 
 
 def test_engine_code_changes_come_with_a_new_revision():
     assert sw.engine_fingerprint() == KNOWN_REVISIONS.get(sw.ENGINE_REVISION), (
-        "the code of the engines changed: bump xorgrok.sweep.ENGINE_REVISION (cached results of the old "
+        "the code of the engines changed: bump xorgrok.sweep.ENGINE_REVISION (cached "
+        "results of the old "
         "code must not be served) and add its engine_fingerprint() to KNOWN_REVISIONS"
     )
 
 
-def test_fingerprint_ignores_docstrings_and_comments_but_not_code(monkeypatch, tmp_path):
+def test_fingerprint_ignores_docstrings_and_comments_but_not_code(
+    monkeypatch, tmp_path
+):
     import xorgrok.model as model
 
     source = Path(model.__file__).read_text()
@@ -67,13 +79,14 @@ def test_the_key_changes_with_the_engine_revision(monkeypatch):
     assert cell.key() != before
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The cache cannot lie
 
 
 @pytest.fixture
 def cached(tmp_path):
-    """A cache holding seeds 0 and 1 of one cell, and the fresh result to compare with."""
+    """A cache holding seeds 0 and 1 of one cell, and the fresh result to compare
+    with."""
     res = sweep(TINY, 6, [0, 1], record=[0, 1, 3, 6], cache_dir=tmp_path, workers=1)
     return tmp_path, Cell.make(TINY, 6, [0, 1, 3, 6]), res
 
@@ -134,19 +147,26 @@ def test_a_truncated_file_is_rejected(cached):
     _reload(root, cell, 0, "unreadable")
 
 
-def test_a_cell_locked_by_another_sweep_is_waited_for_not_computed_twice(cached, monkeypatch):
-    """While another process holds a cell's lock, a sweep waits, then reads what it stored."""
+def test_a_cell_locked_by_another_sweep_is_waited_for_not_computed_twice(
+    cached, monkeypatch
+):
+    """While another process holds a cell's lock, a sweep waits, then reads what it
+    stored."""
     root, cell, res = cached
     cache = Cache(root)
     stored = {s: cache.load(cell, s) for s in (0, 1)}
     for s in (0, 1):
         cache.path(cell, s).unlink()
-    fd = cache.lock(cell, wait=False)  # "the other sweep" (a separate open file: flock conflicts)
+    # "the other sweep" (a separate open file: flock conflicts)
+    fd = cache.lock(cell, wait=False)
     calls = []
     monkeypatch.setattr(sw, "_run_cell", lambda c, seeds: calls.append(seeds) or {})
     result = {}
-    thread = threading.Thread(target=lambda: result.update(
-        r=sweep(TINY, 6, [0, 1], record=[0, 1, 3, 6], cache_dir=root, workers=1)))
+    thread = threading.Thread(
+        target=lambda: result.update(
+            r=sweep(TINY, 6, [0, 1], record=[0, 1, 3, 6], cache_dir=root, workers=1)
+        )
+    )
     thread.start()
     time.sleep(0.5)
     assert thread.is_alive()  # waiting for the lock
@@ -162,11 +182,20 @@ def test_a_cell_locked_by_another_sweep_is_waited_for_not_computed_twice(cached,
 def test_a_dead_process_does_not_hold_a_lock(cached):
     root, cell, _ = cached
     folder = Cache(root).folder(cell)
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(folder / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(600)\n")],
-        stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, os, sys, time\n"
+                f"fd = os.open({str(folder / '.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+                "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); "
+                "time.sleep(600)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert Cache(root).lock(cell, wait=False) is None
@@ -178,7 +207,7 @@ def test_a_dead_process_does_not_hold_a_lock(cached):
     Cache.unlock(fd)
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Bounded resources
 
 
@@ -203,7 +232,9 @@ def test_cgroup_limits_are_read(tmp_path, monkeypatch):
 
 def test_a_run_too_large_for_memory_is_refused_before_allocating():
     huge = TINY.replace(m=10**7)
-    with pytest.raises(MemoryError, match=r"needs about .* GiB but only .* GiB are available"):
+    with pytest.raises(
+        MemoryError, match=r"needs about .* GiB but only .* GiB are available"
+    ):
         xg.simulate(huge, 10, range(4))
 
 
@@ -211,13 +242,18 @@ def test_figure_sizes_are_checked_before_any_compute(tmp_path, capsys, monkeypat
     from xorgrok import figures
 
     monkeypatch.setattr(figures, "make_figure", lambda *a, **k: pytest.fail("computed"))
-    assert cli.main(["figure1", "--m", "100000000", "--runs", "2", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        cli.main(
+            ["figure1", "--m", "100000000", "--runs", "2", "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "GiB" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Every bad input is one line, exit 2, before any compute
 
 
@@ -233,8 +269,22 @@ def _cli_error(argv, capsys) -> str:
     return lines[0]
 
 
-SWEEP_TINY = ["--set", "m=8", "--set", "n=12", "--set", "n_test=20", "--steps", "3", "--seeds", "1",
-              "--workers", "1", "--no-cache", "--no-progress"]
+SWEEP_TINY = [
+    "--set",
+    "m=8",
+    "--set",
+    "n=12",
+    "--set",
+    "n_test=20",
+    "--steps",
+    "3",
+    "--seeds",
+    "1",
+    "--workers",
+    "1",
+    "--no-cache",
+    "--no-progress",
+]
 
 
 @pytest.mark.parametrize(
@@ -246,19 +296,44 @@ SWEEP_TINY = ["--set", "m=8", "--set", "n=12", "--set", "n_test=20", "--steps", 
         (["sweep", "custom", "--axis", "m=8,9.5", *SWEEP_TINY], "m must be an integer"),
         (["sweep", "custom", "--set", "alpha=1e300", *SWEEP_TINY], "reduce alpha"),
         (["sweep", "custom", *SWEEP_TINY, "--out", ""], "name is empty"),
-        (["sweep", "custom", *SWEEP_TINY, "--out", "/nonexistent/x.npz"], "does not exist"),
-        (["sweep", "custom", *SWEEP_TINY, "--seeds", "0:99999999999999999999"], "--seeds must name"),
+        (
+            ["sweep", "custom", *SWEEP_TINY, "--out", "/nonexistent/x.npz"],
+            "does not exist",
+        ),
+        (
+            ["sweep", "custom", *SWEEP_TINY, "--seeds", "0:99999999999999999999"],
+            "--seeds must name",
+        ),
         (["sweep", "custom", *SWEEP_TINY, "--workers", "0"], "--workers must be in"),
-        (["sweep", "custom", "--engine", "dense", "--set", "p=1000000000", *SWEEP_TINY], "GiB"),
-        (["figure1", "--first-seed", "99999999999999999999999999", "--out", "x"], "--first-seed"),
-        (["figure1", "--first-seed", str(2**63 - 1), "--runs", "2", "--out", "x"], "at most 2**63 - 1"),
+        (
+            [
+                "sweep",
+                "custom",
+                "--engine",
+                "dense",
+                "--set",
+                "p=1000000000",
+                *SWEEP_TINY,
+            ],
+            "GiB",
+        ),
+        (
+            ["figure1", "--first-seed", "99999999999999999999999999", "--out", "x"],
+            "--first-seed",
+        ),
+        (
+            ["figure1", "--first-seed", str(2**63 - 1), "--runs", "2", "--out", "x"],
+            "at most 2**63 - 1",
+        ),
         (["figure1", "--runs", "99999999999999999999999", "--out", "x"], "--runs"),
         (["figure1", "--p", "99999999999999999999", "--out", "x"], "--p"),
         (["figure1", "--runs", "2.0", "--out", "x"], "--runs"),
         (["figure1", "--out", ""], "name is empty"),
     ],
 )
-def test_bad_inputs_are_one_line_exit_2_before_compute(argv, fragment, capsys, monkeypatch, tmp_path):
+def test_bad_inputs_are_one_line_exit_2_before_compute(
+    argv, fragment, capsys, monkeypatch, tmp_path
+):
     from xorgrok import figures
 
     monkeypatch.chdir(tmp_path)
@@ -301,8 +376,16 @@ def test_sweep_record_coerces_nothing():
 
 
 def test_numpy_scalars_are_accepted_everywhere():
-    s = xg.Setup(p=np.int64(300), n=np.int32(12), n_test=np.int64(20), m=np.uint16(8),
-                 mu_norm=np.float32(5.0), eta=np.float64(0.1), omega_init=np.float32(1e-6), alpha=1e-3)
+    s = xg.Setup(
+        p=np.int64(300),
+        n=np.int32(12),
+        n_test=np.int64(20),
+        m=np.uint16(8),
+        mu_norm=np.float32(5.0),
+        eta=np.float64(0.1),
+        omega_init=np.float32(1e-6),
+        alpha=1e-3,
+    )
     assert type(s.p) is int and type(s.mu_norm) is float and s == s.replace(p=300)
     g = sw.grid(TINY, m=np.array([8, 9]), alpha=np.array([1e-12], dtype=np.float32))
     assert g.shape == (2, 1) and g[1, 0].m == 9 and type(g[1, 0].m) is int
@@ -314,22 +397,29 @@ def test_numpy_scalars_are_accepted_everywhere():
         xg.Setup(**{**TINY.as_dict(), "m": np.bool_(True)})
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Errors that tell the truth
 
 
 def test_float32_range_is_checked_up_front_no_false_divergence():
-    """alpha = 1e39 is infinite in float32 (the span engine then reported a divergence at t = 0 although
-    float64 is finite); alpha = 1e32 fits float32 but the outputs, about alpha ||x||^2 per step, come
-    within the safety margin RANGE_MARGIN of its largest number. Float64 holds both."""
-    for alpha, fragment in ((1e39, r"alpha = 1e\+39 is outside the range float32"),
-                            (1e32, r"float32's range .*: reduce alpha")):
+    """alpha = 1e39 is infinite in float32 (the span engine then reported a divergence
+    at t = 0 although
+    float64 is finite); alpha = 1e32 fits float32 but the outputs, about alpha
+    ||x||^2 per step, come within the safety margin RANGE_MARGIN of its largest
+    number. Float64 holds both."""
+    for alpha, fragment in (
+        (1e39, r"alpha = 1e\+39 is outside the range float32"),
+        (1e32, r"float32's range .*: reduce alpha"),
+    ):
         big = TINY.replace(alpha=alpha)
-        tr = xg.simulate(big, 3, [0], engine="reduced")  # default dtype: float64 is picked
+        tr = xg.simulate(
+            big, 3, [0], engine="reduced"
+        )  # default dtype: float64 is picked
         assert tr.dtype == "float64" and np.isfinite(tr.loss).all()
         with pytest.raises(ValueError, match=fragment):
             xg.simulate(big, 3, [0], engine="reduced", dtype=torch.float32)
-    assert xg.simulate(TINY, 3, [0]).dtype == "float32"  # the paper's regime keeps float32
+    # the paper's regime keeps float32
+    assert xg.simulate(TINY, 3, [0]).dtype == "float32"
 
 
 def test_divergence_message_names_the_parameter():
@@ -338,10 +428,12 @@ def test_divergence_message_names_the_parameter():
     assert "reduce alpha" in str(DivergenceError(4, 0, TINY.replace(alpha=1e300)))
     heavy = TINY.replace(mu_norm=1e100, alpha=1e-3)  # ||mu||^2 >> p
     assert "reduce mu_norm" in str(DivergenceError(4, 0, heavy))
-    assert "reduce omega_init" in str(DivergenceError(0, 0, TINY.replace(omega_init=1e150)))
+    assert "reduce omega_init" in str(
+        DivergenceError(0, 0, TINY.replace(omega_init=1e150))
+    )
 
 
-# --------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Outputs complete or absent
 
 
@@ -356,24 +448,36 @@ def test_staged_folder_replaces_our_files_keeps_the_users_and_rolls_back(tmp_pat
         with staged_folder(out) as stage:
             (stage / "a.csv").write_text("new")
             raise RuntimeError("interrupted")
-    assert (out / "a.csv").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["out"]
+    assert (out / "a.csv").read_text() == "old" and sorted(os.listdir(tmp_path)) == [
+        "out"
+    ]
     with staged_folder(out) as stage:
         (stage / "a.csv").write_text("new")
         (stage / "b.csv").write_text("new")
     assert {p.name: p.read_text() for p in out.iterdir() if p.is_file()} == {
-        "a.csv": "new", "b.csv": "new", "mine.txt": "user"}
-    assert (out / "sub" / "x").read_text() == "deep" and sorted(os.listdir(tmp_path)) == ["out"]
+        "a.csv": "new",
+        "b.csv": "new",
+        "mine.txt": "user",
+    }
+    assert (out / "sub" / "x").read_text() == "deep" and sorted(
+        os.listdir(tmp_path)
+    ) == ["out"]
 
 
 @pytest.fixture
 def tiny_fs(tmp_path):
-    """A 200 KiB tmpfs (needs mount rights: root in a container); skipped with a message elsewhere."""
+    """A 200 KiB tmpfs (needs mount rights: root in a container); skipped with a
+    message elsewhere."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
+        capture_output=True,
+    )
     if done.returncode != 0:
-        pytest.skip("cannot mount a tiny tmpfs here (needs root): full-disk test skipped")
+        pytest.skip(
+            "cannot mount a tiny tmpfs here (needs root): full-disk test skipped"
+        )
     try:
         yield mnt
     finally:
@@ -388,7 +492,10 @@ def test_a_full_disk_leaves_the_old_output_and_names_the_users_path(tiny_fs, cap
     err = capsys.readouterr().err
     assert status == 1 and len(err.strip().splitlines()) == 1, err
     assert str(out) in err and "No space left" in err and "xorgrok-stage" not in err
-    assert os.listdir(out) == ["figure3.png"] and (out / "figure3.png").read_bytes() == b"old image"
+    assert (
+        os.listdir(out) == ["figure3.png"]
+        and (out / "figure3.png").read_bytes() == b"old image"
+    )
     assert os.listdir(tiny_fs) == ["fig"]
 
 
@@ -401,7 +508,9 @@ def test_a_full_disk_during_export_and_sweep_out(tiny_fs, capsys):
     with pytest.raises(OutputError) as err:
         with atomic_file(tiny_fs / "curves.npz") as tmp:
             tmp.write_bytes(b"y" * 100_000)
-    assert err.value.errno == errno.ENOSPC and str(tiny_fs / "curves.npz") in str(err.value)
+    assert err.value.errno == errno.ENOSPC and str(tiny_fs / "curves.npz") in str(
+        err.value
+    )
     assert sorted(os.listdir(tiny_fs)) == ["filler"]
 
 
@@ -410,11 +519,15 @@ def test_a_read_only_folder_is_refused_before_compute(tiny_fs, capsys, monkeypat
 
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_fs)], check=True)
     monkeypatch.setattr(figures, "make_figure", lambda *a, **k: pytest.fail("computed"))
-    line = _cli_error(["figure1", "--runs", "1", "--out", str(tiny_fs / "x"), *FIG], capsys)
+    line = _cli_error(
+        ["figure1", "--runs", "1", "--out", str(tiny_fs / "x"), *FIG], capsys
+    )
     assert str(tiny_fs / "x") in line
 
 
-def test_an_interrupt_behind_an_import_error_is_an_interruption(tmp_path, capsys, monkeypatch):
+def test_an_interrupt_behind_an_import_error_is_an_interruption(
+    tmp_path, capsys, monkeypatch
+):
     """Ctrl-C while a C extension loads surfaces as ImportError("initialization failed")
     caused by KeyboardInterrupt (seen with matplotlib): still exit 130 and one line."""
     from xorgrok import figures
@@ -426,7 +539,9 @@ def test_an_interrupt_behind_an_import_error_is_an_interruption(tmp_path, capsys
             raise ImportError("initialization failed") from stop
 
     monkeypatch.setattr(figures, "make_figure", loading)
-    assert cli.main(["figure1", "--runs", "1", "--out", str(tmp_path / "o"), *FIG]) == 130
+    assert (
+        cli.main(["figure1", "--runs", "1", "--out", str(tmp_path / "o"), *FIG]) == 130
+    )
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err
     assert cli.interruption(ValueError("x")) is None

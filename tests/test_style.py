@@ -1,7 +1,8 @@
 """The style rules, checked: code that fits the page, formatted and linted by ruff.
 
-``python scripts/format_code.py`` fixes what these tests find (except lint errors and long functions).
-They skip, with a message, where ruff is not installed (``pip install -r requirements.txt``).
+``python scripts/format_code.py`` fixes what these tests find (except lint errors and
+long functions). They skip, with a message, where ruff is not installed (``pip install
+-r requirements.txt``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def test_chapter_code_cells_are_formatted(chapter: Path):
 
 @pytest.mark.parametrize("chapter", _chapters(), ids=lambda p: p.stem)
 def test_chapter_code_cells_pass_the_linter(chapter: Path):
-    """ruff over the code cells as one script (imports after the first cell and short lambdas
+    """ruff over the code cells as one script (imports after the first cell and short
+    lambdas
     are fine in a notebook)."""
     text = chapter.read_text("utf-8")
     cells = [

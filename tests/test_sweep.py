@@ -1,4 +1,5 @@
-"""Tests of the sweep machinery (cache keys, resume, interruption, executors), its CLI and xorgrok.beyond."""
+"""Tests of the sweep machinery (cache keys, resume, interruption, executors), its
+CLI and xorgrok.beyond."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ TINY = xg.Setup(
 )
 
 
-# --------------------------------------------------------------------------------------------- log_steps
+# ---------------------------------------------------------------------------- log_steps
 
 
 def test_log_steps_contains_ends_and_is_sorted():
@@ -34,7 +35,8 @@ def test_log_steps_contains_ends_and_is_sorted():
 
 
 def test_log_steps_short_runs_and_marks():
-    # the schedule of the paper's Figure 1: every step up to 100, then 20 a decade and the quoted steps
+    # the schedule of the paper's Figure 1: every step up to 100, then 20 a decade and
+    # the quoted steps
     assert log_steps(100, 20, every_step_to=100).tolist() == list(range(101))
     t = log_steps(5000, 20, every_step_to=100, marks=(10, 25, 3000, 9000))
     assert {25, 3000} <= set(t.tolist()) and 9000 not in t and t[-1] == 5000
@@ -48,7 +50,7 @@ def test_log_steps_rejects_bad_input(steps, per_decade):
         log_steps(steps, per_decade)
 
 
-# --------------------------------------------------------------------------------------------- cells and keys
+# ----------------------------------------------------------------------- cells and keys
 
 
 def test_cell_normalizes_engine_dtype_and_record():
@@ -70,7 +72,8 @@ def test_cell_normalizes_engine_dtype_and_record():
 
 
 def test_cell_key_is_stable_across_sessions():
-    """The key hashes the Setup fields, steps, record, engine, dtype, format version and engine revision:
+    """The key hashes the Setup fields, steps, record, engine, dtype, format version and
+    engine revision:
     frozen here."""
     cell = Cell.make(TINY, 5, [0, 1, 5])
     payload = {
@@ -89,8 +92,8 @@ def test_cell_key_is_stable_across_sessions():
     ).hexdigest()
     assert cell.key() == expected
     assert sw.FORMAT_VERSION == 1
-    # the literal value: a change here invalidates every user's cache, so it must be deliberate
-    # (changed once, deliberately, when the engine revision joined the key)
+    # the literal value: a change here invalidates every user's cache, so it must be
+    # deliberate (changed once, deliberately, when the engine revision joined the key)
     assert (
         cell.key() == "db70fdea7e507a50d58a93c7be2d7a41b42dcd8ad307e3d12fdbc2f2d1cba29f"
     )
@@ -134,7 +137,7 @@ def test_cell_rejects_bad_input(kwargs):
         Cell.make(**args)
 
 
-# --------------------------------------------------------------------------------------------- sweeping
+# ----------------------------------------------------------------------------- sweeping
 
 
 def test_sweep_matches_simulate_and_has_grid_shape():
@@ -204,7 +207,8 @@ def test_cache_reuses_and_extends(tmp_path):
 
 
 def test_resume_after_a_crash_mid_sweep(tmp_path, monkeypatch):
-    """A failing cell stops the sweep; the cells finished before it are on disk and are not recomputed."""
+    """A failing cell stops the sweep; the cells finished before it are on disk and
+    are not recomputed."""
     setups = grid(TINY, mu_norm=[8.0, 12.0, 16.0, 20.0])
     bad = Cell.make(setups[2], 5, [0, 5]).key()
     real = sw._run_cell
@@ -280,7 +284,8 @@ def test_stale_temp_and_corrupt_files_are_ignored(tmp_path):
     cell = Cell.make(TINY, 4, [0, 4])
     sweep(TINY, 4, range(2), record=[0, 4], cache_dir=tmp_path, workers=1)
     folder = tmp_path / cell.key()
-    # an interrupted writer leaves a temporary file; a broken disk leaves a truncated one
+    # an interrupted writer leaves a temporary file; a broken disk leaves a truncated
+    # one
     (folder / ".seed-2.npz.abcd.tmp").write_bytes(b"half a file")
     (folder / "seed-1.npz").write_bytes((folder / "seed-1.npz").read_bytes()[:40])
     cache = Cache(tmp_path)
@@ -306,7 +311,8 @@ def test_cache_rejects_a_file_of_another_cell(tmp_path):
 
 
 def test_divergence_is_recorded_not_raised(monkeypatch):
-    """A seed whose outputs blow up at step 3 keeps its curves before that step and NaN after."""
+    """A seed whose outputs blow up at step 3 keeps its curves before that step and
+    NaN after."""
     real = sw._train
 
     def blowing_up(cell, seeds, steps, record):
@@ -433,7 +439,7 @@ def test_sweep_runs_variants():
     assert np.isfinite(leaky.test_acc).all()
 
 
-# --------------------------------------------------------------------------------------------- command line
+# ------------------------------------------------------------------------- command line
 
 
 def cli_main(argv: list[str]) -> int:
@@ -496,7 +502,7 @@ def test_cli_bad_input_exits_2_with_one_line(argv, capsys):
     assert err.startswith("xorgrok sweep: error:") and "\n" not in err
 
 
-# --------------------------------------------------------------------------------------------- xorgrok.beyond
+# ----------------------------------------------------------------------- xorgrok.beyond
 
 
 @pytest.mark.parametrize("name", list(beyond.EXPERIMENTS))

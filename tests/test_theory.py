@@ -1,4 +1,5 @@
-"""Tests of xorgrok.theory: assumptions, near-orthogonality bounds, the one-step approximation, e_nu."""
+"""Tests of xorgrok.theory: assumptions, near-orthogonality bounds, the one-step
+approximation, e_nu."""
 
 import math
 
@@ -99,7 +100,8 @@ def test_one_step_error_equals_subtraction_and_respects_lemma_a10():
     direct = th.one_step_error(pb)
     assert direct == pytest.approx(float(torch.linalg.norm(W1 - WT)), rel=1e-6)
     assert 0 < direct <= th.lemma_a10_bound(setup)
-    # dense and reduced samplers agree in distribution: the bound holds for the reduced problem too
+    # dense and reduced samplers agree in distribution: the bound holds for the reduced
+    # problem too
     assert th.one_step_error(xorgrok.sample_reduced(setup, 0)) <= th.lemma_a10_bound(
         setup
     )
@@ -118,7 +120,8 @@ def test_frobenius_norm_includes_residual():
     W0 = torch.as_tensor(pb.W0)
     expected = math.sqrt(float((W0**2).sum()) + pb.w0_residual_sq.sum())
     assert th.frobenius_norm(pb, W0) == pytest.approx(expected)
-    # the reduced problem's ||W0||_F is distributed like the dense one: omega^2 chi^2_{m p}
+    # the reduced problem's ||W0||_F is distributed like the dense one: omega^2 chi^2_{m
+    # p}
     assert th.frobenius_norm(pb, W0) ** 2 / (
         SMALL.omega_init**2 * SMALL.m * SMALL.p
     ) == pytest.approx(1, abs=0.01)
@@ -175,7 +178,8 @@ def test_cluster_counts_and_e_nu():
 
 
 def test_e_nu_equals_the_counts_written_out():
-    """The formula chapter 7a's solution wrote out: (c_nu - n_nu - c_-nu + n_-nu) / 2."""
+    """The formula chapter 7a's solution wrote out: (c_nu - n_nu - c_-nu + n_-nu) /
+    2."""
     rng = np.random.default_rng(3)
     cluster, flipped = rng.integers(0, 4, (5, 40)), rng.random((5, 40)) < 0.2
     e = th.e_nu(cluster, flipped)
@@ -188,7 +192,8 @@ def test_e_nu_equals_the_counts_written_out():
 
 
 def test_e_nu_predicts_the_linear_margin():
-    # y_nu <v, nu> / ||mu||^2 = 2 e_nu exactly when the noise is removed (x_i = its cluster mean)
+    # y_nu <v, nu> / ||mu||^2 = 2 e_nu exactly when the noise is removed (x_i = its
+    # cluster mean)
     pb = xorgrok.sample_dense(SMALL, 4)
     means = xorgrok.data.cluster_means(SMALL.mu_norm)
     Xc = np.zeros_like(pb.X_train)

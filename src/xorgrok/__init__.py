@@ -1,11 +1,11 @@
 """xorgrok: benign overfitting and grokking in ReLU networks on XOR cluster data.
 
-The helper package of the executable book reproducing Xu, Wang, Frei, Vardi and Hu (ICLR 2024).
-Start with :class:`Setup` and :func:`simulate`.
+The helper package of the executable book reproducing Xu, Wang, Frei, Vardi and Hu (ICLR
+2024). Start with :class:`Setup` and :func:`simulate`.
 
-The names below are imported on first use (PEP 562), so that ``import xorgrok`` is cheap:
-the command line (``python -m xorgrok``) installs its signal handlers before torch loads,
-and a Ctrl-C during start-up ends with one line, not a traceback.
+The names below are imported on first use (PEP 562), so that ``import xorgrok`` is
+cheap: the command line (``python -m xorgrok``) installs its signal handlers before
+torch loads, and a Ctrl-C during start-up ends with one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """Importing a submodule binds it on its package; an exported name wins over a submodule
+    """Importing a submodule binds it on its package; an exported name wins over a
+    submodule
     of the same name (``xorgrok.simulate`` is the function, as with eager imports)."""
 
     def __setattr__(self, name: str, value: Any) -> None:

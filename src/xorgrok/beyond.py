@@ -1,17 +1,20 @@
-"""The experiments of the part "Beyond the theorem": named sweep plans at two resolutions, and their analysis.
+"""The experiments of the part "Beyond the theorem": named sweep plans at two
+resolutions, and their analysis.
 
-Each experiment answers one of the open questions of the paper (its Section 5 and the ICLR
-reviews). :func:`plan` returns the
-grid of setups, steps, seeds and recorded steps of an experiment; ``resolution="page"`` is the coarse grid
-the book executes within its time budget, ``resolution="full"`` the finer grid with more seeds that the
-command line runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan through
-:func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
+Each experiment answers one of the open questions of the paper (its Section 5 and the
+ICLR reviews). :func:`plan` returns the grid of setups, steps, seeds and recorded steps
+of an experiment; ``resolution="page"`` is the coarse grid the book executes within its
+time budget, ``resolution="full"`` the finer grid with more seeds that the command line
+runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan
+through :func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
 
-All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1 setup (m = 100 neurons
-and n = 50 training points instead of 1000 and 200, so that a grid costs seconds): it keeps p = 40000,
-eta = 0.05, omega_init = 1e-15, alpha = 1e-12 and chooses ||mu|| = 50 so that the two dimensionless ratios
-that decide the paper's regime stay as in the paper: ||mu||^2 sqrt(n) / p (the cluster term against the
-memorization term at t = 1) and n ||mu||^4 / p (the exponent of the generalization bound).
+All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1
+setup (m = 100 neurons and n = 50 training points instead of 1000 and 200, so that a
+grid costs seconds): it keeps p = 40000, eta = 0.05, omega_init = 1e-15, alpha = 1e-12
+and chooses ||mu|| = 50 so that the two dimensionless ratios that decide the paper's
+regime stay as in the paper: ||mu||^2 sqrt(n) / p (the cluster term against the
+memorization term at t = 1) and n ||mu||^4 / p (the exponent of the generalization
+bound).
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ __all__ = [
     "VARIANTS",
 ]
 
-#: The base setup of the part: the paper's Figure 1 (left) at m = 100, n = 50, ||mu|| = 50 (module docstring).
+#: The base setup of the part: the paper's Figure 1 (left) at m = 100, n = 50, ||mu|| =
+#: 50 (module docstring).
 BOOK_BASE = Setup(
     p=40_000,
     n=50,
@@ -63,11 +67,13 @@ RESOLUTIONS = ("page", "full")
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """A sweep to run: ``setups`` (object array, shape G), ``steps`` (int or [G] ints), ``seeds``, ``record``.
+    """A sweep to run: ``setups`` (object array, shape G), ``steps`` (int or [G] ints),
+    ``seeds``, ``record``.
 
-    ``axes`` names the grid axes (name -> values, in grid order); ``variants`` (if not None) lists one
-    variant-switch dictionary per value of the last axis, for experiments that compare model variants
-    (then ``setups`` has the shape G without that axis and :func:`run` stacks one sweep per variant).
+    ``axes`` names the grid axes (name -> values, in grid order); ``variants`` (if not
+    None) lists one variant-switch dictionary per value of the last axis, for
+    experiments that compare model variants (then ``setups`` has the shape G without
+    that axis and :func:`run` stacks one sweep per variant).
     """
 
     name: str
@@ -108,14 +114,16 @@ def _init(res: str) -> Plan:
 
 
 def _init_onestep(res: str) -> Plan:
-    """Q1: memorization after one step, over omega_init / alpha and p (one step per run: cheap)."""
+    """Q1: memorization after one step, over omega_init / alpha and p (one step per
+    run: cheap)."""
     ratios = list(10.0 ** np.arange(-3, 3.01, 0.5 if res == "page" else 0.25))
     ps = (
         [1_000, 10_000, 100_000, 1_000_000, 10**8]
         if res == "page"
         else [10**k for k in range(3, 13)]
     )
-    # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against memorization) stays fixed
+    # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against
+    # memorization) stays fixed
     mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
     setups = as_setup_array(
         [
@@ -137,7 +145,8 @@ def _init_onestep(res: str) -> Plan:
 
 
 def _phase(res: str) -> Plan:
-    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps (1000 at full resolution)."""
+    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps (1000 at full
+    resolution)."""
     if res == "page":
         ps = [50, 200, 1_000, 10_000, 40_000, 100_000, 10**6, 10**8, 10**10, 10**12]
         kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
@@ -194,11 +203,14 @@ def _samples(res: str) -> Plan:
 
 
 def _samples_extreme(res: str) -> Plan:
-    """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2 window with C = 1."""
+    """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2
+    window with C = 1."""
     ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200]
     p = (
         10**12
-    )  # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) / n^2.51)
+        # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) /
+        # n^2.51)
+    )
     setups = []
     for n in ns:
         low, high = mu_norm_range(p, n)
@@ -213,7 +225,8 @@ def _samples_extreme(res: str) -> Plan:
     )
 
 
-#: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with omega_init/alpha = 3.
+#: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with
+#: omega_init/alpha = 3.
 GROKKING_FACTORS = ("ratio", "n", "p", "mu_norm", "m")
 
 
@@ -266,7 +279,8 @@ def _grokking(res: str) -> Plan:
 
 
 def _long(res: str) -> Plan:
-    """Q6: long training with step sizes up to where the loss falls, at two signal strengths."""
+    """Q6: long training with step sizes up to where the loss falls, at two signal
+    strengths."""
     alphas = (
         [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
         if res == "page"
@@ -312,7 +326,8 @@ def _width(res: str) -> Plan:
     )
 
 
-#: Q7: the model variants compared (switches of xorgrok.variants.train_variants), by name.
+#: Q7: the model variants compared (switches of xorgrok.variants.train_variants), by
+#: name.
 VARIANTS = {
     "paper (ReLU, fixed a, GD)": {},
     "leaky ReLU 0.1": {"leaky": 0.1},
@@ -323,7 +338,8 @@ VARIANTS = {
 
 
 def _variants(res: str) -> Plan:
-    """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha and at alpha = 1e-4."""
+    """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha
+    and at alpha = 1e-4."""
     alphas = [1e-12, 1e-4]
     setups = as_setup_array([BOOK_BASE.replace(alpha=a) for a in alphas])
     steps = np.array([300, 3000]) if res == "page" else np.array([3000, 30_000])
@@ -362,7 +378,8 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
 
 
 def plan(name: str, resolution: str = "page") -> Plan:
-    """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution ("page" or "full")."""
+    """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution
+    ("page" or "full")."""
     if name not in EXPERIMENTS:
         raise ValueError(
             f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}"
@@ -379,11 +396,13 @@ def run(
     progress: Progress = None,
     **sweep_options: Any,
 ) -> SweepResult:
-    """Run a named experiment through :func:`xorgrok.sweep.sweep` (its steps and record are the plan's).
+    """Run a named experiment through :func:`xorgrok.sweep.sweep` (its steps and record
+    are the plan's).
 
-    ``seeds`` overrides the plan's seeds; ``progress`` and ``sweep_options`` (``cache_dir``, ``executor``,
-    ``workers``...) go to :func:`xorgrok.sweep.sweep`. For an experiment over model variants the result's
-    grid gets a last axis, one entry per variant (:func:`xorgrok.sweep.stack_results`).
+    ``seeds`` overrides the plan's seeds; ``progress`` and ``sweep_options``
+    (``cache_dir``, ``executor``, ``workers``...) go to :func:`xorgrok.sweep.sweep`. For
+    an experiment over model variants the result's grid gets a last axis, one entry per
+    variant (:func:`xorgrok.sweep.stack_results`).
     """
     pl = plan(name, resolution)
     seeds = pl.seeds if seeds is None else seeds
@@ -396,16 +415,17 @@ def run(
     return stack_results(parts, pl.axes)
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Analysis
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> float:
-    """Where the curve y(x) first crosses ``level`` (either way), linearly interpolated in (log) x; NaN if never.
+    """Where the curve y(x) first crosses ``level`` (either way), linearly interpolated
+    in (log) x; NaN if never.
 
-    x [K] increasing, y [K]. Used to locate phase boundaries on a grid (e.g. where the median test accuracy
-    first reaches 0.9).
+    x [K] increasing, y [K]. Used to locate phase boundaries on a grid (e.g. where the
+    median test accuracy first reaches 0.9).
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     u = np.log10(x) if log_x else x
@@ -421,9 +441,11 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> 
 def fit_power_law(
     features: Mapping[str, np.ndarray], target: np.ndarray
 ) -> dict[str, float]:
-    """Least-squares fit of log target = log c + sum_k b_k log feature_k; returns {"c": c, name: b_k, ...}.
+    """Least-squares fit of log target = log c + sum_k b_k log feature_k; returns {"c":
+    c, name: b_k, ...}.
 
-    Every array has shape [K] (one entry per design point); entries with a non-finite target are dropped.
+    Every array has shape [K] (one entry per design point); entries with a non-finite
+    target are dropped.
     """
     target = np.asarray(target, dtype=float)
     keep = np.isfinite(target) & (target > 0)
@@ -450,11 +472,13 @@ def bootstrap_first_steps(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> np.ndarray:
-    """Bootstrap over seeds of the first step where the median curve reaches ``threshold``.
+    """Bootstrap over seeds of the first step where the median curve reaches
+    ``threshold``.
 
-    curves [K, S, T] (K design points, S seeds, T recorded steps ``t``). Each replicate resamples the S seeds
-    of every design point with replacement and takes the median over them. Returns [n_boot, K] (NaN where
-    the resampled median never reaches the threshold).
+    curves [K, S, T] (K design points, S seeds, T recorded steps ``t``). Each replicate
+    resamples the S seeds of every design point with replacement and takes the median
+    over them. Returns [n_boot, K] (NaN where the resampled median never reaches the
+    threshold).
     """
     curves = np.asarray(curves, dtype=float)
     K, S, _ = curves.shape
@@ -480,24 +504,25 @@ def memorization_split(
     cluster: np.ndarray,
     y: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Split each training point's signed output y_i f(x_i) = sum_j y_i a_j ReLU(<w_j, x_i>) by groups of neurons.
+    """Split each training point's signed output y_i f(x_i) = sum_j y_i a_j ReLU(<w_j,
+    x_i>) by groups of neurons.
 
     Args (one seed, one step):
-        preacts: [m, n] <w_j, x_i> on the training points.
-        proj: [m, 2] (<w_j, mu1>, <w_j, mu2>).
-        a: [m] second layer.
-        cluster: [n] cluster index of each training point (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2).
-        y: [n] the training labels the network fits (noisy).
+        preacts: [m, n] <w_j, x_i> on the training points. proj: [m, 2] (<w_j, mu1>,
+        <w_j, mu2>). a: [m] second layer. cluster: [n] cluster index of each training
+        point (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2). y: [n] the training labels the
+        network fits (noisy).
 
-    Returns a dict of [n] arrays. For each group of :data:`SPLIT_GROUPS`, the summed signed contributions
-    y_i a_j ReLU(<w_j, x_i>) (positive: the group pushes f(x_i) towards y_i) and, under ``"active_" + group``,
-    how many of its neurons are active on x_i. The groups: neurons of the label's sign (a_j y_i > 0,
-    ``label_*``) or of the opposite sign (``opposite_*``), aligned with the point's cluster or not. A neuron's
-    cluster is the cluster mean nu in {+-mu1, +-mu2} it points at most, argmax_nu <w_j, nu>.
-    Also ``noise_share``: over the neurons active on x_i, the part of <w_j, x_i> not explained by the
-    cluster mean, sum |<w_j, x_i> - <w_j, nu_i>| / sum (|<w_j, x_i> - <w_j, nu_i>| + |<w_j, nu_i>|)
-    (0: the point is seen through its cluster mean only; near 1: through its own noise vector).
-    The four contributions add up to y_i f(x_i).
+    Returns a dict of [n] arrays. For each group of :data:`SPLIT_GROUPS`, the summed
+    signed contributions y_i a_j ReLU(<w_j, x_i>) (positive: the group pushes f(x_i)
+    towards y_i) and, under ``"active_" + group``, how many of its neurons are active on
+    x_i. The groups: neurons of the label's sign (a_j y_i > 0, ``label_*``) or of the
+    opposite sign (``opposite_*``), aligned with the point's cluster or not. A neuron's
+    cluster is the cluster mean nu in {+-mu1, +-mu2} it points at most, argmax_nu <w_j,
+    nu>. Also ``noise_share``: over the neurons active on x_i, the part of <w_j, x_i>
+    not explained by the cluster mean, sum |<w_j, x_i> - <w_j, nu_i>| / sum (|<w_j, x_i>
+    - <w_j, nu_i>| + |<w_j, nu_i>|) (0: the point is seen through its cluster mean only;
+    near 1: through its own noise vector). The four contributions add up to y_i f(x_i).
     """
     preacts, proj, a = (
         np.asarray(preacts, float),

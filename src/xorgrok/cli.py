@@ -79,10 +79,12 @@ def _positive_float(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands figure1..figure4, export-notebooks and sweep)."""
+    """The argument parser (subcommands figure1..figure4, export-notebooks and
+    sweep)."""
     parser = _Parser(
         prog=PROG,
-        description="Reproduce the figures of Xu, Wang, Frei, Vardi and Hu (ICLR 2024): benign overfitting and "
+        description="Reproduce the figures of Xu, Wang, Frei, Vardi and Hu (ICLR "
+        "2024): benign overfitting and "
         "grokking in ReLU networks on XOR cluster data.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -104,15 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: The figure commands and their one-line help.
 _FIGURE_HELPS = {
-    "figure1": "train and test accuracy over t (alpha = 1e-12 and 1e-16), medians and 20-80%% bands",
-    "figure2": "data, decision boundary and neurons on span(mu1, mu2) at t = 0, 1, 15 (alpha = 1e-12)",
-    "figure3": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-12",
-    "figure4": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = 1e-16",
+    "figure1": "train and test accuracy over t (alpha = 1e-12 and 1e-16), medians and "
+    "20-80%% "
+    "bands",
+    "figure2": "data, decision boundary and neurons on span(mu1, mu2) at t = 0, 1, 15 "
+    "(alpha = "
+    "1e-12)",
+    "figure3": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = "
+    "1e-12",
+    "figure4": "histograms of <w_j, mu1>, <w_j, mu2> over positive neurons, alpha = "
+    "1e-16",
 }
 
 
 def _add_figure_parser(sub: argparse._SubParsersAction, name: str, text: str) -> None:
-    """The sub-command ``name`` (figure1..figure4): runs, seeds, scales, output folder."""
+    """The sub-command ``name`` (figure1..figure4): runs, seeds, scales, output
+    folder."""
     p = sub.add_parser(
         name,
         help=text,
@@ -146,7 +155,8 @@ def _add_figure_parser(sub: argparse._SubParsersAction, name: str, text: str) ->
         help="multiply omega_init by this factor (default 1: the paper's "
         "stated 1e-15; 0.5 is the other candidate convention of chapter 5)",
     )
-    # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n) is kept).
+    # Hidden: a smaller experiment, for tests and quick checks (||mu|| = 2.5 sqrt(p/n)
+    # is kept).
     p.add_argument("--p", type=_int_at_least(3), default=None, help=argparse.SUPPRESS)
     p.add_argument("--n", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
     p.add_argument("--m", type=_int_at_least(1), default=None, help=argparse.SUPPRESS)
@@ -160,7 +170,9 @@ def _add_export_parser(sub: argparse._SubParsersAction) -> None:
     nb = sub.add_parser(
         "export-notebooks",
         help="export the book's chapters as Jupyter notebooks (.ipynb)",
-        description="Export the book's MyST chapters as Jupyter notebooks (.ipynb, without outputs).",
+        description="Export the book's MyST chapters as Jupyter notebooks (.ipynb, "
+        "without "
+        "outputs).",
     )
     nb.add_argument(
         "out_dir",
@@ -359,9 +371,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def interruption(err: BaseException) -> BaseException | None:
-    """The KeyboardInterrupt or :class:`Terminated` behind ``err``, if any: a signal that
-    lands while a C extension is being imported surfaces as an ImportError ("initialization
-    failed") whose cause is the interruption."""
+    """The KeyboardInterrupt or :class:`Terminated` behind ``err``, if any: a signal
+    that
+    lands while a C extension is being imported surfaces as an ImportError
+    ("initialization failed") whose cause is the interruption."""
     seen: set[int] = set()
     while err is not None and id(err) not in seen:
         if isinstance(err, (KeyboardInterrupt, Terminated)):
@@ -372,7 +385,8 @@ def interruption(err: BaseException) -> BaseException | None:
 
 
 def _report(err: Exception) -> int:
-    """One line for a failure, with the exit status; anything unexpected is re-raised."""
+    """One line for a failure, with the exit status; anything unexpected is
+    re-raised."""
     from .sweep import SweepError
 
     if isinstance(err, OutputError):

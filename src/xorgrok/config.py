@@ -1,4 +1,5 @@
-"""One configuration of the paper's experiment: :class:`Setup` and the paper's own setups.
+"""One configuration of the paper's experiment: :class:`Setup` and the paper's own
+setups.
 
 The field names are the paper's symbols (the paper's Sections 2-3 and Appendix A.7):
 
@@ -60,9 +61,9 @@ def _check_real(name: str, value: Any) -> float:
 class Setup:
     """An immutable, validated configuration of data, network and gradient descent.
 
-    Raises ``ValueError`` naming the field and its allowed range when a value is out of range:
-    ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers, at
-    most 2**53; numpy integers are accepted, floats are not, however round),
+    Raises ``ValueError`` naming the field and its allowed range when a value is out of
+    range: ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers,
+    at most 2**53; numpy integers are accepted, floats are not, however round),
     ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0``
     (finite, with omega_init^2 p finite); numpy floating scalars are accepted and stored
     as Python floats.
@@ -80,7 +81,11 @@ class Setup:
     def __post_init__(self) -> None:
         for name, low in (("p", 3), ("n", 1), ("n_test", 1), ("m", 1)):
             object.__setattr__(self, name, _check_int(name, getattr(self, name), low))
-        for name, low, low_open in (("mu_norm", 0.0, True), ("alpha", 0.0, True), ("omega_init", 0.0, False)):
+        for name, low, low_open in (
+            ("mu_norm", 0.0, True),
+            ("alpha", 0.0, True),
+            ("omega_init", 0.0, False),
+        ):
             value = _check_real(name, getattr(self, name))
             if value < low or (low_open and value == low):
                 bound = "> 0" if low_open else ">= 0"

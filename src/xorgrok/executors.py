@@ -2,8 +2,8 @@
 Ctrl-C (the parent stops them) and end when their parent dies; :func:`stop_workers`
 shuts such a pool down at once.
 
-:func:`xorgrok.sweep.sweep` uses them when ``workers > 1``; a page or a script reuses one
-pool for several sweeps (:func:`xorgrok.pages.start_executor`).
+:func:`xorgrok.sweep.sweep` uses them when ``workers > 1``; a page or a script reuses
+one pool for several sweeps (:func:`xorgrok.pages.start_executor`).
 """
 
 from __future__ import annotations
@@ -65,11 +65,13 @@ def stop_workers(executor: cf.Executor, timeout: float = 5.0) -> None:
 
 
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
-    """A pool of ``workers`` local processes (default: one per CPU core) set up for sweeps.
+    """A pool of ``workers`` local processes (default: one per CPU core) set up for
+    sweeps.
 
-    Processes are started with ``spawn`` (safe with torch's thread pools; in a script, call :func:`sweep`
-    under ``if __name__ == "__main__":``) and share the cores: each uses cores // workers torch threads.
-    Reuse one pool for several sweeps to pay the start-up (importing torch) once; shut it down after.
+    Processes are started with ``spawn`` (safe with torch's thread pools; in a script,
+    call :func:`sweep` under ``if __name__ == "__main__":``) and share the cores: each
+    uses cores // workers torch threads. Reuse one pool for several sweeps to pay the
+    start-up (importing torch) once; shut it down after.
     """
     if workers is None:
         workers = os.cpu_count() or 1
@@ -82,8 +84,9 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
         initializer=_init_worker,
         initargs=(threads, os.getpid()),
     )
-    # Start every worker now, with BLAS thread pools sized like torch's (numpy reads these variables when it
-    # is imported, before any initializer runs); spawned processes inherit the environment at start.
+    # Start every worker now, with BLAS thread pools sized like torch's (numpy reads
+    # these variables when it is imported, before any initializer runs); spawned
+    # processes inherit the environment at start.
     saved = {k: os.environ.get(k) for k in _THREAD_VARIABLES}
     os.environ.update({k: str(threads) for k in _THREAD_VARIABLES})
     # Workers ignore Ctrl-C from their start (a terminal sends it to the whole process

@@ -1,6 +1,6 @@
-"""Grids of setups: :func:`grid` (the product of some Setup fields' values around a base)
-and :func:`as_setup_array` (any nesting of Setups as an object array, the grid's shape),
-the inputs of :func:`xorgrok.sweep.sweep`.
+"""Grids of setups: :func:`grid` (the product of some Setup fields' values around a
+base) and :func:`as_setup_array` (any nesting of Setups as an object array, the grid's
+shape), the inputs of :func:`xorgrok.sweep.sweep`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ __all__ = ["grid", "as_setup_array", "broadcast_steps"]
 
 
 def grid(base: Setup, **axes: Sequence[Any]) -> np.ndarray:
-    """Setups on the product of the axes (Setup fields): object array of shape (len(axis1), len(axis2), ...).
+    """Setups on the product of the axes (Setup fields): object array of shape
+    (len(axis1), len(axis2), ...).
 
-    Example: ``grid(PAPER_FIG1_LEFT, alpha=[1e-12, 1e-14], m=[100, 1000])`` has shape (2, 2).
+    Example: ``grid(PAPER_FIG1_LEFT, alpha=[1e-12, 1e-14], m=[100, 1000])`` has shape
+    (2, 2).
     """
     if not isinstance(base, Setup):
         raise ValueError(f"base must be an xorgrok.Setup, got {type(base).__name__}")
@@ -26,7 +28,8 @@ def grid(base: Setup, **axes: Sequence[Any]) -> np.ndarray:
     for name, values in axes.items():
         if name not in fields:
             raise ValueError(
-                f"grid axis must be a Setup field ({', '.join(sorted(fields))}), got {name!r}"
+                f"grid axis must be a Setup field ({', '.join(sorted(fields))}), got "
+                f"{name!r}"
             )
         if len(values) == 0:
             raise ValueError(f"grid axis {name} must have at least one value")
@@ -39,7 +42,8 @@ def grid(base: Setup, **axes: Sequence[Any]) -> np.ndarray:
 
 
 def as_setup_array(setups: Any) -> np.ndarray:
-    """A Setup or a (nested) sequence of Setups as an object array of Setups (shape G, the grid's)."""
+    """A Setup or a (nested) sequence of Setups as an object array of Setups (shape
+    G, the grid's)."""
     if isinstance(setups, Setup):
         arr = np.empty((), dtype=object)
         arr[()] = setups
@@ -65,6 +69,8 @@ def broadcast_steps(steps: Any, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.asarray(steps)
     if arr.shape != shape:
         raise ValueError(
-            f"steps must be an integer or an array of the grid's shape {shape}, got shape {arr.shape}"
+            f"steps must be an integer or an array of the grid's shape {shape}, got "
+            "shape "
+            f"{arr.shape}"
         )
     return np.vectorize(lambda s: check_int("steps", s), otypes=[np.int64])(arr)

@@ -67,7 +67,7 @@ def _remove_stale(parent: Path, name: str) -> None:
     for entry in entries:
         if not entry.name.startswith(prefix):
             continue
-        pid = entry.name[len(prefix):].split("-", 1)[0]
+        pid = entry.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not _pid_alive(int(pid)):
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
@@ -85,7 +85,7 @@ def check_writable_folder(path: str | os.PathLike) -> Path:
     if path.exists() and not path.is_dir():
         raise OutputError(
             errno.ENOTDIR,
-            f"cannot write {os.fspath(path)!r}: it is a file, not a folder"
+            f"cannot write {os.fspath(path)!r}: it is a file, not a folder",
         )
     parent = path.resolve().parent
     while not parent.exists():
@@ -217,13 +217,13 @@ def staged_folder(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-
 def _chmod_default(path: str | os.PathLike, mode: int) -> None:
     """Give ``path`` the permissions a plain create would (``mode`` less the umask):
     ``tempfile`` makes its files and folders private."""
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, mode & ~umask)
+
 
 @contextmanager
 def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
@@ -232,8 +232,9 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     ``OutputError`` names ``path``."""
     final = check_writable_file(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}{_STAGE}{os.getpid()}-",
-                                   dir=final.resolve().parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{final.name}{_STAGE}{os.getpid()}-", dir=final.resolve().parent
+        )
         os.close(fd)
         _chmod_default(tmp, 0o666)
     except OSError as err:

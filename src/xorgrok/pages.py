@@ -1,10 +1,13 @@
 """Page plumbing: what the chapters need around their computations, written once.
 
-* :func:`put` and :func:`put_all` glue numbers for the prose (myst-nb ``glue``) as plain Python numbers;
+* :func:`put` and :func:`put_all` glue numbers for the prose (myst-nb ``glue``) as plain
+  Python numbers;
 * :func:`html_table` draws a table from a header and rows, escaping every cell;
-* :func:`data_dir` finds ``book/data`` (the stored results) from a chapter or the repository's root;
-  :func:`read_provenance` and :func:`runs_in` read the record stored next to a table;
-* :func:`start_executor` and :func:`stop_executor` start and stop the worker processes of a page's sweeps.
+* :func:`data_dir` finds ``book/data`` (the stored results) from a chapter or the
+  repository's root; :func:`read_provenance` and :func:`runs_in` read the record stored
+  next to a table;
+* :func:`start_executor` and :func:`stop_executor` start and stop the worker processes
+  of a page's sweeps.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ def _plain(value: Any) -> int | float | str:
 
 
 def put(key: str, value: Any) -> None:
-    """Glue ``value`` under ``key`` for ``{glue:text}`` in the prose, as a plain Python number.
+    """Glue ``value`` under ``key`` for ``{glue:text}`` in the prose, as a plain Python
+    number.
 
-    numpy scalars would not take myst-nb's text formats (``:.3f``) under ``-W``; an integral float is glued
-    as an int, so that ``{glue:text}`` shows ``12``, not ``12.0``.
+    numpy scalars would not take myst-nb's text formats (``:.3f``) under ``-W``; an
+    integral float is glued as an int, so that ``{glue:text}`` shows ``12``, not
+    ``12.0``.
     """
     from myst_nb import glue
 
@@ -50,10 +55,14 @@ def put_all(values: Mapping[str, Any]) -> None:
         put(key, value)
 
 
-def html_table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, escape: bool = True) -> Any:
-    """An ``IPython.display.HTML`` table: one header row, then ``rows``; every cell is ``str(cell)``.
+def html_table(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], *, escape: bool = True
+) -> Any:
+    """An ``IPython.display.HTML`` table: one header row, then ``rows``; every cell is
+    ``str(cell)``.
 
-    Cells are HTML-escaped unless ``escape=False`` (for headers written in HTML, such as ``c<sub>nu</sub>``).
+    Cells are HTML-escaped unless ``escape=False`` (for headers written in HTML, such as
+    ``c<sub>nu</sub>``).
     """
     from IPython.display import HTML
 
@@ -67,23 +76,29 @@ def html_table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, escape: 
 
 
 def data_dir() -> Path:
-    """The folder of stored results, ``book/data``: found from the working folder (a chapter runs in
-    ``book/``, the command line in the repository's root), else next to this package (src layout)."""
+    """The folder of stored results, ``book/data``: found from the working folder (a
+    chapter runs in
+    ``book/``, the command line in the repository's root), else next to this package
+    (src layout)."""
     here = Path(__file__).resolve().parents[2] / "book" / "data"
     for folder in (Path("data"), Path("book") / "data", here):
         if (folder / "regenerate.sh").is_file():
             return folder
-    raise FileNotFoundError("book/data not found: run from the repository's root or from book/")
+    raise FileNotFoundError(
+        "book/data not found: run from the repository's root or from book/"
+    )
 
 
 def read_provenance(folder: str | Path, name: str) -> dict[str, str]:
-    """The provenance record stored next to a table, ``folder/provenance_<name>.txt``: {field: value}."""
+    """The provenance record stored next to a table,
+    ``folder/provenance_<name>.txt``: {field: value}."""
     lines = (Path(folder) / f"provenance_{name}.txt").read_text().splitlines()
     return dict(line.split(": ", 1) for line in lines)
 
 
 def runs_in(folder: str | Path, name: str) -> int:
-    """The number of runs of a stored table, from the command in its provenance record."""
+    """The number of runs of a stored table, from the command in its provenance
+    record."""
     command = read_provenance(folder, name)["command"]
     return int(command.split("--runs ")[1].split()[0])
 
@@ -91,8 +106,8 @@ def runs_in(folder: str | Path, name: str) -> int:
 def start_executor(workers: int = 2) -> dict[str, Any]:
     """Start ``workers`` local processes for a page's sweeps, once for the whole page.
 
-    Returns the options to pass on (``beyond.run(name, **options)``, ``sweep(..., **options)``); hand them
-    to :func:`stop_executor` at the end of the page.
+    Returns the options to pass on (``beyond.run(name, **options)``, ``sweep(...,
+    **options)``); hand them to :func:`stop_executor` at the end of the page.
     """
     from .sweep import local_executor
 

@@ -177,8 +177,16 @@ def time_factor(
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
     one = time_factor_distance(t, median, t_paper, acc_paper, [1.0], k_max=ks.max())[0]
     best = float(ks[np.argmin(dist)])
-    return {"k": best, "lo": float(lo), "hi": float(hi), "ks": ks, "distance": dist,
-            "d_min": float(dist.min()), "d_one": float(one), "boot": draws}
+    return {
+        "k": best,
+        "lo": float(lo),
+        "hi": float(hi),
+        "ks": ks,
+        "distance": dist,
+        "d_min": float(dist.min()),
+        "d_one": float(one),
+        "boot": draws,
+    }
 
 
 def median_crossing(t: np.ndarray, runs: np.ndarray, level: float) -> float:
@@ -346,5 +354,9 @@ def histogram_stats(centres: np.ndarray, weights: np.ndarray) -> dict:
     order = np.argsort(np.abs(c))
     cum = np.cumsum(p[order])
     median_abs = float(np.abs(c[order])[np.searchsorted(cum, 0.5)])
-    return {"sd": sd, "mode_neg": mode_neg, "mode_pos": mode_pos,
-            "median_abs": median_abs}
+    return {
+        "sd": sd,
+        "mode_neg": mode_neg,
+        "mode_pos": mode_pos,
+        "median_abs": median_abs,
+    }

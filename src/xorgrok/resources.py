@@ -261,7 +261,8 @@ def check_resources(
 def set_torch_threads(threads: int | None) -> int:
     """Set torch's thread count (no change for None); return the previous count.
 
-    The one place that sets it: :func:`torch_threads` for a block, a worker process for its life.
+    The one place that sets it: :func:`torch_threads` for a block, a worker process for
+    its life.
     """
     before = torch.get_num_threads()
     if threads is not None:
@@ -271,7 +272,8 @@ def set_torch_threads(threads: int | None) -> int:
 
 @contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``threads`` torch threads (no change for None), then restore the setting."""
+    """Run the block with ``threads`` torch threads (no change for None), then
+    restore the setting."""
     before = set_torch_threads(threads)
     try:
         yield

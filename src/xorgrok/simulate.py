@@ -1,4 +1,5 @@
-"""The public entry point: :func:`simulate` trains one network per seed and returns a :class:`Trajectory`."""
+"""The public entry point: :func:`simulate` trains one network per seed and returns a
+:class:`Trajectory`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from .data import Problem, sample_dense, sample_reduced
 from .engines import Want, check_dense_fits, run_dense, run_span
 from .resources import check_resources
 from .schedule import Recorded
-from .validation import ENGINES, Progress, check_dtype, check_engine, check_record, check_seeds
+from .validation import (
+    ENGINES,
+    Progress,
+    check_dtype,
+    check_engine,
+    check_record,
+    check_seeds,
+)
 
 __all__ = ["simulate", "Trajectory", "ENGINES", "DEFAULT_DTYPE", "sample"]
 
-#: Default floating-point type of the fast engines (the chapter on the engines shows the evidence).
+#: Default floating-point type of the fast engines (the chapter on the engines shows the
+#: evidence).
 DEFAULT_DTYPE = torch.float32
 
 
@@ -28,17 +37,21 @@ class Trajectory(Recorded):
     Always present:
 
     - ``t`` [T]: the recorded steps;
-    - ``train_acc``, ``test_acc``, ``loss`` [S, T]: train accuracy against the noisy training labels, test
-      accuracy against clean labels, and the empirical risk L(W^(t));
+    - ``train_acc``, ``test_acc``, ``loss`` [S, T]: train accuracy against the noisy
+      training labels, test accuracy against clean labels, and the empirical risk
+      L(W^(t));
     - ``a`` [S, m]: the second layer (its sign tells positive from negative neurons);
-    - ``plane`` [S, N, 2]: every point's coordinates along mu1/||mu||, mu2/||mu|| (rows 0..n-1: training);
-    - ``y`` [S, n] noisy training labels, ``y_clean`` [S, N] clean labels, ``cluster`` [S, N] cluster index.
+    - ``plane`` [S, N, 2]: every point's coordinates along mu1/||mu||, mu2/||mu|| (rows
+      0..n-1: training);
+    - ``y`` [S, n] noisy training labels, ``y_clean`` [S, N] clean labels, ``cluster``
+      [S, N] cluster index.
 
-    With ``neurons=True``: ``proj`` [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and ``w_norm`` [S, T, m] = ||w_j||.
-    With ``outputs=True``: ``f_train`` [S, T, n] and ``f_test`` [S, T, n_test].
-    With ``preacts=True``: ``preacts`` [S, T, m, n] = <w_j^(t), x_i> on the training points.
-    From :func:`xorgrok.variants.train_variants`: ``a_t`` [S, T, m], the second layer at each recorded step
-    (``a`` is its initial value).
+    With ``neurons=True``: ``proj`` [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and
+    ``w_norm`` [S, T, m] = ||w_j||. With ``outputs=True``: ``f_train`` [S, T, n] and
+    ``f_test`` [S, T, n_test]. With ``preacts=True``: ``preacts`` [S, T, m, n] =
+    <w_j^(t), x_i> on the training points. From :func:`xorgrok.variants.train_variants`:
+    ``a_t`` [S, T, m], the second layer at each recorded step (``a`` is its initial
+    value).
     """
 
     setup: Setup
@@ -67,8 +80,11 @@ class Trajectory(Recorded):
 
 
 def sample(setup: Setup, seed: int, engine: str = "auto") -> Problem:
-    """The problem (data and initialization) that :func:`simulate` trains for this seed and engine."""
-    return (sample_reduced if check_engine(engine) == "reduced" else sample_dense)(setup, seed)
+    """The problem (data and initialization) that :func:`simulate` trains for this
+    seed and engine."""
+    return (sample_reduced if check_engine(engine) == "reduced" else sample_dense)(
+        setup, seed
+    )
 
 
 def simulate(
@@ -90,18 +106,21 @@ def simulate(
     Args:
         setup: the configuration.
         steps: number of GD steps (>= 0).
-        seeds: distinct non-negative integers; each fixes its own data and initialization.
-        record: the steps to record (default: every step 0..steps). Test outputs, neuron statistics and the
-            like are only computed at these steps.
-        engine: ``"dense"`` (explicit weights, the reference), ``"span"`` (coefficients in the span of the
-            training data: the same problem and the same numbers as dense, O(m n^2) a step),
-            ``"reduced"`` (the span engine on the dimension-free sampler: exact in distribution, cost
-            independent of p) or ``"auto"`` (``"reduced"``: everything a Trajectory reports is exact in
+        seeds: distinct non-negative integers; each fixes its own data and
+            initialization.
+        record: the steps to record (default: every step 0..steps). Test outputs, neuron
+            statistics and the like are only computed at these steps.
+        engine: ``"dense"`` (explicit weights, the reference), ``"span"`` (coefficients
+            in the span of the training data: the same problem and the same numbers as
+            dense, O(m n^2) a step), ``"reduced"`` (the span engine on the
+            dimension-free sampler: exact in distribution, cost independent of p) or
+            ``"auto"`` (``"reduced"``: everything a Trajectory reports is exact in
             distribution with it).
-        dtype: torch floating type; default float64 for ``"dense"``, :data:`DEFAULT_DTYPE` otherwise.
+        dtype: torch floating type; default float64 for ``"dense"``,
+            :data:`DEFAULT_DTYPE` otherwise.
         device: any torch device.
-        neurons, outputs, preacts: also record per-neuron projections and norms, network outputs,
-            pre-activations (see :class:`Trajectory`).
+        neurons, outputs, preacts: also record per-neuron projections and norms, network
+            outputs, pre-activations (see :class:`Trajectory`).
         progress: called with the number of seeds just finished, as they finish
             (:data:`xorgrok.validation.Progress`).
     """
@@ -118,10 +137,21 @@ def simulate(
     S, T = len(seeds), len(record_steps)
     dtype = check_resources(setup, engine, steps, S, T, want, dtype, device, explicit)
     if engine in ("dense", "span"):
-        check_dense_fits(setup, engine, dtype, device)  # MemoryError pointing to the fast engines
+        # MemoryError pointing to the fast engines
+        check_dense_fits(setup, engine, dtype, device)
     make = sample_reduced if engine == "reduced" else sample_dense
     run = run_dense if engine == "dense" else run_span
-    rec = run(setup, seeds, lambda seed: make(setup, seed), steps, record_steps, want, dtype, device, progress)
+    rec = run(
+        setup,
+        seeds,
+        lambda seed: make(setup, seed),
+        steps,
+        record_steps,
+        want,
+        dtype,
+        device,
+        progress,
+    )
     return Trajectory(
         setup=setup,
         seeds=np.asarray(seeds),

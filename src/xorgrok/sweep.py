@@ -1,28 +1,35 @@
 """Sweeps: a grid of setups x seeds, trained in parallel, cached on disk, resumable.
 
-A *cell* (:class:`Cell`) is everything that fixes a result except the seed: the :class:`~xorgrok.Setup`,
-the number of steps, the recorded steps, the engine, the floating type and, for the model variants of
-:mod:`xorgrok.variants`, their switches. :meth:`Cell.key` is a stable hash of these fields and of
-:data:`FORMAT_VERSION` (the version of the stored result format), so the cache survives restarts,
-machines and package releases that do not change the format.
+A *cell* (:class:`Cell`) is everything that fixes a result except the seed: the
+:class:`~xorgrok.Setup`, the number of steps, the recorded steps, the engine, the
+floating type and, for the model variants of :mod:`xorgrok.variants`, their switches.
+:meth:`Cell.key` is a stable hash of these fields and of :data:`FORMAT_VERSION` (the
+version of the stored result format), so the cache survives restarts, machines and
+package releases that do not change the format.
 
-:func:`sweep` trains every (cell, seed) pair that the cache does not already hold and returns a
-:class:`SweepResult` with the per-seed curves stacked as ``[*grid_shape, S, T]`` arrays:
+:func:`sweep` trains every (cell, seed) pair that the cache does not already hold and
+returns a :class:`SweepResult` with the per-seed curves stacked as ``[*grid_shape, S,
+T]`` arrays:
 
-* **cache**: one ``.npz`` file per (cell, seed) under ``cache_dir/<key>/seed-<seed>.npz`` (plus a
-  human-readable ``cell.json``). A file is written to a temporary name in the same folder and moved into
-  place with :func:`os.replace`, so a half-written file is never read back; stale temporary files of an
-  interrupted run are ignored. A file that cannot be read (or whose stored key differs) is recomputed.
-* **resume**: cells are saved as soon as they finish, by the calling process, so an interrupted or failed
-  sweep keeps every finished cell and the next call computes only the rest.
-* **parallel**: tasks (a cell and a chunk of its missing seeds) run on any :mod:`concurrent.futures`
-  executor: local processes by default (``workers`` of them), in-process when ``workers=1``, or the
-  executor of a ``dask.distributed`` client (``client.get_executor()``) to use a cluster.
-* **curves** stored per seed, at the recorded steps ``t`` [T]: ``train_acc`` (against the noisy labels),
-  ``test_acc`` (clean labels), ``loss`` (empirical risk L(W^(t))), ``flipped_acc`` (fraction of the
-  flipped training points fitted, i.e. sgn f(x_i) = y_i; NaN when a seed has none) and
-  ``clean_train_acc`` (the same on the unflipped training points); ``diverged_at`` is the first step with a
-  non-finite output (-1 if none; the curves are NaN from there on).
+* **cache**: one ``.npz`` file per (cell, seed) under
+  ``cache_dir/<key>/seed-<seed>.npz`` (plus a human-readable ``cell.json``). A file is
+  written to a temporary name in the same folder and moved into place with
+  :func:`os.replace`, so a half-written file is never read back; stale temporary files
+  of an interrupted run are ignored. A file that cannot be read (or whose stored key
+  differs) is recomputed.
+* **resume**: cells are saved as soon as they finish, by the calling process, so an
+  interrupted or failed sweep keeps every finished cell and the next call computes only
+  the rest.
+* **parallel**: tasks (a cell and a chunk of its missing seeds) run on any
+  :mod:`concurrent.futures` executor: local processes by default (``workers`` of them),
+  in-process when ``workers=1``, or the executor of a ``dask.distributed`` client
+  (``client.get_executor()``) to use a cluster.
+* **curves** stored per seed, at the recorded steps ``t`` [T]: ``train_acc`` (against
+  the noisy labels), ``test_acc`` (clean labels), ``loss`` (empirical risk L(W^(t))),
+  ``flipped_acc`` (fraction of the flipped training points fitted, i.e. sgn f(x_i) =
+  y_i; NaN when a seed has none) and ``clean_train_acc`` (the same on the unflipped
+  training points); ``diverged_at`` is the first step with a non-finite output (-1 if
+  none; the curves are NaN from there on).
 """
 
 from __future__ import annotations
@@ -79,7 +86,8 @@ __all__ = [
     "stop_workers",
 ]
 
-#: Version of the stored result format; part of every cache key (bump it when the stored fields change).
+#: Version of the stored result format; part of every cache key (bump it when the stored
+#: fields change).
 FORMAT_VERSION = 1
 #: Revision of the code that produces the results (engines, samplers, variants); part of
 #: every cache key, so results of an older engine are never served.
@@ -95,14 +103,15 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class SweepError(RuntimeError):
-    """A task of a sweep failed; the cells that finished before are saved (when there is a cache)."""
+    """A task of a sweep failed; the cells that finished before are saved (when there
+    is a cache)."""
 
 
 def engine_fingerprint() -> str:
     """SHA-256 of the syntax trees of :data:`ENGINE_MODULES`, without docstrings.
 
-    Editing a docstring or a comment, or reformatting the code (line breaks, quotes, parentheses,
-    trailing commas), keeps it; any change to the code changes it.
+    Editing a docstring or a comment, or reformatting the code (line breaks, quotes,
+    parentheses, trailing commas), keeps it; any change to the code changes it.
     """
     from importlib import import_module
 
@@ -122,17 +131,20 @@ def _dtype_name(dtype: Any, engine: str, variant: bool) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """Everything that fixes a sweep result except the seed. Build with :meth:`make` (validates, normalizes).
+    """Everything that fixes a sweep result except the seed. Build with :meth:`make`
+    (validates, normalizes).
 
     Attributes:
         setup: the configuration.
         steps: number of gradient steps.
         record: the recorded steps (sorted, distinct, within [0, steps]).
-        engine: ``"dense"``, ``"span"`` or ``"reduced"`` (``"auto"`` is resolved to ``"reduced"``); for a
-            variant, the sampler of the problem (``"dense"`` or ``"reduced"``).
+        engine: ``"dense"``, ``"span"`` or ``"reduced"`` (``"auto"`` is resolved to
+            ``"reduced"``); for a variant, the sampler of the problem (``"dense"`` or
+            ``"reduced"``).
         dtype: ``"float32"`` or ``"float64"``.
-        variant: sorted ``(name, value)`` switches of :func:`xorgrok.variants.train_variants`; empty for the
-            paper's model trained by :func:`xorgrok.simulate`.
+        variant: sorted ``(name, value)`` switches of
+            :func:`xorgrok.variants.train_variants`; empty for the paper's model trained
+            by :func:`xorgrok.simulate`.
     """
 
     setup: Setup
@@ -152,7 +164,8 @@ class Cell:
         dtype: Any = None,
         variant: Mapping[str, Any] | None = None,
     ) -> "Cell":
-        """A validated cell. ``record=None`` records every step (a step beyond ``steps`` is an error)."""
+        """A validated cell. ``record=None`` records every step (a step beyond
+        ``steps`` is an error)."""
         if not isinstance(setup, Setup):
             raise ValueError(
                 f"setup must be an xorgrok.Setup, got {type(setup).__name__}"
@@ -167,7 +180,9 @@ class Cell:
             options = tuple(sorted(check_options(dict(variant)).items()))
             if engine == "span":
                 raise ValueError(
-                    "engine must be 'dense' or 'reduced' for a variant (the sampler), got 'span'"
+                    "engine must be 'dense' or 'reduced' for a variant (the sampler), "
+                    "got "
+                    "'span'"
                 )
         name = _dtype_name(dtype, engine, bool(options))
         if dtype is None and float_range_issue(setup, steps, _DTYPES[name]) is not None:
@@ -178,7 +193,8 @@ class Cell:
         return cls(setup, steps, rec, engine, name, options)
 
     def describe(self) -> dict[str, Any]:
-        """The fields as plain JSON-able values (what the key hashes, with the format version)."""
+        """The fields as plain JSON-able values (what the key hashes, with the format
+        version)."""
         return {
             "format": FORMAT_VERSION,
             "engine_revision": ENGINE_REVISION,
@@ -191,7 +207,8 @@ class Cell:
         }
 
     def key(self) -> str:
-        """A stable hash (SHA-256, hex) of :meth:`describe`: equal cells share a key on every machine.
+        """A stable hash (SHA-256, hex) of :meth:`describe`: equal cells share a key on
+        every machine.
 
         The paper's model (no variant) hashes exactly the Setup fields, steps,
         record, engine, dtype, :data:`FORMAT_VERSION` and :data:`ENGINE_REVISION`; a
@@ -206,9 +223,9 @@ class Cell:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Computing one task: a cell and some of its seeds (runs in a worker)
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _curves_from(
@@ -253,7 +270,8 @@ def _train(
 
 
 def _run_cell(cell: Cell, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
-    """Curves of each seed of a cell. A seed whose output diverges keeps its curves up to the step before."""
+    """Curves of each seed of a cell. A seed whose output diverges keeps its curves
+    up to the step before."""
     try:
         runs = _train(cell, seeds, cell.steps, cell.record)
         return {
@@ -280,9 +298,9 @@ def _run_cell(cell: Cell, seeds: list[int]) -> dict[int, dict[str, np.ndarray]]:
 _MAX_LOCKS = 256
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The cache
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class CacheWarning(UserWarning):
@@ -403,7 +421,8 @@ class Cache:
             os.close(fd)  # closing the descriptor releases the flock
 
     def save(self, cell: Cell, seed: int, run: Mapping[str, np.ndarray]) -> Path:
-        """Write one run atomically (temporary file in the same folder, then :func:`os.replace`)."""
+        """Write one run atomically (temporary file in the same folder, then
+        :func:`os.replace`)."""
         folder = self.folder(cell)
         folder.mkdir(parents=True, exist_ok=True)
         meta = folder / "cell.json"
@@ -443,9 +462,9 @@ def _atomic_write(path: Path, content: bytes | Mapping[str, np.ndarray]) -> None
         raise
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Results
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -453,11 +472,15 @@ class SweepResult(Recorded):
     """Curves of a sweep, stacked over the grid and the seeds.
 
     Attributes:
-        cells: object array of :class:`Cell`, shape G (the shape of the ``setups`` passed to :func:`sweep`).
-        seeds: [S] seeds. t: [T] recorded steps (a cell with fewer steps has NaN beyond its last step).
-        train_acc, test_acc, loss, flipped_acc, clean_train_acc: [*G, S, T] (see the module docstring).
+        cells: object array of :class:`Cell`, shape G (the shape of the ``setups``
+            passed to :func:`sweep`).
+        seeds: [S] seeds. t: [T] recorded steps (a cell with fewer steps has NaN beyond
+            its last step).
+        train_acc, test_acc, loss, flipped_acc, clean_train_acc: [*G, S, T] (see the
+            module docstring).
         diverged_at: [*G, S] first non-finite step, -1 if none.
-        n_cached, n_computed: how many (cell, seed) runs came from the cache and how many were computed.
+        n_cached, n_computed: how many (cell, seed) runs came from the cache and how
+            many were computed.
         axes: the named axes of a grid made by :func:`grid` (name -> values), if known.
     """
 
@@ -497,7 +520,8 @@ class SweepResult(Recorded):
         return getattr(self, name)[..., self.index(step)]
 
     def final(self, name: str) -> np.ndarray:
-        """A curve at each cell's last recorded step (cells may have different ``steps``): [*G, S]."""
+        """A curve at each cell's last recorded step (cells may have different
+        ``steps``): [*G, S]."""
         values = getattr(self, name)
         last = np.empty(self.shape, dtype=np.int64)
         for idx in np.ndindex(*self.shape):
@@ -507,9 +531,9 @@ class SweepResult(Recorded):
         )[..., 0]
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The sweep
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _check_optional_count(name: str, value: int | None) -> None:
@@ -535,27 +559,33 @@ def sweep(
     seeds_per_task: int | None = None,
     axes: Mapping[str, Sequence[Any]] | None = None,
 ) -> SweepResult:
-    """Train every setup of a grid for every seed; reuse what the cache holds. Returns a :class:`SweepResult`.
+    """Train every setup of a grid for every seed; reuse what the cache holds. Returns a
+    :class:`SweepResult`.
 
     Args:
-        setups: a Setup, a (nested) sequence of Setups or an object array (e.g. from :func:`grid`); its shape
-            G is the grid shape of the result.
+        setups: a Setup, a (nested) sequence of Setups or an object array (e.g. from
+            :func:`grid`); its shape G is the grid shape of the result.
         steps: number of GD steps, one for all or an integer array of shape G.
         seeds: distinct non-negative integers, the same for every cell.
-        record: the steps to record (default: every step up to the largest ``steps``; a step beyond it is
-            an error); each cell keeps those within its own ``steps``.
-        engine, dtype: as in :func:`xorgrok.simulate` (for a variant, ``engine`` is the sampler).
-        progress: called with the number of (cell, seed) runs just computed or read from a cache another
-            sweep filled (:data:`xorgrok.validation.Progress`).
-        variant: switches of :func:`xorgrok.variants.train_variants` (e.g. ``{"leaky": 0.1}``); None: the
-            paper's model.
+        record: the steps to record (default: every step up to the largest ``steps``; a
+            step beyond it is an error); each cell keeps those within its own ``steps``.
+        engine, dtype: as in :func:`xorgrok.simulate` (for a variant, ``engine`` is the
+            sampler).
+        progress: called with the number of (cell, seed) runs just computed or read from
+            a cache another sweep filled (:data:`xorgrok.validation.Progress`).
+        variant: switches of :func:`xorgrok.variants.train_variants` (e.g. ``{"leaky":
+            0.1}``); None: the paper's model.
         cache_dir: folder of the on-disk cache; None keeps nothing on disk.
-        executor: any :class:`concurrent.futures.Executor` (e.g. ``dask.distributed.Client.get_executor()``);
-            it is not shut down. None: ``workers`` local processes.
-        workers: local worker processes when no executor is given (default: the number of CPU cores);
-            ``1`` runs everything in this process. With an executor, only used to size the tasks.
-        seeds_per_task: seeds per task (default: balance the runs over about two tasks per worker).
-        axes: names and values of the grid axes, stored in the result (filled by the caller of :func:`grid`).
+        executor: any :class:`concurrent.futures.Executor` (e.g.
+            ``dask.distributed.Client.get_executor()``); it is not shut down. None:
+            ``workers`` local processes.
+        workers: local worker processes when no executor is given (default: the number
+            of CPU cores); ``1`` runs everything in this process. With an executor, only
+            used to size the tasks.
+        seeds_per_task: seeds per task (default: balance the runs over about two tasks
+            per worker).
+        axes: names and values of the grid axes, stored in the result (filled by the
+            caller of :func:`grid`).
     """
     grid_setups = as_setup_array(setups)
     shape = grid_setups.shape
@@ -592,9 +622,11 @@ def sweep(
 
 
 class _SweepRun:
-    """The runs of one :func:`sweep`: which the cache holds, computing the rest, saving them as they come.
+    """The runs of one :func:`sweep`: which the cache holds, computing the rest, saving
+    them as they come.
 
-    ``runs`` maps (flat cell index, seed) -> the run's curves; ``n_cached`` and ``n_computed`` count them.
+    ``runs`` maps (flat cell index, seed) -> the run's curves; ``n_cached`` and
+    ``n_computed`` count them.
     """
 
     def __init__(
@@ -629,7 +661,8 @@ class _SweepRun:
         return left
 
     def execute(self, seeds: list[int], seeds_per_task: int | None) -> None:
-        """Read what the cache holds, compute the rest (under per-cell locks with a cache)."""
+        """Read what the cache holds, compute the rest (under per-cell locks with a
+        cache)."""
         missing = [
             (ci, todo)
             for ci in range(len(self.cells))
@@ -649,7 +682,8 @@ class _SweepRun:
         self.n_computed = len(self.runs) - self.n_cached
 
     def compute_locked(self, missing: list[tuple[int, list[int]]]) -> None:
-        """Compute under per-cell locks; a cell another sweep computes is waited for, then read."""
+        """Compute under per-cell locks; a cell another sweep computes is waited for,
+        then read."""
         locks: list[int] = []
         try:
             mine, theirs = [], []
@@ -687,7 +721,9 @@ class _SweepRun:
     def fail(self, ci: int, chunk: list[int], err: BaseException) -> SweepError:
         cell = self.cells[ci]
         return SweepError(
-            f"sweep cell {cell.key()[:12]} ({cell.setup}, steps={cell.steps}) failed for seeds {chunk}: {err!r}"
+            f"sweep cell {cell.key()[:12]} ({cell.setup}, steps={cell.steps}) failed "
+            f"for seeds {chunk}: "
+            f"{err!r}"
         )
 
     def compute(self, todo: list[tuple[int, list[int]]]) -> None:
@@ -717,7 +753,8 @@ def _stack_runs(
     seeds: list[int],
     record_all: np.ndarray,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The curves as [*G, S, T] arrays (NaN beyond a cell's steps) and ``diverged_at`` [*G, S]."""
+    """The curves as [*G, S, T] arrays (NaN beyond a cell's steps) and
+    ``diverged_at`` [*G, S]."""
     S, T = len(seeds), len(record_all)
     arrays = {name: np.full(shape + (S, T), np.nan) for name in CURVES}
     diverged = np.full(shape + (S,), -1, dtype=np.int64)
@@ -735,10 +772,11 @@ def _stack_runs(
 def stack_results(
     parts: Sequence[SweepResult], axes: Mapping[str, Sequence[Any]]
 ) -> SweepResult:
-    """Sweeps of one grid (one per model variant, say) as one result with a last grid axis, one entry per part.
+    """Sweeps of one grid (one per model variant, say) as one result with a last grid
+    axis, one entry per part.
 
-    Every part has the same grid shape G, seeds and recorded steps; the result has the grid shape
-    [*G, len(parts)] and the named ``axes``.
+    Every part has the same grid shape G, seeds and recorded steps; the result has the
+    grid shape [*G, len(parts)] and the named ``axes``.
     """
     G = len(parts[0].shape)
     cells = np.empty(parts[0].shape + (len(parts),), dtype=object)
@@ -783,7 +821,8 @@ def _run_parallel(
     finish: Callable[[int, dict], None],
     fail: Callable[[int, list[int], BaseException], SweepError],
 ) -> None:
-    """Submit every task, save each as it completes; on a failure cancel what has not started, keep the rest."""
+    """Submit every task, save each as it completes; on a failure cancel what has not
+    started, keep the rest."""
     own = executor is None
     if own:
         executor = local_executor(min(n_workers, len(tasks)))

@@ -1,4 +1,5 @@
-"""The ``sweep`` command: run the experiments of "Beyond the theorem" (or any grid) from the command line.
+"""The ``sweep`` command: run the experiments of "Beyond the theorem" (or any grid) from
+the command line.
 
 Examples::
 
@@ -9,9 +10,10 @@ Examples::
         --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
     python -m xorgrok sweep init --resolution full --dask tcp://scheduler:8786
 
-``python -m xorgrok`` (:mod:`xorgrok.cli`) is the only entry point: it wires this command
-with :func:`add_parser` and :func:`run`. Results are cached per (cell, seed) and a rerun resumes where an interrupted one stopped.
-Bad input exits with status 2 and a one-line message.
+``python -m xorgrok`` (:mod:`xorgrok.cli`) is the only entry point: it wires this
+command with :func:`add_parser` and :func:`run`. Results are cached per (cell, seed) and
+a rerun resumes where an interrupted one stopped. Bad input exits with status 2 and a
+one-line message.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from .sweep import CURVES, SweepResult, grid, sweep
 
 __all__ = ["add_parser", "run", "DEFAULT_CACHE"]
 
-#: Default cache folder: $XORGROK_CACHE, else $XDG_CACHE_HOME/xorgrok/sweeps, else ~/.cache/xorgrok/sweeps.
+#: Default cache folder: $XORGROK_CACHE, else $XDG_CACHE_HOME/xorgrok/sweeps, else
+#: ~/.cache/xorgrok/sweeps.
 DEFAULT_CACHE = os.environ.get(
     "XORGROK_CACHE",
     str(
@@ -57,11 +60,13 @@ class _UsageError(ValueError):
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``sweep`` sub-command to an ``argparse`` sub-parsers object; returns its parser."""
+    """Add the ``sweep`` sub-command to an ``argparse`` sub-parsers object; returns
+    its parser."""
     parser = subparsers.add_parser(
         "sweep",
         help="run a grid of setups x seeds (cached, resumable, parallel)",
-        description="Run a named experiment of the part 'Beyond the theorem' or a custom grid. "
+        description="Run a named experiment of the part 'Beyond the theorem' or a "
+        "custom grid. "
         "Finished (cell, seed) runs are cached on disk; rerunning resumes.",
     )
     _fill(parser)
@@ -77,7 +82,8 @@ def _fill(parser: argparse.ArgumentParser) -> None:
         "--resolution",
         default="full",
         choices=("page", "full"),
-        help="grid of a named experiment: the book's coarse one or the full one (default)",
+        help="grid of a named experiment: the book's coarse one or the full one "
+        "(default)",
     )
     parser.add_argument(
         "--seeds",
@@ -100,7 +106,8 @@ def _fill(parser: argparse.ArgumentParser) -> None:
         "--dask",
         default=None,
         metavar="ADDRESS",
-        help="run on a dask.distributed scheduler at ADDRESS ('local': a local cluster)",
+        help="run on a dask.distributed scheduler at ADDRESS ('local': a local "
+        "cluster)",
     )
     parser.add_argument(
         "--out", default=None, help="write the stacked curves to this .npz file"
@@ -213,7 +220,8 @@ def _executor(address: str | None):
 
 def _summary(res: SweepResult, names: list[str]) -> str:
     lines = [
-        f"{res.cells.size} cells x {len(res.seeds)} seeds: {res.n_computed} runs computed, "
+        f"{res.cells.size} cells x {len(res.seeds)} seeds: {res.n_computed} runs "
+        "computed, "
         f"{res.n_cached} from the cache"
     ]
     columns = ("median final train", "median final test", "t(test>=0.9)")
@@ -230,7 +238,9 @@ def _summary(res: SweepResult, names: list[str]) -> str:
         if cell.variant:
             shown += " " + json.dumps(dict(cell.variant))
         lines.append(
-            f"{k:>5}  {final_train[idx]:>18.3f}  {final_test[idx]:>17.3f}  {t_gen[idx]:>12g}  {shown}"
+            f"{k:>5}  {final_train[idx]:>18.3f}  {final_test[idx]:>17.3f}  "
+            f"{t_gen[idx]:>12g}  "
+            f"{shown}"
         )
     return "\n".join(lines)
 
@@ -290,7 +300,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         print(
-            "xorgrok sweep: interrupted; finished runs are cached: run the same command "
+            "xorgrok sweep: interrupted; finished runs are cached: run the same "
+            "command "
             "again to resume",
             file=sys.stderr,
         )
@@ -323,7 +334,9 @@ def _run(args: argparse.Namespace) -> int:
         names = []
     else:
         raise _UsageError(
-            f"experiment must be one of {', '.join(beyond.EXPERIMENTS)}, custom or list, got {args.experiment!r}"
+            f"experiment must be one of {', '.join(beyond.EXPERIMENTS)}, custom or "
+            "list, got "
+            f"{args.experiment!r}"
         )
     client, executor = _executor(args.dask)
     bar = None if args.no_progress else _progress_bar()

@@ -1,8 +1,8 @@
 """Checks shared by every entry point that trains networks (and the helpers they call).
 
-Each check returns the value normalized (Python ints, sorted arrays, resolved names) or raises a
-``ValueError`` that names the parameter and its allowed range. Integers are Python or numpy integers,
-never bools or floats, however round.
+Each check returns the value normalized (Python ints, sorted arrays, resolved names) or
+raises a ``ValueError`` that names the parameter and its allowed range. Integers are
+Python or numpy integers, never bools or floats, however round.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ __all__ = [
 MAX_SEED = 2**63 - 1
 #: The engines of :func:`xorgrok.simulate`; ``"auto"`` resolves to ``"reduced"``.
 ENGINES = ("auto", "dense", "span", "reduced")
-#: What every training entry point accepts as ``progress``: None, or a function called with the number
-#: of runs (seeds, or (cell, seed) pairs of a sweep) that just finished, e.g. ``tqdm(...).update``.
+#: What every training entry point accepts as ``progress``: None, or a function called
+#: with the number
+#: of runs (seeds, or (cell, seed) pairs of a sweep) that just finished, e.g.
+#: ``tqdm(...).update``.
 Progress = Callable[[int], Any] | None
 
 
@@ -64,9 +66,11 @@ def check_seeds(seeds: Iterable[int]) -> list[int]:
 
 
 def check_record(record: Iterable[int] | None, steps: int) -> np.ndarray:
-    """The recorded steps [T]: sorted, distinct int64 in [0, steps] (default: every step).
+    """The recorded steps [T]: sorted, distinct int64 in [0, steps] (default: every
+    step).
 
-    A step beyond ``steps`` is an error, as is a float (however round) or an empty record.
+    A step beyond ``steps`` is an error, as is a float (however round) or an empty
+    record.
     """
     steps = check_int("steps", steps)
     if record is None:
@@ -76,7 +80,8 @@ def check_record(record: Iterable[int] | None, steps: int) -> np.ndarray:
     if not values or len(fine) != len(values):
         bad = next((t for t in values if t not in fine), values)
         raise ValueError(
-            f"record must be a non-empty set of integer steps in [0, {steps}], got {bad!r}"
+            f"record must be a non-empty set of integer steps in [0, {steps}], got "
+            f"{bad!r}"
         )
     return np.unique(np.asarray([int(t) for t in values], dtype=np.int64))
 
@@ -89,7 +94,8 @@ def check_engine(engine: str) -> str:
 
 
 def check_dtype(dtype: torch.dtype | str | None, default: torch.dtype) -> torch.dtype:
-    """A torch floating type, float32 or float64 (also by name); None gives ``default``."""
+    """A torch floating type, float32 or float64 (also by name); None gives
+    ``default``."""
     names = {"float32": torch.float32, "float64": torch.float64}
     dtype = names.get(dtype, dtype) if isinstance(dtype, str) else dtype
     if dtype is None:
@@ -104,5 +110,7 @@ def check_progress(progress: Progress) -> Callable[[int], Any]:
     if progress is None:
         return lambda done: None
     if not callable(progress):
-        raise ValueError(f"progress must be None or a function of an int, got {progress!r}")
+        raise ValueError(
+            f"progress must be None or a function of an int, got {progress!r}"
+        )
     return progress

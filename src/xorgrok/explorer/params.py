@@ -1,5 +1,5 @@
-"""The explorer's parameters: the controls (validated), their setup, one simulation, a sweep over one
-control and the cost model that decides which settings run live.
+"""The explorer's parameters: the controls (validated), their setup, one simulation, a
+sweep over one control and the cost model that decides which settings run live.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ __all__ = [
     "DEFAULT_FLOP_RATE",
 ]
 
-#: Allowed range (inclusive) of every field of :class:`ExplorerParams`; the sliders use the same ranges.
+#: Allowed range (inclusive) of every field of :class:`ExplorerParams`; the sliders use
+#: the same ranges.
 RANGES: dict[str, tuple[float, float]] = {
     "p": (100, 1_000_000),
     "n": (10, 400),
@@ -45,22 +46,25 @@ _INT_FIELDS = ("p", "n", "m", "steps", "seeds", "n_test")
 
 @dataclass(frozen=True)
 class ExplorerParams:
-    """The explorer's controls. Every field is validated against :data:`RANGES` (``ValueError`` otherwise).
+    """The explorer's controls. Every field is validated against :data:`RANGES`
+    (``ValueError`` otherwise).
 
     Attributes:
         p: input dimension.
         n: number of training points (noisy labels).
-        mu_factor: ||mu|| in units of sqrt(p / n); the paper uses ||mu|| = 2.5 sqrt(p / n).
+        mu_factor: ||mu|| in units of sqrt(p / n); the paper uses ||mu|| = 2.5 sqrt(p /
+            n).
         eta: label-flip probability.
         m: number of hidden neurons.
-        init_ratio: omega_init / alpha, the initialization scale relative to the step size
-            (the paper's Figure 1: 1e-3 on the left, 10 on the right).
+        init_ratio: omega_init / alpha, the initialization scale relative to the step
+            size (the paper's Figure 1: 1e-3 on the left, 10 on the right).
         steps: number of gradient-descent steps.
         seeds: number of independent runs (seeds 0 .. seeds-1).
         n_test: number of clean test points.
-        alpha: the step size; omega_init = init_ratio * alpha. While the network's outputs stay tiny
-            (g_i close to 1/2, the paper's regime) the signs, accuracies and the shapes of the views depend
-            on omega_init / alpha only, so alpha is a fixed field and not a slider.
+        alpha: the step size; omega_init = init_ratio * alpha. While the network's
+            outputs stay tiny (g_i close to 1/2, the paper's regime) the signs,
+            accuracies and the shapes of the views depend on omega_init / alpha only, so
+            alpha is a fixed field and not a slider.
     """
 
     p: int = 40_000
@@ -80,14 +84,23 @@ class ExplorerParams:
             low, high = RANGES[f.name]
             if f.name in _INT_FIELDS:
                 if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                    raise ValueError(f"{f.name} must be an integer in [{low}, {high}], got {value!r}")
+                    raise ValueError(
+                        f"{f.name} must be an integer in [{low}, {high}], got {value!r}"
+                    )
                 value = int(value)
             else:
-                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                    raise ValueError(f"{f.name} must be a real number in [{low:g}, {high:g}], got {value!r}")
+                if isinstance(value, bool) or not isinstance(
+                    value, (int, float, np.integer, np.floating)
+                ):
+                    raise ValueError(
+                        f"{f.name} must be a real number in [{low:g}, {high:g}], got "
+                        f"{value!r}"
+                    )
                 value = float(value)
             if not (low <= value <= high):  # also rejects nan
-                raise ValueError(f"{f.name} must be in [{low:g}, {high:g}], got {value!r}")
+                raise ValueError(
+                    f"{f.name} must be in [{low:g}, {high:g}], got {value!r}"
+                )
             object.__setattr__(self, f.name, value)
 
     @property
@@ -110,9 +123,12 @@ class ExplorerParams:
 
 
 def to_setup(params: ExplorerParams) -> Setup:
-    """The :class:`~xorgrok.config.Setup` the explorer trains: ||mu|| = mu_factor sqrt(p/n), omega_init = init_ratio alpha."""
+    """The :class:`~xorgrok.config.Setup` the explorer trains: ||mu|| = mu_factor
+    sqrt(p/n), omega_init = init_ratio alpha."""
     if not isinstance(params, ExplorerParams):
-        raise ValueError(f"params must be an ExplorerParams, got {type(params).__name__}")
+        raise ValueError(
+            f"params must be an ExplorerParams, got {type(params).__name__}"
+        )
     return Setup(
         p=params.p,
         n=params.n,
@@ -125,30 +141,43 @@ def to_setup(params: ExplorerParams) -> Setup:
     )
 
 
-#: Below this many floating-point operations per step (2 m n^2 per seed), :func:`run_explorer_setup` runs
-#: torch on one thread: the matrices are then so small that synchronizing threads costs more than it saves,
-#: and far more on a busy machine (measured: several times slower with two threads while other work runs).
+#: Below this many floating-point operations per step (2 m n^2 per seed),
+#: :func:`run_explorer_setup` runs
+#: torch on one thread: the matrices are then so small that synchronizing threads costs
+#: more than it saves,
+#: and far more on a busy machine (measured: several times slower with two threads while
+#: other work runs).
 SINGLE_THREAD_FLOPS = 1e8
 
 
-def run_explorer_setup(params: ExplorerParams, threads: int | None = -1, **kwargs: Any) -> Trajectory:
-    """Simulate ``params.seeds`` seeds (0, 1, ...) for ``params.steps`` steps with the reduced engine.
+def run_explorer_setup(
+    params: ExplorerParams, threads: int | None = -1, **kwargs: Any
+) -> Trajectory:
+    """Simulate ``params.seeds`` seeds (0, 1, ...) for ``params.steps`` steps with the
+    reduced engine.
 
-    Records accuracies, loss and the neurons' projections (``neurons=True``) at :func:`xorgrok.schedule.log_steps` (every step to 10, then 10 a decade).
+    Records accuracies, loss and the neurons' projections (``neurons=True``) at
+    :func:`xorgrok.schedule.log_steps` (every step to 10, then 10 a decade).
 
     Args:
         params: the explorer's parameters.
-        threads: torch threads for the simulation: a number, None (torch's setting, unchanged) or -1
-            (default: one thread when a step costs less than :data:`SINGLE_THREAD_FLOPS`, else unchanged).
-            The previous setting is restored afterwards.
-        kwargs: passed on to :func:`xorgrok.simulate.simulate` (e.g. ``dtype``, ``progress``).
+        threads: torch threads for the simulation: a number, None (torch's setting,
+            unchanged) or -1 (default: one thread when a step costs less than
+            :data:`SINGLE_THREAD_FLOPS`, else unchanged). The previous setting is
+            restored afterwards.
+        kwargs: passed on to :func:`xorgrok.simulate.simulate` (e.g. ``dtype``,
+            ``progress``).
     """
     setup = to_setup(params)
     if threads == -1:
         small = 2 * params.m * params.n**2 * params.seeds < SINGLE_THREAD_FLOPS
         threads = 1 if small else None
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be an integer >= 1, None or -1, got {threads!r}")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ValueError(
+            f"threads must be an integer >= 1, None or -1, got {threads!r}"
+        )
     with torch_threads(threads):
         return simulate(
             setup,
@@ -161,7 +190,7 @@ def run_explorer_setup(params: ExplorerParams, threads: int | None = -1, **kwarg
         )
 
 
-# --------------------------------------------------------------------------------------------- sweeps
+# ------------------------------------------------------------------------------- sweeps
 
 
 def sweep(
@@ -170,11 +199,13 @@ def sweep(
     values: Sequence[float],
     threshold: float = 0.9,
 ) -> list[dict[str, Any]]:
-    """Run the explorer at ``params`` with field ``name`` set to each of ``values`` (the exercises' answers).
+    """Run the explorer at ``params`` with field ``name`` set to each of ``values`` (the
+    exercises' answers).
 
-    Returns one row per value: ``value``, ``first_step`` (first recorded step at which the median test
-    accuracy reaches ``threshold``, or None), ``train_acc_1`` (median train accuracy at t = 1, if recorded)
-    and ``test_acc_final`` (median test accuracy at the last step).
+    Returns one row per value: ``value``, ``first_step`` (first recorded step at which
+    the median test accuracy reaches ``threshold``, or None), ``train_acc_1`` (median
+    train accuracy at t = 1, if recorded) and ``test_acc_final`` (median test accuracy
+    at the last step).
     """
     if name not in {f.name for f in fields(ExplorerParams)}:
         raise ValueError(f"name must be a field of ExplorerParams, got {name!r}")
@@ -186,7 +217,9 @@ def sweep(
             {
                 "value": value,
                 "first_step": int(first) if np.isfinite(first) else None,  # None: never
-                "train_acc_1": float(np.median(traj.train_acc[:, traj.index(1)])) if 1 in traj.t else None,
+                "train_acc_1": float(np.median(traj.train_acc[:, traj.index(1)]))
+                if 1 in traj.t
+                else None,
                 "test_acc_final": float(np.median(traj.test_acc[:, -1])),
             }
         )

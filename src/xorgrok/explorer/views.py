@@ -1,4 +1,5 @@
-"""The explorer's three views of a run at one recorded step, as a figure, a PNG or an animation."""
+"""The explorer's three views of a run at one recorded step, as a figure, a PNG or an
+animation."""
 
 from __future__ import annotations
 
@@ -30,16 +31,18 @@ __all__ = [
     "make_animation",
 ]
 
-# --------------------------------------------------------------------------------------------- drawing
+# ------------------------------------------------------------------------------ drawing
 
 
 def new_figure(figsize: tuple[float, float] = (12.0, 3.7), dpi: float = 100) -> Figure:
-    """A pyplot-free matplotlib figure sized for :func:`draw_views` (it is never shown automatically)."""
+    """A pyplot-free matplotlib figure sized for :func:`draw_views` (it is never
+    shown automatically)."""
     return Figure(figsize=figsize, dpi=dpi, facecolor="white")
 
 
 def _nearest_recorded(traj: Trajectory, step: int) -> int:
-    """Index in ``traj.t`` of the last recorded step <= ``step`` (the first one if none)."""
+    """Index in ``traj.t`` of the last recorded step <= ``step`` (the first one if
+    none)."""
     k = int(np.searchsorted(traj.t, step, side="right")) - 1
     return max(k, 0)
 
@@ -47,7 +50,8 @@ def _nearest_recorded(traj: Trajectory, step: int) -> int:
 def _describe(traj: Trajectory) -> str:
     s = traj.setup
     return (
-        rf"$p = {s.p}$, $n = {s.n}$, $\Vert\mu\Vert = {s.mu_norm:.3g}$, $\eta = {s.eta:g}$, $m = {s.m}$, "
+        rf"$p = {s.p}$, $n = {s.n}$, $\Vert\mu\Vert = {s.mu_norm:.3g}$, $\eta = "
+        rf"{s.eta:g}$, $m = {s.m}$, "
         rf"$\omega_\mathrm{{init}}/\alpha = {s.omega_init / s.alpha:.3g}$, "
         rf"$\alpha = {s.alpha:.0e}$, seeds: {len(traj.seeds)}"
     )
@@ -58,20 +62,23 @@ _NO_LABEL = NullFormatter()
 
 
 def projection_unit(setup: Setup) -> float:
-    """alpha ||mu||^2 / (2 n sqrt(m)): how far one training point moves <w_j, mu_k> in one step.
+    """alpha ||mu||^2 / (2 n sqrt(m)): how far one training point moves <w_j, mu_k> in
+    one step.
 
-    With g_i close to 1/2 the update (2.2) changes <w_j, nu> by about (alpha a_j / 2n) y_nu D_{nu,j} ||mu||^2
-    (the paper's Lemma A.4), so in this unit the change per step of a positive neuron is
-    the count D_{nu,j}
-    (clean minus noisy points of cluster nu activating neuron j, minus the same for -nu).
+    With g_i close to 1/2 the update (2.2) changes <w_j, nu> by about (alpha a_j / 2n)
+    y_nu D_{nu,j} ||mu||^2 (the paper's Lemma A.4), so in this unit the change per step
+    of a positive neuron is the count D_{nu,j} (clean minus noisy points of cluster nu
+    activating neuron j, minus the same for -nu).
     """
     return setup.alpha * setup.mu_norm**2 / (2 * setup.n * math.sqrt(setup.m))
 
 
 class _Views:
-    """The three panels of one trajectory in one figure: built once, then only the step-dependent artists
-    (the step marker, the decision regions, the histograms, the titles) are replaced by :meth:`show`.
-    Keeping the axes avoids re-creating ticks and labels, most of the cost of a frame."""
+    """The three panels of one trajectory in one figure: built once, then only the
+    step-dependent artists
+    (the step marker, the decision regions, the histograms, the titles) are replaced
+    by :meth:`show`. Keeping the axes avoids re-creating ticks and labels, most of
+    the cost of a frame."""
 
     def __init__(
         self,
@@ -86,7 +93,8 @@ class _Views:
         self._background = self._background_canvas = None  # see png()
         self.key = (id(traj), seed_index, grid_num, bins, title)
         fig.clear()
-        # a portrait figure (the book's column) stacks the panels; a landscape one puts them side by side
+        # a portrait figure (the book's column) stacks the panels; a landscape one puts
+        # them side by side
         self.stacked = fig.get_figheight() > fig.get_figwidth()
         layout = (
             (3, 1, {"height_ratios": [1.0, 1.3, 1.0]})
@@ -135,7 +143,8 @@ class _Views:
             1, color=COLORS["black"], linestyle="--", linewidth=1, label="shown step"
         )
         ax.set_xscale("log")
-        # plain tick labels (1, 10, 100): the default 10^k labels go through mathtext, which is slow
+        # plain tick labels (1, 10, 100): the default 10^k labels go through mathtext,
+        # which is slow
         ax.xaxis.set_major_formatter(_PLAIN_LOG_FORMAT)
         ax.xaxis.set_minor_formatter(_NO_LABEL)
         ax.set_xlim(1, max(traj.t[-1] + 1, 2))
@@ -193,7 +202,8 @@ class _Views:
         self.regions: list = []
 
     def _draw_histogram_frame(self, traj: Trajectory, bins: int) -> None:
-        """Panel 3: the histograms (their data change per step), with a static legend."""
+        """Panel 3: the histograms (their data change per step), with a static
+        legend."""
         from matplotlib.patches import Patch
 
         ax = self.ax_hist
@@ -300,7 +310,9 @@ class _Views:
                 )
             )
         self.ax_plane.set_title(
-            rf"sign of $f$ on span$(\mu_1, \mu_2)$, seed {traj.seeds[self.seed_index]}, $t = {t}$"
+            r"sign of $f$ on span$(\mu_1, \mu_2)$, seed "
+            rf"{traj.seeds[self.seed_index]}, $t = "
+            rf"{t}$"
         )
 
         proj = traj.proj[:, k]  # [S, m, 2]
@@ -332,21 +344,26 @@ def draw_views(
     bins: int = 40,
     title: bool = True,
 ) -> int:
-    """Draw the three views of ``traj`` at ``step`` into ``fig``. Returns the step drawn.
+    """Draw the three views of ``traj`` at ``step`` into ``fig``. Returns the step
+    drawn.
 
-    The first call for a trajectory clears ``fig`` and builds the three panels; later calls with the same
-    trajectory and options only replace what depends on the step (much faster, e.g. for animations).
+    The first call for a trajectory clears ``fig`` and builds the three panels; later
+    calls with the same trajectory and options only replace what depends on the step
+    (much faster, e.g. for animations).
 
     Args:
         fig: a matplotlib figure; three axes are created in one row.
         traj: a trajectory recorded with ``neurons=True`` (``proj`` [S, T, m, 2]).
-        step: the step to show; the last recorded step <= ``step`` is drawn (default: the last one).
-        seed_index: which seed's training points and decision function the plane view shows.
+        step: the step to show; the last recorded step <= ``step`` is drawn (default:
+            the last one).
+        seed_index: which seed's training points and decision function the plane view
+            shows.
         grid_num: grid points per axis of the plane view. bins: histogram bins.
         title: add a one-line summary of the setup above the panels.
 
     Raises:
-        ValueError: no neuron projections in ``traj``, ``seed_index`` or ``step`` out of range.
+        ValueError: no neuron projections in ``traj``, ``seed_index`` or ``step`` out of
+            range.
     """
     if traj.proj is None:
         raise ValueError("traj must be recorded with neurons=True (traj.proj is None)")
@@ -404,7 +421,8 @@ def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
 
 
 def animation_steps(traj: Trajectory, frames: int = 25) -> list[int]:
-    """About ``frames`` recorded steps spread evenly over the recorded list (first and last included)."""
+    """About ``frames`` recorded steps spread evenly over the recorded list (first
+    and last included)."""
     if (
         isinstance(frames, bool)
         or not isinstance(frames, (int, np.integer))
@@ -430,19 +448,26 @@ def make_animation(
     palette: bool = True,
     alt: str | None = None,
 ) -> "HTML":
-    """A self-contained HTML/JavaScript animation of :func:`draw_views` over ``steps`` (works offline).
+    """A self-contained HTML/JavaScript animation of :func:`draw_views` over ``steps``
+    (works offline).
 
     Args:
         traj: a trajectory recorded with ``neurons=True``.
-        steps: the steps to show, one frame each (default: :func:`animation_steps` with ``frames``).
-        frames: number of frames when ``steps`` is None. dpi, figsize: size of each frame.
+        steps: the steps to show, one frame each (default: :func:`animation_steps` with
+            ``frames``).
+        frames: number of frames when ``steps`` is None. dpi, figsize: size of each
+            frame.
         interval_ms: delay between frames when playing.
-        palette: re-encode the frames with a 256-colour palette (:func:`xorgrok.animation.shrink_frames`), about 3x smaller.
-        alt: alternative text of the player's image (default: a generic description of the three views).
+        palette: re-encode the frames with a 256-colour palette
+            (:func:`xorgrok.animation.shrink_frames`), about 3x smaller.
+        alt: alternative text of the player's image (default: a generic description of
+            the three views).
 
     Returns:
-        ``IPython.display.HTML`` made by ``matplotlib.animation.FuncAnimation.to_jshtml``: every frame
-        is an embedded PNG, with a slider and play buttons; no network needed (:func:`xorgrok.animation.animation_html`).
+        ``IPython.display.HTML`` made by
+        ``matplotlib.animation.FuncAnimation.to_jshtml``: every frame is an embedded
+        PNG, with a slider and play buttons; no network needed
+        (:func:`xorgrok.animation.animation_html`).
     """
     from IPython.display import HTML
     from matplotlib.animation import FuncAnimation
@@ -464,8 +489,11 @@ def make_animation(
     )
     if alt is None:
         alt = (
-            f"Animation of the explorer's three views (accuracy curves, decision boundary on the plane of mu1 "
-            f"and mu2, histograms of the positive neurons' projections) at steps {steps[0]} to {steps[-1]}"
+            "Animation of the explorer's three views (accuracy curves, decision "
+            "boundary on the plane of mu1 "
+            "and mu2, histograms of the positive neurons' projections) at steps "
+            f"{steps[0]} to "
+            f"{steps[-1]}"
         )
     return HTML(
         animation_html(

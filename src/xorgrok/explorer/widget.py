@@ -1,5 +1,6 @@
 """The explorer's widget: ipywidgets sliders wired to ``xorgrok.explorer.params`` and
-``xorgrok.explorer.views``, re-simulating only when a parameter other than the shown step changes.
+``xorgrok.explorer.views``, re-simulating only when a parameter other than the shown
+step changes.
 """
 
 from __future__ import annotations
@@ -45,13 +46,15 @@ _STEP_OPTIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 
 class Explorer:
-    """The ipywidgets explorer: sliders for :class:`ExplorerParams`, a 'shown step' slider and an image.
+    """The ipywidgets explorer: sliders for :class:`ExplorerParams`, a 'shown step'
+    slider and an image.
 
-    Changing a parameter re-simulates (:func:`run_explorer_setup`) and redraws, unless one of the last
-    ``cache_size`` parameter sets comes back (then its cached trajectory is reused); changing only the
-    shown step redraws from the current trajectory. ``timings`` holds the last update's ``simulate_s``
-    (0 when nothing was simulated), ``draw_s`` and ``total_s`` in seconds; ``simulations`` counts the
-    simulations run so far.
+    Changing a parameter re-simulates (:func:`run_explorer_setup`) and redraws, unless
+    one of the last ``cache_size`` parameter sets comes back (then its cached trajectory
+    is reused); changing only the shown step redraws from the current trajectory.
+    ``timings`` holds the last update's ``simulate_s`` (0 when nothing was simulated),
+    ``draw_s`` and ``total_s`` in seconds; ``simulations`` counts the simulations run so
+    far.
     """
 
     def __init__(
@@ -128,7 +131,8 @@ class Explorer:
 
     # -- callbacks
     def read_params(self) -> ExplorerParams:
-        """The parameters the sliders show now (alpha and n_test kept from the initial params)."""
+        """The parameters the sliders show now (alpha and n_test kept from the
+        initial params)."""
         values = {k: c.value for k, c in self.controls.items()}
         return self.params.replace(**values)
 
@@ -285,7 +289,8 @@ class Explorer:
         self.params = shown
 
     def _reset_step_slider(self, step: int | None, last: bool) -> None:
-        """New options for the step slider after a simulation: keep the shown step (or show the last one)."""
+        """New options for the step slider after a simulation: keep the shown step
+        (or show the last one)."""
         options = [int(t) for t in self.traj.t]
         old = int(self.step_slider.value) if step is None else int(step)
         self._busy = True
@@ -298,7 +303,8 @@ class Explorer:
             self._busy = False
 
     def close(self) -> None:
-        """Close every widget of the explorer (they disappear from the front end and the saved widget state)."""
+        """Close every widget of the explorer (they disappear from the front end and
+        the saved widget state)."""
         widgets = (
             *self.controls.values(),
             self.step_slider,
@@ -331,13 +337,16 @@ def build_explorer(
     max_seconds: float = MAX_SECONDS,
     background: bool = False,
 ) -> Explorer:
-    """Build the ipywidgets explorer (needs ``ipywidgets``). Display it with ``explorer.ui`` as a cell's value.
+    """Build the ipywidgets explorer (needs ``ipywidgets``). Display it with
+    ``explorer.ui`` as a cell's value.
 
     Args:
         params: the initial parameters (default: ``ExplorerParams()``).
-        traj: optionally, a trajectory already simulated from ``params`` (saves the first simulation).
+        traj: optionally, a trajectory already simulated from ``params`` (saves the
+            first simulation).
         dpi: resolution of the image.
-        cache_size: how many recent trajectories to keep (returning to one of them needs no simulation).
+        cache_size: how many recent trajectories to keep (returning to one of them needs
+            no simulation).
         max_seconds: settings predicted to train longer than this are refused
             (:meth:`Explorer.predict_seconds`).
         background: train in a thread, with a "stop" button that cancels (the kernel
@@ -345,7 +354,8 @@ def build_explorer(
             kernel's interrupt cancels.
 
     Raises:
-        ImportError: ipywidgets is not installed. ValueError: bad ``params`` or a ``traj`` of other params.
+        ImportError: ipywidgets is not installed. ValueError: bad ``params`` or a
+            ``traj`` of other params.
     """
     try:
         import ipywidgets  # noqa: F401

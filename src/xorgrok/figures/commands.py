@@ -1,5 +1,6 @@
-"""The figure commands: the paper's runs, scaled for quick checks, and :func:`make_figure`, which
-runs, tabulates, draws and writes one figure (the command line ``python -m xorgrok figureN``).
+"""The figure commands: the paper's runs, scaled for quick checks, and
+:func:`make_figure`, which runs, tabulates, draws and writes one figure (the command
+line ``python -m xorgrok figureN``).
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ __all__ = [
 ]
 
 
-#: Round steps a long Figure 1 run always records (steps quoted from the paper, Figure 4's).
+#: Round steps a long Figure 1 run always records (steps quoted from the paper, Figure
+#: 4's).
 FIGURE1_MARKS = (10, 25, 40, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 5000)
 
 
 def figure1_record(steps: int) -> np.ndarray:
-    """The recorded steps of a Figure 1 panel: every step up to 100; beyond, about 20 per decade plus
-    :data:`FIGURE1_MARKS` (test accuracy is only computed at recorded steps, so long runs stay cheap)."""
+    """The recorded steps of a Figure 1 panel: every step up to 100; beyond, about 20
+    per decade plus
+    :data:`FIGURE1_MARKS` (test accuracy is only computed at recorded steps, so long
+    runs stay cheap)."""
     return log_steps(steps, 20, every_step_to=100, marks=FIGURE1_MARKS)
 
 
@@ -61,43 +65,71 @@ def run_figure1(
     progress: Progress = None,
     **kwargs,
 ) -> Trajectory:
-    """Train one network per seed (:func:`xorgrok.simulate`), recording at :func:`figure1_record` by default.
+    """Train one network per seed (:func:`xorgrok.simulate`), recording at
+    :func:`figure1_record` by default.
 
-    Extra keyword arguments (``neurons=True``, ``outputs=True``, ``engine=``...) go to :func:`xorgrok.simulate`.
+    Extra keyword arguments (``neurons=True``, ``outputs=True``, ``engine=``...) go to
+    :func:`xorgrok.simulate`.
     """
     if record is None:
         record = figure1_record(steps)
     return simulate(setup, steps, seeds, record=record, progress=progress, **kwargs)
 
 
-def run_histograms(setup: Setup, steps: Sequence[int], seeds: Iterable[int], progress: Progress = None, **kwargs) -> Trajectory:
-    """Train and record the neurons' projections only at ``steps`` (the histogram's time points)."""
+def run_histograms(
+    setup: Setup,
+    steps: Sequence[int],
+    seeds: Iterable[int],
+    progress: Progress = None,
+    **kwargs,
+) -> Trajectory:
+    """Train and record the neurons' projections only at ``steps`` (the histogram's
+    time points)."""
     steps = sorted({int(s) for s in steps})
     if not steps:
         raise ValueError("steps must name at least one step")
-    return simulate(setup, steps[-1], seeds, record=steps, neurons=True, progress=progress, **kwargs)
+    return simulate(
+        setup, steps[-1], seeds, record=steps, neurons=True, progress=progress, **kwargs
+    )
 
 
-def run_figure2(setup: Setup, seeds: Iterable[int], steps: int = 15, progress: Progress = None, **kwargs) -> Trajectory:
-    """Train and record every step 0..steps with the neurons' projections (for the panels and the animation)."""
+def run_figure2(
+    setup: Setup,
+    seeds: Iterable[int],
+    steps: int = 15,
+    progress: Progress = None,
+    **kwargs,
+) -> Trajectory:
+    """Train and record every step 0..steps with the neurons' projections (for the
+    panels and the animation)."""
     return simulate(setup, steps, seeds, neurons=True, progress=progress, **kwargs)
 
 
-def scaled_setup(base: Setup, p: int | None = None, n: int | None = None, m: int | None = None) -> Setup:
-    """The paper's setup with p, n (= n_test) or m changed and ||mu|| = 2.5 sqrt(p/n) kept (for quick runs and tests)."""
+def scaled_setup(
+    base: Setup, p: int | None = None, n: int | None = None, m: int | None = None
+) -> Setup:
+    """The paper's setup with p, n (= n_test) or m changed and ||mu|| = 2.5 sqrt(p/n)
+    kept (for quick runs and tests)."""
     p = base.p if p is None else p
     n = base.n if n is None else n
     m = base.m if m is None else m
     for name, value, low in (("p", p, 3), ("n", n, 1), ("m", m, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < low
+        ):
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return base.replace(p=int(p), n=int(n), n_test=int(n), m=int(m), mu_norm=2.5 * math.sqrt(p / n))
+    return base.replace(
+        p=int(p), n=int(n), n_test=int(n), m=int(m), mu_norm=2.5 * math.sqrt(p / n)
+    )
 
 
 def convention_setup(
     base: Setup, step_scale: float = 1.0, init_scale: float = 1.0
 ) -> Setup:
-    """``base`` with alpha multiplied by ``step_scale`` and omega_init by ``init_scale``.
+    """``base`` with alpha multiplied by ``step_scale`` and omega_init by
+    ``init_scale``.
 
     The paper states neither a factor 2 in its step (a loss with -l'(0) = 1) nor an
     initialization other than omega_init; these are the two conventions that map its
@@ -117,7 +149,8 @@ def convention_setup(
 
 
 def _steps_scaled(steps: Sequence[int], last: int) -> list[int]:
-    """Map the paper's time points onto a shorter run ending at ``last`` (same proportions, distinct)."""
+    """Map the paper's time points onto a shorter run ending at ``last`` (same
+    proportions, distinct)."""
     top = max(steps)
     if last >= top:
         return list(steps)
@@ -137,18 +170,23 @@ def make_figure(
     step_scale: float = 1.0,
     init_scale: float = 1.0,
 ) -> list[Path]:
-    """Run, tabulate, draw and write one of the paper's figures into ``out_dir``; returns the paths written.
+    """Run, tabulate, draw and write one of the paper's figures into ``out_dir``;
+    returns the paths written.
 
-    * ``figure1``: ``figure1_left.csv``, ``figure1_right.csv`` (:data:`FIGURE1_COLUMNS`), every run in
-      ``figure1_left_runs.csv``, ``figure1_right_runs.csv``, and ``figure1.png``, ``figure1.svg``.
-    * ``figure2``: ``figure2_points.csv``, ``figure2_neurons.csv``, ``figure2_boundary.csv`` (the first run),
-      ``figure2_runs.csv`` (every run's accuracies at t = 0, 1, 15), ``figure2.png``, ``figure2.svg``.
-    * ``figure3``/``figure4``: ``figureN_hist.csv`` (:func:`histogram_table`), ``figureN_summary.csv``
-      (:func:`histogram_summary`), ``figureN.png``, ``figureN.svg``.
+    * ``figure1``: ``figure1_left.csv``, ``figure1_right.csv``
+      (:data:`FIGURE1_COLUMNS`), every run in ``figure1_left_runs.csv``,
+      ``figure1_right_runs.csv``, and ``figure1.png``, ``figure1.svg``.
+    * ``figure2``: ``figure2_points.csv``, ``figure2_neurons.csv``,
+      ``figure2_boundary.csv`` (the first run), ``figure2_runs.csv`` (every run's
+      accuracies at t = 0, 1, 15), ``figure2.png``, ``figure2.svg``.
+    * ``figure3``/``figure4``: ``figureN_hist.csv`` (:func:`histogram_table`),
+      ``figureN_summary.csv`` (:func:`histogram_summary`), ``figureN.png``,
+      ``figureN.svg``.
 
-    Seeds are ``first_seed .. first_seed + runs - 1``. ``p``, ``n``, ``m`` (:func:`scaled_setup`) and ``steps``
-    (the last step; the paper's time points are scaled onto it) shrink the experiment for quick checks.
-    ``progress`` is called with the number of runs finished, as they finish (``2 * runs`` in all for figure 1).
+    Seeds are ``first_seed .. first_seed + runs - 1``. ``p``, ``n``, ``m``
+    (:func:`scaled_setup`) and ``steps`` (the last step; the paper's time points are
+    scaled onto it) shrink the experiment for quick checks. ``progress`` is called with
+    the number of runs finished, as they finish (``2 * runs`` in all for figure 1).
     ``step_scale`` and ``init_scale`` multiply the paper's alpha and omega_init
     (:func:`convention_setup`); chapter 5's two candidate conventions are
     ``step_scale=2`` and ``init_scale=0.5``.
@@ -186,12 +224,20 @@ def _save_and_close(fig: Any, stem: Path) -> list[Path]:
     return paths
 
 
-def _make_figure1(out: Path, left: Setup, right: Setup, seeds: range, steps: int | None,
-                  progress: Progress) -> list[Path]:
+def _make_figure1(
+    out: Path,
+    left: Setup,
+    right: Setup,
+    seeds: range,
+    steps: int | None,
+    progress: Progress,
+) -> list[Path]:
     """Figure 1 of :func:`make_figure`: both panels' tables, every run, the figure."""
     tables, written = {}, []
     for panel, setup in (("left", left), ("right", right)):
-        last = FIGURE1_STEPS[panel] if steps is None else min(steps, FIGURE1_STEPS[panel])
+        last = (
+            FIGURE1_STEPS[panel] if steps is None else min(steps, FIGURE1_STEPS[panel])
+        )
         traj = run_figure1(setup, last, seeds, progress=progress)
         tables[panel] = figure1_table(traj)
         written.append(write_csv(out / f"figure1_{panel}.csv", tables[panel]))
@@ -201,21 +247,34 @@ def _make_figure1(out: Path, left: Setup, right: Setup, seeds: range, steps: int
     return written + _save_and_close(fig, out / "figure1")
 
 
-def _make_figure2(out: Path, left: Setup, seeds: range, steps: int | None,
-                  progress: Progress) -> list[Path]:
-    """Figure 2 of :func:`make_figure`: the first run's tables, every run's accuracies, the figure."""
+def _make_figure2(
+    out: Path, left: Setup, seeds: range, steps: int | None, progress: Progress
+) -> list[Path]:
+    """Figure 2 of :func:`make_figure`: the first run's tables, every run's
+    accuracies, the figure."""
     last = FIGURE2_STEPS[-1] if steps is None else min(steps, FIGURE2_STEPS[-1])
     shown = _steps_scaled(FIGURE2_STEPS, last)
     traj = run_figure2(left, seeds, steps=last, progress=progress)
     tables = figure2_tables(traj, shown)
-    written = [write_csv(out / f"figure2_{key}.csv", table) for key, table in tables.items()]
+    written = [
+        write_csv(out / f"figure2_{key}.csv", table) for key, table in tables.items()
+    ]
     written.append(write_csv(out / "figure2_runs.csv", figure2_summary(traj, shown)))
-    return written + _save_and_close(plot_figure2(tables, shown, shown[1:]), out / "figure2")
+    return written + _save_and_close(
+        plot_figure2(tables, shown, shown[1:]), out / "figure2"
+    )
 
 
-def _make_histograms(name: str, out: Path, setup: Setup, seeds: range, steps: int | None,
-                     progress: Progress) -> list[Path]:
-    """Figures 3 and 4 of :func:`make_figure`: the histograms, their summary, the figure."""
+def _make_histograms(
+    name: str,
+    out: Path,
+    setup: Setup,
+    seeds: range,
+    steps: int | None,
+    progress: Progress,
+) -> list[Path]:
+    """Figures 3 and 4 of :func:`make_figure`: the histograms, their summary, the
+    figure."""
     paper_steps = FIGURE3_STEPS if name == "figure3" else FIGURE4_STEPS
     shown = paper_steps if steps is None else _steps_scaled(paper_steps, steps)
     traj = run_histograms(setup, shown, seeds, progress=progress)
@@ -224,6 +283,8 @@ def _make_histograms(name: str, out: Path, setup: Setup, seeds: range, steps: in
         write_csv(out / f"{name}_hist.csv", hist),
         write_csv(out / f"{name}_summary.csv", histogram_summary(traj, shown)),
     ]
-    title = f"positive neurons, alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}"
+    title = (
+        f"positive neurons, alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}"
+    )
     fig = plot_histograms(hist, shown, title=f"{title}, {len(seeds)} runs pooled")
     return written + _save_and_close(fig, out / name)

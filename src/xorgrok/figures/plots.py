@@ -30,7 +30,8 @@ def save_figure(
     formats: Sequence[str] = ("png", "svg"),
     dpi: int = 150,
 ) -> list[Path]:
-    """Save a matplotlib figure as ``stem.png`` and ``stem.svg`` (each written atomically)."""
+    """Save a matplotlib figure as ``stem.png`` and ``stem.svg`` (each written
+    atomically)."""
     paths = []
     for fmt in formats:
         buf = io.BytesIO()
@@ -47,7 +48,8 @@ def plot_figure1_panel(
     title: str | None = None,
     label_suffix: str = "",
 ) -> None:
-    """One panel of Figure 1 on ``ax``: medians and 20-80 % bands against t + 1 (log axis), line at 0.5."""
+    """One panel of Figure 1 on ``ax``: medians and 20-80 % bands against t + 1 (log
+    axis), line at 0.5."""
     from ..plotting import COLORS
 
     x = np.asarray(table["t"]) + 1
@@ -82,7 +84,8 @@ def plot_figure1(
     runs: int | None = None,
     alphas: tuple[float, float] = (1e-12, 1e-16),
 ):
-    """Figure 1, both panels, from two :func:`figure1_table` tables. Returns the matplotlib Figure."""
+    """Figure 1, both panels, from two :func:`figure1_table` tables. Returns the
+    matplotlib Figure."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
@@ -105,8 +108,9 @@ def plot_histograms(
     per_row: int | None = None,
 ):
     """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from
-    :func:`histogram_table`. With ``per_row``, at most that many steps side by side: the pairs of rows
-    are stacked (figure width fits the book's text column for ``per_row=3``)."""
+    :func:`histogram_table`. With ``per_row``, at most that many steps side by side:
+    the pairs of rows are stacked (figure width fits the book's text column for
+    ``per_row=3``)."""
     import matplotlib.pyplot as plt
 
     from ..plotting import COLORS
@@ -259,7 +263,8 @@ def plot_figure2(
     boundary_steps: Sequence[int] = (0, 1, 15),
     neuron_steps: Sequence[int] = (1, 15),
 ):
-    """Figure 2 from :func:`figure2_tables`: top row data and decision boundary, bottom row neurons."""
+    """Figure 2 from :func:`figure2_tables`: top row data and decision boundary,
+    bottom row neurons."""
     import matplotlib.pyplot as plt
 
     cols = max(len(boundary_steps), len(neuron_steps))
@@ -301,9 +306,11 @@ def animate_figure2(
     grid_num: int = 61,
     dpi: int = 60,
 ):
-    """A matplotlib animation over ``steps`` (default the first 20 recorded steps): the data with the sign of
-    the decision function (left) and the neurons on the plane (right, axes rescaled every frame).
-    Embed in a page with ``IPython.display.HTML(xorgrok.animation.animation_html(anim, alt))``
+    """A matplotlib animation over ``steps`` (default the first 20 recorded steps): the
+    data with the sign of
+    the decision function (left) and the neurons on the plane (right, axes rescaled
+    every frame). Embed in a page with
+    ``IPython.display.HTML(xorgrok.animation.animation_html(anim, alt))``
     (self-contained, no kernel needed)."""
     import matplotlib.pyplot as plt
     from matplotlib import animation

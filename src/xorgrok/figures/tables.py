@@ -1,4 +1,5 @@
-"""Tables of the paper's figures: what the runs give, as columns, and CSV files written atomically."""
+"""Tables of the paper's figures: what the runs give, as columns, and CSV files
+written atomically."""
 
 from __future__ import annotations
 
@@ -79,13 +80,15 @@ def _check_table(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     lengths = {v.shape for v in cols.values()}
     if any(v.ndim != 1 for v in cols.values()) or len(lengths) != 1:
         raise ValueError(
-            f"table columns must be 1-D and of equal length, got shapes {sorted(lengths)}"
+            "table columns must be 1-D and of equal length, got shapes "
+            f"{sorted(lengths)}"
         )
     return cols
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path`` (atomic on POSIX)."""
+    """Write ``data`` to a temporary file next to ``path``, then rename it over
+    ``path`` (atomic on POSIX)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -110,7 +113,8 @@ def _format(value) -> str:
 
 
 def write_csv(path: str | os.PathLike, table: Mapping[str, np.ndarray]) -> Path:
-    """Write a table as CSV (header row, then one row per entry) atomically; returns the path."""
+    """Write a table as CSV (header row, then one row per entry) atomically; returns
+    the path."""
     cols = _check_table(table)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -144,7 +148,8 @@ def read_csv(path: str | os.PathLike) -> Table:
 
 
 def figure1_table(traj: Trajectory) -> Table:
-    """Medians and 20 %/80 % quantiles over seeds of train and test accuracy at each recorded step.
+    """Medians and 20 %/80 % quantiles over seeds of train and test accuracy at each
+    recorded step.
 
     Returns the columns :data:`FIGURE1_COLUMNS`, one row per recorded step.
     """
@@ -162,7 +167,8 @@ def figure1_table(traj: Trajectory) -> Table:
 
 
 def runs_table(traj: Trajectory) -> Table:
-    """Every run at every recorded step, long format: seed, t, train_acc, test_acc, loss."""
+    """Every run at every recorded step, long format: seed, t, train_acc, test_acc,
+    loss."""
     S, T = traj.train_acc.shape
     return {
         "seed": np.repeat(traj.seeds.astype(np.int64), T),
@@ -206,7 +212,8 @@ def value_at(table: Table, step: int, column: str) -> float:
 
 
 def positive_projections(traj: Trajectory, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """<w_j, mu1> and <w_j, mu2> of every positive neuron (a_j > 0) of every run at ``step``, pooled: ([K], [K])."""
+    """<w_j, mu1> and <w_j, mu2> of every positive neuron (a_j > 0) of every run at
+    ``step``, pooled: ([K], [K])."""
     if traj.proj is None:
         raise ValueError(
             "the trajectory has no neuron projections: simulate with neurons=True"
@@ -220,9 +227,11 @@ def positive_projections(traj: Trajectory, step: int) -> tuple[np.ndarray, np.nd
 def histogram_table(
     traj: Trajectory, steps: Sequence[int] | None = None, bins: int = 60
 ) -> Table:
-    """Histogram counts, long format: t, direction ("mu1"/"mu2"), bin_left, bin_right, count.
+    """Histogram counts, long format: t, direction ("mu1"/"mu2"), bin_left, bin_right,
+    count.
 
-    At each step both directions share ``bins`` equal bins over [-R, R], R the largest absolute value at that step.
+    At each step both directions share ``bins`` equal bins over [-R, R], R the largest
+    absolute value at that step.
     """
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
@@ -255,8 +264,10 @@ def histogram_table(
 
 
 def histogram_summary(traj: Trajectory, steps: Sequence[int] | None = None) -> Table:
-    """Summary of the pooled positive neurons' projections: t, direction, n_neurons, mean, sd, quantiles
-    q05, q25, q50, q75, q95, and ``sd_between``: the spread over runs of each run's own sd (for tolerances)."""
+    """Summary of the pooled positive neurons' projections: t, direction, n_neurons,
+    mean, sd, quantiles
+    q05, q25, q50, q75, q95, and ``sd_between``: the spread over runs of each run's
+    own sd (for tolerances)."""
     steps = list(traj.t) if steps is None else list(steps)
     rows = []
     pos = traj.a > 0
@@ -304,10 +315,11 @@ def figure2_tables(
 ) -> dict[str, Table]:
     """The data of Figure 2 for one run (``run`` indexes ``traj.seeds``):
 
-    * ``points``: i, u1, u2 (coordinates along mu1/||mu||, mu2/||mu||), cluster, y (noisy label; 0 for test
-      points), y_clean, train (1/0);
+    * ``points``: i, u1, u2 (coordinates along mu1/||mu||, mu2/||mu||), cluster, y
+      (noisy label; 0 for test points), y_clean, train (1/0);
     * ``neurons``: t, j, a, proj_mu1, proj_mu2 at every step of ``steps``;
-    * ``boundary``: t, u1, u2, f: the network output on a grid of the plane (:func:`decision_function_on_plane`).
+    * ``boundary``: t, u1, u2, f: the network output on a grid of the plane
+      (:func:`decision_function_on_plane`).
     """
     if traj.proj is None:
         raise ValueError(
@@ -369,7 +381,8 @@ def figure2_tables(
 
 
 def figure2_summary(traj: Trajectory, steps: Sequence[int] = FIGURE2_STEPS) -> Table:
-    """Every run's train and test accuracy at Figure 2's steps (is the run drawn typical?): seed, t, train_acc, test_acc."""
+    """Every run's train and test accuracy at Figure 2's steps (is the run drawn
+    typical?): seed, t, train_acc, test_acc."""
     rows = [
         (
             int(seed),
