@@ -69,9 +69,9 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     sweeps.
 
     Processes are started with ``spawn`` (safe with torch's thread pools; in a script,
-    call :func:`sweep` under ``if __name__ == "__main__":``) and share the cores: each
-    uses cores // workers torch threads. Reuse one pool for several sweeps to pay the
-    start-up (importing torch) once; shut it down after.
+    call :func:`~xorgrok.sweep.sweep` under ``if __name__ == "__main__":``) and share
+    the cores: each uses cores // workers torch threads. Reuse one pool for several
+    sweeps to pay the start-up (importing torch) once; shut it down after.
     """
     if workers is None:
         workers = os.cpu_count() or 1

@@ -46,7 +46,7 @@ _INT_FIELDS = ("p", "n", "m", "steps", "seeds", "n_test")
 
 @dataclass(frozen=True)
 class ExplorerParams:
-    """The explorer's controls. Every field is validated against :data:`RANGES`
+    """The explorer's controls. Every field is validated against ``RANGES``
     (``ValueError`` otherwise).
 
     Attributes:
@@ -163,7 +163,7 @@ def run_explorer_setup(
         params: the explorer's parameters.
         threads: torch threads for the simulation: a number, None (torch's setting,
             unchanged) or -1 (default: one thread when a step costs less than
-            :data:`SINGLE_THREAD_FLOPS`, else unchanged). The previous setting is
+            ``SINGLE_THREAD_FLOPS``, else unchanged). The previous setting is
             restored afterwards.
         kwargs: passed on to :func:`xorgrok.simulate.simulate` (e.g. ``dtype``,
             ``progress``).

@@ -146,7 +146,7 @@ class Explorer:
 
     def predict_seconds(self, params: ExplorerParams) -> float:
         """Predicted training time of ``params``: :func:`explorer_flops` over the speed
-        measured by the last simulation (:data:`DEFAULT_FLOP_RATE` before the first)."""
+        measured by the last simulation (``DEFAULT_FLOP_RATE`` before the first)."""
         return explorer_flops(params) / self.flop_rate
 
     def cancel(self) -> None:

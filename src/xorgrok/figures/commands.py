@@ -52,7 +52,7 @@ FIGURE1_MARKS = (10, 25, 40, 50, 100, 200, 300, 500, 1000, 2000, 3000, 4000, 500
 def figure1_record(steps: int) -> np.ndarray:
     """The recorded steps of a Figure 1 panel: every step up to 100; beyond, about 20
     per decade plus
-    :data:`FIGURE1_MARKS` (test accuracy is only computed at recorded steps, so long
+    ``FIGURE1_MARKS`` (test accuracy is only computed at recorded steps, so long
     runs stay cheap)."""
     return log_steps(steps, 20, every_step_to=100, marks=FIGURE1_MARKS)
 
@@ -174,7 +174,7 @@ def make_figure(
     returns the paths written.
 
     * ``figure1``: ``figure1_left.csv``, ``figure1_right.csv``
-      (:data:`FIGURE1_COLUMNS`), every run in ``figure1_left_runs.csv``,
+      (``FIGURE1_COLUMNS``), every run in ``figure1_left_runs.csv``,
       ``figure1_right_runs.csv``, and ``figure1.png``, ``figure1.svg``.
     * ``figure2``: ``figure2_points.csv``, ``figure2_neurons.csv``,
       ``figure2_boundary.csv`` (the first run), ``figure2_runs.csv`` (every run's

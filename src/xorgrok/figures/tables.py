@@ -151,7 +151,7 @@ def figure1_table(traj: Trajectory) -> Table:
     """Medians and 20 %/80 % quantiles over seeds of train and test accuracy at each
     recorded step.
 
-    Returns the columns :data:`FIGURE1_COLUMNS`, one row per recorded step.
+    Returns the columns ``FIGURE1_COLUMNS``, one row per recorded step.
     """
     tr = traj.quantiles("train_acc", (0.2, 0.5, 0.8))
     te = traj.quantiles("test_acc", (0.2, 0.5, 0.8))
