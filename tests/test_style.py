@@ -60,6 +60,27 @@ def test_chapter_code_cells_are_formatted(chapter: Path):
     )
 
 
+#: Longest code cell of a chapter, in non-blank lines: a longer one is split into
+#: compute, checks (glue and asserts) and display cells.
+MAX_CELL_LINES = 25
+
+
+@pytest.mark.parametrize("chapter", _chapters(), ids=lambda p: p.stem)
+def test_chapter_code_cells_are_short(chapter: Path):
+    text = chapter.read_text("utf-8")
+    cells = [
+        (text[: m.start()].count("\n") + 1, format_code._split_cell(m["body"])[1])
+        for m in format_code._CELL.finditer(text)
+    ]
+    assert cells, f"{chapter.name}: no code cell found (parser out of date?)"
+    long = {
+        line: n
+        for line, code in cells
+        if (n := sum(1 for x in code.splitlines() if x.strip())) > MAX_CELL_LINES
+    }
+    assert not long, f"{chapter.name}: cells over {MAX_CELL_LINES} lines at {long}"
+
+
 @pytest.mark.parametrize("chapter", _chapters(), ids=lambda p: p.stem)
 def test_chapter_code_cells_pass_the_linter(chapter: Path):
     """ruff over the code cells as one script (imports after the first cell and short
