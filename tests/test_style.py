@@ -82,6 +82,19 @@ def test_chapter_code_cells_are_short(chapter: Path):
 
 
 @pytest.mark.parametrize("chapter", _chapters(), ids=lambda p: p.stem)
+def test_chapter_code_cells_fit_the_page_metadata_included(chapter: Path):
+    """Alt texts and captions in a cell's YAML header are wrapped at 88 columns too."""
+    text = chapter.read_text("utf-8")
+    wide = [
+        text[: m.start()].count("\n") + 1 + k
+        for m in format_code._CELL.finditer(text)
+        for k, line in enumerate(m.group(0).splitlines())
+        if len(line) > 88
+    ]
+    assert not wide, f"{chapter.name}: code-cell lines over 88 columns at {wide}"
+
+
+@pytest.mark.parametrize("chapter", _chapters(), ids=lambda p: p.stem)
 def test_chapter_code_cells_pass_the_linter(chapter: Path):
     """ruff over the code cells as one script (imports after the first cell and short
     lambdas
