@@ -93,8 +93,9 @@ def public_docstrings(module: str) -> dict[str, str]:
     def visit(node: ast.AST, prefix: str) -> None:
         for child in node.body:
             kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-            public = not child.name.startswith("_") or child.name == "__init__"
-            if isinstance(child, kinds) and public:
+            if not isinstance(child, kinds):
+                continue
+            if not child.name.startswith("_") or child.name == "__init__":
                 out[prefix + child.name] = ast.get_docstring(child, clean=False) or ""
                 if isinstance(child, ast.ClassDef):
                     visit(child, f"{prefix}{child.name}.")
