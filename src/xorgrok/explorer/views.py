@@ -62,13 +62,14 @@ _NO_LABEL = NullFormatter()
 
 
 def projection_unit(setup: Setup) -> float:
-    """alpha ||mu||^2 / (2 n sqrt(m)): how far one training point moves <w_j, mu_k> in
-    one step.
+    r""":math:`\alpha \|\mu\|^2 / (2 n \sqrt{m})`: how far one training point moves
+    :math:`\langle w_j, \mu_k\rangle` in one step.
 
-    With g_i close to 1/2 the update (2.2) changes <w_j, nu> by about (alpha a_j / 2n)
-    y_nu D_{nu,j} ||mu||^2 (the paper's Lemma A.4), so in this unit the change per step
-    of a positive neuron is the count D_{nu,j} (clean minus noisy points of cluster nu
-    activating neuron j, minus the same for -nu).
+    With :math:`g_i` close to 1/2 the update (2.2) changes :math:`\langle w_j,
+    \nu\rangle` by about :math:`(\alpha a_j / 2n)\, y_\nu D_{\nu,j} \|\mu\|^2` (the
+    paper's Lemma A.4), so in this unit the change per step of a positive neuron is the
+    count :math:`D_{\nu,j}` (clean minus noisy points of cluster :math:`\nu` activating
+    neuron :math:`j`, minus the same for :math:`-\nu`).
     """
     return setup.alpha * setup.mu_norm**2 / (2 * setup.n * math.sqrt(setup.m))
 

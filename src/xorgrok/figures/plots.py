@@ -107,7 +107,8 @@ def plot_histograms(
     title: str | None = None,
     per_row: int | None = None,
 ):
-    """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from
+    r"""Figures 3/4: one column per step, :math:`\langle w_j, \mu_1\rangle` on top and
+    :math:`\langle w_j, \mu_2\rangle` below, from
     :func:`histogram_table`. With ``per_row``, at most that many steps side by side:
     the pairs of rows are stacked (figure width fits the book's text column for
     ``per_row=3``)."""
