@@ -167,8 +167,8 @@ def format_number(value: float) -> str:
     """A number as a reader writes it, in LaTeX: ``40{,}000``, ``35.36``, ``10^{-12}``,
     ``2.5 \\times 10^{-7}``.
 
-    Integers get thousands separators; powers of ten and numbers below 1e-3 or from 1e6
-    on use scientific notation; others keep 4 significant digits. ``nan`` is "n/a"
+    Integers get thousands separators; powers of ten and numbers below :math:`10^{-3}`
+    or from :math:`10^6` on use scientific notation; others keep 4 significant digits. ``nan`` is "n/a"
     (callers say what it means).
     """
     import math

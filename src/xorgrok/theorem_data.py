@@ -88,9 +88,10 @@ def theorem_setup(n: int, C: float, m: int = M, n_test: int = N_TEST) -> Setup:
 
 
 def representable(n: int, C: float) -> bool:
-    """Whether the setup of (n, C) has p <= 2**53, the largest dimension a
-    :class:`xorgrok.config.Setup` holds (p = ceil(2 C^4 n^5.02) exceeds it from n = 800
-    with C = 2 on); the data skip the other cells."""
+    r"""Whether the setup of :math:`(n, C)` has :math:`p \le 2^{53}`, the largest
+    dimension a :class:`xorgrok.config.Setup` holds (:math:`p = \lceil 2 C^4 n^{5.02}
+    \rceil` exceeds it from :math:`n = 800` with :math:`C = 2` on); the data skip the
+    other cells."""
     return math.ceil(SLACK * required_dimension(n, C)) <= MAX_INT
 
 
