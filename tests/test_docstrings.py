@@ -72,7 +72,8 @@ def _documented_modules() -> list[str]:
     subs = [
         f"{name}.{path.stem}"
         for name in names
-        if "." in name and (ROOT / "src" / name.replace(".", "/") / "__init__.py").exists()
+        if "." in name
+        and (ROOT / "src" / name.replace(".", "/") / "__init__.py").exists()
         for path in sorted((ROOT / "src" / name.replace(".", "/")).glob("[!_]*.py"))
     ]
     return names + subs
