@@ -67,9 +67,9 @@ def linear_classifier_accuracy(
     b)`, in closed form.
 
     Args:
-        v_plane: :math:`(\langle v, e_1\rangle, \langle v, e_2\rangle)` with :math:`e_k =
-            \mu_k / \|\mu\|` (the part of :math:`v` in :math:`\operatorname{span}(\mu_1,
-            \mu_2)`).
+        v_plane: :math:`(\langle v, e_1\rangle, \langle v, e_2\rangle)` with :math:`e_k
+            = \mu_k / \|\mu\|` (the part of :math:`v` in
+            :math:`\operatorname{span}(\mu_1, \mu_2)`).
         v_norm: :math:`\|v\|` (the whole vector, at least the norm of ``v_plane``; the
             rest only adds noise).
         mu_norm: :math:`\|\mu\| \ge 0`.
@@ -198,10 +198,10 @@ def bayes_posterior(X_plane, mu_norm: float) -> np.ndarray:
     x, e_1\rangle, \langle x, e_2\rangle)`; shape [...]. Only the plane coordinates
     matter.
 
-    Derivation: the four Gaussians :math:`N(\nu, I)` share the factor :math:`\exp(-\|x\|^2
-    / 2 - \|\mu\|^2 / 2)`, so the likelihood of cluster :math:`\nu` is proportional to
-    :math:`\exp\langle x, \nu\rangle`, and each class is an equal mixture of two
-    clusters:
+    Derivation: the four Gaussians :math:`N(\nu, I)` share the factor
+    :math:`\exp(-\|x\|^2 / 2 - \|\mu\|^2 / 2)`, so the likelihood of cluster :math:`\nu`
+    is proportional to :math:`\exp\langle x, \nu\rangle`, and each class is an equal
+    mixture of two clusters:
 
     .. math::
 
@@ -221,8 +221,9 @@ def bayes_posterior(X_plane, mu_norm: float) -> np.ndarray:
 
 
 def bayes_predict(X_plane) -> np.ndarray:
-    r"""The Bayes-optimal clean label :math:`\operatorname{sgn}(|x_1| - |x_2|)` (:math:`+1`
-    where :math:`|\langle x, \mu_1\rangle| > |\langle x, \mu_2\rangle|`), shape [...]."""
+    r"""The Bayes-optimal clean label :math:`\operatorname{sgn}(|x_1| - |x_2|)`
+    (:math:`+1` where :math:`|\langle x, \mu_1\rangle| > |\langle x, \mu_2\rangle|`),
+    shape [...]."""
     X_plane = _plane_coords(X_plane)
     return np.where(np.abs(X_plane[..., 0]) > np.abs(X_plane[..., 1]), 1, -1)
 
@@ -231,13 +232,13 @@ def bayes_error(mu_norm: float) -> float:
     r"""The Bayes (minimal) clean test error :math:`2 q (1 - q)`, :math:`q =
     \Phi(-\|\mu\| / \sqrt{2})`.
 
-    Derivation: by symmetry take :math:`x \sim N(\mu_1, I)`; with :math:`u_1 = \langle x,
-    e_1\rangle \sim N(\|\mu\|, 1)`, :math:`u_2 = \langle x, e_2\rangle \sim N(0, 1)`
+    Derivation: by symmetry take :math:`x \sim N(\mu_1, I)`; with :math:`u_1 = \langle
+    x, e_1\rangle \sim N(\|\mu\|, 1)`, :math:`u_2 = \langle x, e_2\rangle \sim N(0, 1)`
     independent, the rule errs when :math:`|u_1| < |u_2|`, i.e. when :math:`(u_2 -
     u_1)(u_2 + u_1) > 0`. The rotated coordinates :math:`s = (u_2 - u_1)/\sqrt{2} \sim
-    N(-\|\mu\|/\sqrt{2}, 1)` and :math:`t = (u_2 + u_1)/\sqrt{2} \sim N(\|\mu\|/\sqrt{2},
-    1)` are independent, so the error is :math:`P(s > 0) P(t > 0) + P(s < 0) P(t < 0) = q
-    (1 - q) + (1 - q) q`.
+    N(-\|\mu\|/\sqrt{2}, 1)` and :math:`t = (u_2 + u_1)/\sqrt{2} \sim
+    N(\|\mu\|/\sqrt{2}, 1)` are independent, so the error is :math:`P(s > 0) P(t > 0) +
+    P(s < 0) P(t < 0) = q (1 - q) + (1 - q) q`.
     """
     mu_norm = _check_mu_norm(mu_norm)
     q = float(special.ndtr(-mu_norm / math.sqrt(2)))

@@ -521,10 +521,10 @@ def memorization_split(
     ``"active_" + group``, how many of its neurons are active on :math:`x_i`. The
     groups: neurons of the label's sign (:math:`a_j y_i > 0`, ``label_*``) or of the
     opposite sign (``opposite_*``), aligned with the point's cluster or not. A neuron's
-    cluster is the cluster mean :math:`\nu \in \{\pm\mu_1, \pm\mu_2\}` it points at most,
-    :math:`\arg\max_\nu \langle w_j, \nu\rangle`. Also ``noise_share``: over the neurons
-    active on :math:`x_i`, the part of :math:`\langle w_j, x_i\rangle` not explained by
-    the cluster mean,
+    cluster is the cluster mean :math:`\nu \in \{\pm\mu_1, \pm\mu_2\}` it points at
+    most, :math:`\arg\max_\nu \langle w_j, \nu\rangle`. Also ``noise_share``: over the
+    neurons active on :math:`x_i`, the part of :math:`\langle w_j, x_i\rangle` not
+    explained by the cluster mean,
 
     .. math::
 

@@ -65,8 +65,8 @@ class Setup:
     range: ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers,
     at most ``2**53``; numpy integers are accepted, floats are not, however round),
     ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0``
-    (finite, with :math:`\omega_{\text{init}}^2 p` finite); numpy floating scalars are accepted and stored
-    as Python floats.
+    (finite, with :math:`\omega_{\text{init}}^2 p` finite); numpy floating scalars are
+    accepted and stored as Python floats.
     """
 
     p: int

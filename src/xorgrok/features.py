@@ -3,9 +3,9 @@ r"""Feature learning made measurable (the paper's Section 4: Lemmas 4.3-4.7, A.4
 Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = :math:`+\mu_1`, 1 =
 :math:`-\mu_1`, 2 = :math:`+\mu_2`, 3 = :math:`-\mu_2`; :data:`xorgrok.data.OPPOSITE`
 maps :math:`\nu` to :math:`-\nu` and ``CLUSTER_LABEL[nu]`` is the clean label
-:math:`y_\nu`. The counts :math:`c_\nu`, :math:`n_\nu` and :math:`e_\nu` live in :mod:`xorgrok.theory`
-(:func:`~xorgrok.theory.cluster_counts`, :func:`~xorgrok.theory.e_nu`); this module adds
-what depends on a neuron:
+:math:`y_\nu`. The counts :math:`c_\nu`, :math:`n_\nu` and :math:`e_\nu` live in
+:mod:`xorgrok.theory` (:func:`~xorgrok.theory.cluster_counts`,
+:func:`~xorgrok.theory.e_nu`); this module adds what depends on a neuron:
 
 * the activation sets :math:`C_{\nu,j}^{(t)} = \{i \in C \cap I_\nu :
   \langle w_j^{(t)}, x_i\rangle > 0\}` and :math:`N_{\nu,j}^{(t)}` (their sizes),
@@ -215,8 +215,8 @@ def aligned(
         n^{1/2 - \kappa}, \qquad
         \text{(second)}\quad \max\{d_{\nu,j}^{(0)}, d_{-\nu,j}^{(0)}\} < R_\nu
 
-    hold, with :math:`R_\nu` of :func:`alignment_ceiling`. ``second=False`` applies the first
-    condition only.
+    hold, with :math:`R_\nu` of :func:`alignment_ceiling`. ``second=False`` applies the
+    first condition only.
 
     Args:
         d0: [..., m, 4] :math:`d_{\nu,j}^{(0)}` (:func:`d_counts` of the initial
@@ -288,9 +288,9 @@ def initial_D_distribution(
         - \mathrm{Bin}(c_{-\nu}, 1 - q) + \mathrm{Bin}(n_{-\nu}, 1 - q)
 
     (independent binomials); the result averages this over :math:`u` (Gauss-Hermite
-    quadrature, ``nodes`` nodes). The shared component :math:`u` switches a whole cluster
-    on or off together; it is negligible only when :math:`\|\mu\| \sqrt{n / p}` is
-    small, as assumption A2 makes it (in the paper's experiments it equals 2.5).
+    quadrature, ``nodes`` nodes). The shared component :math:`u` switches a whole
+    cluster on or off together; it is negligible only when :math:`\|\mu\| \sqrt{n / p}`
+    is small, as assumption A2 makes it (in the paper's experiments it equals 2.5).
 
     Args:
         c, noisy: [4] counts :math:`c_\nu`, :math:`n_\nu`
@@ -529,7 +529,8 @@ def predicted_mean_change(
     :math:`(\alpha a_j / 2n)\, y_\nu D_{\nu,j}^{(t)} \|\mu\|^2`.
 
     Args: as :func:`predicted_preact_change`. Returns [..., m, 4] in the order
-    :math:`+\mu_1, -\mu_1, +\mu_2, -\mu_2` (compare with the measured change of :func:`mean_projections`).
+    :math:`+\mu_1, -\mu_1, +\mu_2, -\mu_2` (compare with the measured change of
+    :func:`mean_projections`).
     """
     preacts = np.asarray(preacts, dtype=np.float64)
     m, n = preacts.shape[-2:]

@@ -32,22 +32,22 @@ def network_output(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.T
 
 
 def logistic_loss(z: torch.Tensor) -> torch.Tensor:
-    r""":math:`\ell(z) = \log(1 + e^{-z})`, computed stably (softplus) for margins of any
-    size."""
+    r""":math:`\ell(z) = \log(1 + e^{-z})`, computed stably (softplus) for margins of
+    any size."""
     return torch.nn.functional.softplus(-z)
 
 
 def loss_derivative_weight(z: torch.Tensor) -> torch.Tensor:
-    r""":math:`g = -\ell'(z) = 1 / (1 + e^{z}) = \sigma(-z)`, in :math:`(0, 1)` for every
-    finite :math:`z`, without overflow."""
+    r""":math:`g = -\ell'(z) = 1 / (1 + e^{z}) = \sigma(-z)`, in :math:`(0, 1)` for
+    every finite :math:`z`, without overflow."""
     return torch.sigmoid(-z)
 
 
 def empirical_risk(
     W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
-    r""":math:`L(W) = \frac{1}{n} \sum_i \ell(y_i f(x_i; W))`.  Shapes: X [..., n, d], y [..., n] ->
-    [...]."""
+    r""":math:`L(W) = \frac{1}{n} \sum_i \ell(y_i f(x_i; W))`.  Shapes: X [..., n, d], y
+    [..., n] -> [...]."""
     return logistic_loss(y * network_output(W, a, X)).mean(-1)
 
 

@@ -96,8 +96,8 @@ def log_interp(t: np.ndarray, curve: np.ndarray, at: np.ndarray) -> np.ndarray:
     r"""``curve`` (given at steps ``t``) linearly interpolated in :math:`\log(t + 1)` at
     steps ``at``.
 
-    Figure 1 plots against :math:`t + 1` on a log axis, so this is interpolation along the
-    plotted curve.
+    Figure 1 plots against :math:`t + 1` on a log axis, so this is interpolation along
+    the plotted curve.
     """
     x = np.log1p(np.asarray(at, float))
     return np.interp(x, np.log1p(np.asarray(t, float)), curve)

@@ -13,9 +13,9 @@ w_j, e_1\rangle + x_2 \langle w_j, e_2\rangle = (x_1 \langle w_j, \mu_1\rangle +
 
 needs only the neurons' projections ``proj[j]`` = :math:`(\langle w_j, \mu_1\rangle,
 \langle w_j, \mu_2\rangle)`, which ``xorgrok.simulate(..., neurons=True)`` records as
-``Trajectory.proj``. The components of :math:`w_j` orthogonal to the plane do not meet a point of the plane, so this is the
-network's output on the plane exactly (real data points sit off the plane: their
-coordinates in the plane are only a projection).
+``Trajectory.proj``. The components of :math:`w_j` orthogonal to the plane do not meet a
+point of the plane, so this is the network's output on the plane exactly (real data
+points sit off the plane: their coordinates in the plane are only a projection).
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ def decision_function_on_plane(proj, a, mu_norm: float, grid) -> np.ndarray:
 def plane_grid(
     limit: float, num: int = 201
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""A square grid :math:`[-\ell, \ell]^2` (:math:`\ell` = ``limit``) of the plane for
-    contour plots.
+    r"""A square grid :math:`[-\ell, \ell]^2` (:math:`\ell` = ``limit``) of the plane
+    for contour plots.
 
     Returns ``(x1, x2, points)`` with x1, x2 [num, num] (``np.meshgrid``, 'xy' indexing)
     and points [num, num, 2].

@@ -168,14 +168,14 @@ def limit_dynamics(
     seed: int = 0,
     every: int = 5,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""The :math:`p \to \infty`, :math:`g = 1/2` dynamics of a population of neurons, in
-    units of the clock.
+    r"""The :math:`p \to \infty`, :math:`g = 1/2` dynamics of a population of neurons,
+    in units of the clock.
 
     Pre-activations are measured in initial standard deviations (:math:`\sigma = r
     \sqrt{p}`) and time in :math:`s = t / \tau`. With :math:`\langle x_i, x_k\rangle / p
-    \to \delta_{ik} + \beta S_{ik}` (:math:`S_{ik} = +1` for the same cluster, :math:`-1`
-    for opposite clusters, 0 otherwise; :math:`\beta = \|\mu\|^2 / p`), Lemma A.4's step
-    becomes, per unit :math:`s`,
+    \to \delta_{ik} + \beta S_{ik}` (:math:`S_{ik} = +1` for the same cluster,
+    :math:`-1` for opposite clusters, 0 otherwise; :math:`\beta = \|\mu\|^2 / p`), Lemma
+    A.4's step becomes, per unit :math:`s`,
 
     .. math::
 
@@ -183,15 +183,16 @@ def limit_dynamics(
         + \beta \tilde y_{\nu(i)} D_{\nu(i),j} \big], \qquad
         \frac{dc_{j\nu}}{ds} = \operatorname{sgn}(a_j)\, \beta \tilde y_\nu D_{\nu,j},
 
-    for the pre-activation :math:`h_{ji}` on training point :math:`i` and :math:`c_{j\nu}
-    = \langle w_j, \nu\rangle / \sigma`, with :math:`D_{\nu,j} = d_{\nu,j} -
-    d_{-\nu,j}` and :math:`d_{\nu,j}` the sum of :math:`y_i \tilde y_\nu` over the active
-    :math:`i` in cluster :math:`\nu`. Initially :math:`h_{ji} = \sqrt{\beta} \langle g_j,
-    \nu(i)\rangle / \|\mu\| + \xi_{ji}` and :math:`c_{j\nu} = \sqrt{\beta} \langle g_j,
-    \nu\rangle / \|\mu\|`, with (:math:`g_j` along :math:`\mu_1, \mu_2`) and
-    :math:`\xi_{ji}` independent standard normals: a neuron is described by its initial
-    inner products with the data. :math:`r`, :math:`m` and :math:`p` have dropped out;
-    the training set enters through its clusters and labels only.
+    for the pre-activation :math:`h_{ji}` on training point :math:`i` and
+    :math:`c_{j\nu} = \langle w_j, \nu\rangle / \sigma`, with :math:`D_{\nu,j} =
+    d_{\nu,j} - d_{-\nu,j}` and :math:`d_{\nu,j}` the sum of :math:`y_i \tilde y_\nu`
+    over the active :math:`i` in cluster :math:`\nu`. Initially :math:`h_{ji} =
+    \sqrt{\beta} \langle g_j, \nu(i)\rangle / \|\mu\| + \xi_{ji}` and :math:`c_{j\nu} =
+    \sqrt{\beta} \langle g_j, \nu\rangle / \|\mu\|`, with (:math:`g_j` along
+    :math:`\mu_1, \mu_2`) and :math:`\xi_{ji}` independent standard normals: a neuron is
+    described by its initial inner products with the data. :math:`r`, :math:`m` and
+    :math:`p` have dropped out; the training set enters through its clusters and labels
+    only.
 
     For a fresh point :math:`x` of cluster :math:`\nu`, :math:`\langle w_j, x\rangle /
     \sigma \sim N(c_{j\nu}, 1)` independently over :math:`j` (the memorization adds
@@ -210,7 +211,8 @@ def limit_dynamics(
     Args:
         cluster: [n] cluster index of each training point (0..3). y: [n] noisy labels
             (:math:`\pm 1`).
-        beta: :math:`\beta = \|\mu\|^2 / p > 0`. s_max: last time (clock units). ds: Euler step in s.
+        beta: :math:`\beta = \|\mu\|^2 / p > 0`. s_max: last time (clock units). ds:
+            Euler step in s.
         neurons: population size (half of each sign). seed: of the population.
         every: record M and V every ``every`` Euler steps (and at the last).
 
@@ -257,8 +259,8 @@ def limit_dynamics(
 
 
 def limit_accuracy(M: np.ndarray, V: np.ndarray, m: int) -> np.ndarray:
-    r"""Clean test accuracy of width :math:`m` from :func:`limit_dynamics`: mean over the
-    four clusters of :math:`\Phi(\sqrt{m} M_\nu / \sqrt{V_\nu})`. M, V: [..., 4] ->
+    r"""Clean test accuracy of width :math:`m` from :func:`limit_dynamics`: mean over
+    the four clusters of :math:`\Phi(\sqrt{m} M_\nu / \sqrt{V_\nu})`. M, V: [..., 4] ->
     [...]."""
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
         raise ValueError(f"m must be an integer >= 1, got {m!r}")

@@ -5,8 +5,8 @@ A grid of cells :math:`(m, \tau)` around one base setup (:math:`n = 50`, :math:`
 \times 10^6`, :math:`\|\mu\|^2 \sqrt{n} / p = 0.1`, :math:`\eta = 0.05`): for each cell
 :math:`r = \omega_{\text{init}} / \alpha` is set so that the clock
 :func:`xorgrok.plateau.time_scale` equals :math:`\tau`, and ``seeds`` networks are
-trained for :math:`\max(300\tau, 100)` steps (every step up to 300 recorded, then 40 steps a decade).
-Written:
+trained for :math:`\max(300\tau, 100)` steps (every step up to 300 recorded, then 40
+steps a decade). Written:
 
 * ``plateau_runs.csv``: per (cell, seed) the step at which every training label is
   fitted and the first recorded steps at which the clean test accuracy reaches 0.75 and
@@ -18,8 +18,8 @@ Written:
   levels predicted by the large-width limit (:func:`xorgrok.plateau.limit_dynamics`,
   4000 neurons, Euler step 0.4, on the seed's own training set, which is the same in
   every cell) and the predicted final accuracy;
-* ``plateau_limit_curves.csv``: per :math:`m` and :math:`s`, the 20 / 50 / 80 % quantiles over seeds of
-  the predicted clean test accuracy;
+* ``plateau_limit_curves.csv``: per :math:`m` and :math:`s`, the 20 / 50 / 80 %
+  quantiles over seeds of the predicted clean test accuracy;
 * ``provenance_plateau.txt``.
 """
 

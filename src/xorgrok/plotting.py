@@ -168,8 +168,8 @@ def format_number(value: float) -> str:
     ``2.5 \\times 10^{-7}``.
 
     Integers get thousands separators; powers of ten and numbers below :math:`10^{-3}`
-    or from :math:`10^6` on use scientific notation; others keep 4 significant digits. ``nan`` is "n/a"
-    (callers say what it means).
+    or from :math:`10^6` on use scientific notation; others keep 4 significant digits.
+    ``nan`` is "n/a" (callers say what it means).
     """
     import math
 

@@ -96,9 +96,9 @@ def data_events(
     Each ``bK`` is the worst ratio (left side / bound, so that the event holds when it
     is at most 1 for B1-B3, at least 1 for B4) and ``holds_bK`` whether the event holds:
 
-    * (B1) for every :math:`k` and :math:`\nu`, :math:`\langle x_k - \bar x_k, \nu\rangle
-      \le 10 \sqrt{\log n}\, \|\mu\|` and :math:`\big|\|x_k\|^2 - p - \|\mu\|^2\big| \le
-      10 \sqrt{p \log n}`: ``b1`` is the larger of the two ratios;
+    * (B1) for every :math:`k` and :math:`\nu`, :math:`\langle x_k - \bar x_k,
+      \nu\rangle \le 10 \sqrt{\log n}\, \|\mu\|` and :math:`\big|\|x_k\|^2 - p -
+      \|\mu\|^2\big| \le 10 \sqrt{p \log n}`: ``b1`` is the larger of the two ratios;
     * (B2) :math:`|\langle x_i, x_k\rangle - \langle \bar x_i, \bar x_k\rangle| \le 10
       \sqrt{p \log n}` for :math:`i \ne k`;
     * (B3) :math:`|c_\nu + n_\nu - n/4| \le \sqrt{\epsilon n \log n}` and :math:`|n_\nu
@@ -225,14 +225,15 @@ def g_deviation_bound(n: int) -> float:
 
 
 def preact_change_error(preacts: np.ndarray, problem: Problem) -> np.ndarray:
-    r"""Relative error of Lemma A.4's one-step change of :math:`\langle w_j, x_k\rangle`,
-    step by step.
+    r"""Relative error of Lemma A.4's one-step change of :math:`\langle w_j,
+    x_k\rangle`, step by step.
 
-    For each recorded pair of consecutive steps :math:`t, t + 1`: :math:`\|\text{measured}
-    - \text{predicted}\|_F / \|\text{measured}\|_F` over all :math:`(j, k)`, with the
+    For each recorded pair of consecutive steps :math:`t, t + 1`:
+    :math:`\|\text{measured} - \text{predicted}\|_F / \|\text{measured}\|_F` over all
+    :math:`(j, k)`, with the
     prediction of :func:`xorgrok.features.predicted_preact_change` (:math:`g_i = 1/2`,
-    :math:`\|x_k\|^2 = p`, :math:`\langle x_i, x_k\rangle = \pm\|\mu\|^2` within a pair of
-    clusters, 0 across).
+    :math:`\|x_k\|^2 = p`, :math:`\langle x_i, x_k\rangle = \pm\|\mu\|^2` within a pair
+    of clusters, 0 across).
 
     Args:
         preacts: [T, m, n] :math:`\langle w_j^{(t)}, x_k\rangle` at consecutive steps
@@ -275,9 +276,9 @@ def conclusions(
     Returns:
         A dict: ``part1``, every training label fitted at :math:`t = 1`; ``err1``, the
         clean error at :math:`t = 1`, and ``dev1`` = ``abs(2 * err1 - 1)`` (part 2 asks
-        ``dev1`` :math:`\le n^{-\Omega(1)}`); ``fit_window``, every training label fitted at every step of the
-        window; ``err_window``, the largest clean error over the window; ``t_lo``,
-        ``t_hi``, the window.
+        ``dev1`` :math:`\le n^{-\Omega(1)}`); ``fit_window``, every training label
+        fitted at every step of the window; ``err_window``, the largest clean error over
+        the window; ``t_lo``, ``t_hi``, the window.
     """
     t = np.asarray(t)
     train_acc = np.asarray(train_acc, dtype=np.float64)

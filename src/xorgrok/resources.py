@@ -14,9 +14,9 @@ r"""Resource and range checks made before a run allocates or computes anything.
   \|x_i\|`): the weights grow at most linearly and the output stays below
   :math:`(\max_j \|w_j^{(0)}\| + t \alpha R / \sqrt{m})\, R \sqrt{m}`.
   :func:`float_range_issue` compares it (and the span engine's scaled pre-activations
-  :math:`\langle w_j, x_i\rangle / \alpha`) with the range of a floating type, so an overflow is predicted
-  before it happens instead of being reported as a divergence, and :func:`check_run`
-  picks float64 or refuses, naming the parameter.
+  :math:`\langle w_j, x_i\rangle / \alpha`) with the range of a floating type, so an
+  overflow is predicted before it happens instead of being reported as a divergence, and
+  :func:`check_run` picks float64 or refuses, naming the parameter.
 """
 
 from __future__ import annotations
@@ -180,7 +180,8 @@ def output_bound(setup: Setup, steps: int) -> float:
 def float_range_issue(setup: Setup, steps: int, dtype: torch.dtype) -> str | None:
     r"""Why ``dtype`` cannot represent this run, naming the parameter to change; None if
     it can. Checks :math:`\alpha`, :func:`output_bound` and the span engine's
-    :math:`\langle w_j, x_i\rangle / \alpha` against the type's range shrunk by :data:`RANGE_MARGIN`."""
+    :math:`\langle w_j, x_i\rangle / \alpha` against the type's range shrunk by
+    :data:`RANGE_MARGIN`."""
     info = torch.finfo(dtype)
     top, bottom = info.max / RANGE_MARGIN, info.tiny * RANGE_MARGIN
     name = str(dtype).removeprefix("torch.")

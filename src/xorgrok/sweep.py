@@ -25,11 +25,12 @@ T]`` arrays:
   in-process when ``workers=1``, or the executor of a ``dask.distributed`` client
   (``client.get_executor()``) to use a cluster.
 * **curves** stored per seed, at the recorded steps ``t`` [T]: ``train_acc`` (against
-  the noisy labels), ``test_acc`` (clean labels), ``loss`` (empirical risk :math:`L(W^{(t)})`),
-  ``flipped_acc`` (fraction of the flipped training points fitted, i.e.
-  :math:`\operatorname{sgn} f(x_i) = y_i`; NaN when a seed has none) and ``clean_train_acc`` (the same on the unflipped
-  training points); ``diverged_at`` is the first step with a non-finite output (-1 if
-  none; the curves are NaN from there on).
+  the noisy labels), ``test_acc`` (clean labels), ``loss`` (empirical risk
+  :math:`L(W^{(t)})`), ``flipped_acc`` (fraction of the flipped training points fitted,
+  i.e. :math:`\operatorname{sgn} f(x_i) = y_i`; NaN when a seed has none) and
+  ``clean_train_acc`` (the same on the unflipped training points); ``diverged_at`` is
+  the first step with a non-finite output (-1 if none; the curves are NaN from there
+  on).
 """
 
 from __future__ import annotations

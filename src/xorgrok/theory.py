@@ -198,13 +198,13 @@ def setup_satisfying_assumptions(
     r"""A Setup for which A1-A6 all hold with the constant :math:`C` (the smallest such
     :math:`p`, up to ``slack``).
 
-    :math:`p = \lceil \text{slack} \cdot C^4 n^{5.02} \rceil` (:func:`required_dimension`);
-    :math:`\|\mu\|` = the geometric mean of the interval :func:`mu_norm_range` allows;
-    :math:`\alpha = 1/(C n p)` (A4 with equality, the largest step allowed);
-    :math:`\omega_{\text{init}}` = :func:`max_omega_init` / ``slack`` (A5 with room).
-    Raises ``ValueError`` when A3 (:math:`\eta \le 1/C`) or A6 (:math:`m \ge C
-    n^{0.02}`) cannot hold for the given :math:`\eta` and :math:`m`, or when ``slack <
-    1``.
+    :math:`p = \lceil \text{slack} \cdot C^4 n^{5.02} \rceil`
+    (:func:`required_dimension`); :math:`\|\mu\|` = the geometric mean of the interval
+    :func:`mu_norm_range` allows; :math:`\alpha = 1/(C n p)` (A4 with equality, the
+    largest step allowed); :math:`\omega_{\text{init}}` = :func:`max_omega_init` /
+    ``slack`` (A5 with room). Raises ``ValueError`` when A3 (:math:`\eta \le 1/C`) or A6
+    (:math:`m \ge C n^{0.02}`) cannot hold for the given :math:`\eta` and :math:`m`, or
+    when ``slack < 1``.
     """
     n = _check_pos_int("n", n)
     m = _check_pos_int("m", m)
@@ -247,8 +247,8 @@ def max_omega_init(setup: Setup) -> float:
 
 
 def pairwise_bounds(p: int, n: int, mu_norm: float, c: float = 3.0) -> dict[str, float]:
-    r"""High-probability bounds on inner products and norms of n i.i.d. points of the XOR
-    mixture.
+    r"""High-probability bounds on inner products and norms of n i.i.d. points of the
+    XOR mixture.
 
     Write :math:`x = \nu + z` with :math:`\|\nu\| = \|\mu\|` and :math:`z \sim N(0,
     I_p)`. For independent :math:`x_i, x_k`, :math:`\langle x_i, x_k\rangle - \langle
@@ -373,8 +373,9 @@ def one_step_error(problem: Problem) -> float:
 
     with :math:`g_i - 1/2 = \sigma(-z_i) - 1/2 = -\tanh(z_i / 2) / 2` evaluated directly
     (:math:`z_i = y_i f(x_i; W^{(0)})`), so the tiny difference is not lost to rounding
-    as it would be in :math:`W^{(1)} - W_T^{(1)}` computed by subtraction. The difference lies in the span of the
-    training points, so the norm is exact for the reduced sampler too.
+    as it would be in :math:`W^{(1)} - W_T^{(1)}` computed by subtraction. The
+    difference lies in the span of the training points, so the norm is exact for the
+    reduced sampler too.
     """
     X, W0, a, y = _tensors(problem)
     n, alpha = problem.setup.n, problem.setup.alpha
@@ -416,8 +417,8 @@ def one_step_outputs(problem: Problem, approximation: bool = False) -> np.ndarra
     """:math:`f(x; W^{(1)})` for every point of the problem (training rows first), shape
     [N], in float64.
 
-    With ``approximation=True``, :math:`f(x; W_T^{(1)})` with :func:`one_step_approximation`
-    instead.
+    With ``approximation=True``, :math:`f(x; W_T^{(1)})` with
+    :func:`one_step_approximation` instead.
     """
     W = one_step_approximation(problem) if approximation else one_step_weights(problem)
     X = torch.as_tensor(problem.X, dtype=torch.float64)
@@ -443,8 +444,8 @@ class OneStep:
         f: [N] :math:`f(x; W^{(1)})`, the network after one exact GD step (float64).
         f_lin: [N] the linear limit :math:`\frac{\alpha}{8n} \langle \sum_i y_i x_i,
             x\rangle`.
-        train_acc, test_acc: accuracy of :math:`\operatorname{sgn} f` on the noisy training labels / clean test
-            labels.
+        train_acc, test_acc: accuracy of :math:`\operatorname{sgn} f` on the noisy
+            training labels / clean test labels.
         lin_train_acc, lin_test_acc: the same for the linear limit.
         flipped_fit: fraction of the flipped training labels that
             :math:`\operatorname{sgn} f` reproduces (NaN if none was flipped).

@@ -57,16 +57,16 @@ class ExplorerParams:
         eta: label-flip probability.
         m: number of hidden neurons.
         init_ratio: :math:`\omega_{\text{init}} / \alpha`, the initialization scale
-            relative to the step size (the paper's Figure 1: :math:`10^{-3}` on the left,
-            10 on the right).
+            relative to the step size (the paper's Figure 1: :math:`10^{-3}` on the
+            left, 10 on the right).
         steps: number of gradient-descent steps.
         seeds: number of independent runs (seeds 0 .. seeds-1).
         n_test: number of clean test points.
         alpha: the step size :math:`\alpha`; :math:`\omega_{\text{init}}` =
             ``init_ratio * alpha``. While the network's outputs stay tiny (:math:`g_i`
-            close to 1/2, the paper's regime) the signs, accuracies and the shapes of the
-            views depend on :math:`\omega_{\text{init}} / \alpha` only, so ``alpha`` is a
-            fixed field and not a slider.
+            close to 1/2, the paper's regime) the signs, accuracies and the shapes of
+            the views depend on :math:`\omega_{\text{init}} / \alpha` only, so ``alpha``
+            is a fixed field and not a slider.
     """
 
     p: int = 40_000
@@ -126,8 +126,8 @@ class ExplorerParams:
 
 def to_setup(params: ExplorerParams) -> Setup:
     r"""The :class:`~xorgrok.config.Setup` the explorer trains: :math:`\|\mu\|` =
-    ``mu_factor`` :math:`\cdot \sqrt{p/n}`, :math:`\omega_{\text{init}}` = ``init_ratio``
-    :math:`\cdot\, \alpha`."""
+    ``mu_factor`` :math:`\cdot \sqrt{p/n}`, :math:`\omega_{\text{init}}` =
+    ``init_ratio`` :math:`\cdot\, \alpha`."""
     if not isinstance(params, ExplorerParams):
         raise ValueError(
             f"params must be an ExplorerParams, got {type(params).__name__}"
@@ -235,9 +235,9 @@ DEFAULT_FLOP_RATE = 2e9
 
 
 def explorer_flops(params: ExplorerParams) -> float:
-    r"""Floating-point operations of :func:`run_explorer_setup`: :math:`2 m n^2` per seed
-    and step (the span engine's product), plus :math:`m\, n_{\text{test}}\, n` at each
-    recorded step (the test outputs)."""
+    r"""Floating-point operations of :func:`run_explorer_setup`: :math:`2 m n^2` per
+    seed and step (the span engine's product), plus :math:`m\, n_{\text{test}}\, n` at
+    each recorded step (the test outputs)."""
     m, n, recorded = params.m, params.n, len(log_steps(params.steps))
     per_seed = 2 * m * n**2 * params.steps + m * params.n_test * n * recorded
     return float(params.seeds * per_seed)
