@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from ..animation import animation_html
 from ..config import Setup
 from ..plane import decision_function_on_plane, plane_grid
-from ..plotting import COLORS
+from ..plotting import COLORS, format_number
 from ..simulate import Trajectory
 
 if TYPE_CHECKING:  # pragma: no cover - IPython is imported lazily at run time
@@ -53,7 +53,7 @@ def _describe(traj: Trajectory) -> str:
         rf"$p = {s.p}$, $n = {s.n}$, $\Vert\mu\Vert = {s.mu_norm:.3g}$, $\eta = "
         rf"{s.eta:g}$, $m = {s.m}$, "
         rf"$\omega_\mathrm{{init}}/\alpha = {s.omega_init / s.alpha:.3g}$, "
-        rf"$\alpha = {s.alpha:.0e}$, seeds: {len(traj.seeds)}"
+        rf"$\alpha = {format_number(s.alpha)}$, seeds: {len(traj.seeds)}"
     )
 
 
