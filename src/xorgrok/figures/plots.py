@@ -175,7 +175,7 @@ def _draw_plane(
     step: int,
     legend: bool,
 ) -> None:
-    from ..plotting import CLUSTER_COLORS, COLORS
+    from ..plotting import CLUSTER_COLORS, CLUSTER_MATH, COLORS
 
     if boundary is not None:
         sel = np.asarray(boundary["t"]) == step
@@ -197,14 +197,14 @@ def _draw_plane(
     train = np.asarray(points["train"]) == 1
     cluster = np.asarray(points["cluster"])
     flipped = train & (np.asarray(points["y"]) != np.asarray(points["y_clean"]))
-    for c, name in enumerate(CLUSTER_NAMES):
+    for c in range(len(CLUSTER_NAMES)):
         sel = (cluster == c) & train & ~flipped
         ax.scatter(
             points["u1"][sel],
             points["u2"][sel],
             s=10,
             color=CLUSTER_COLORS[c],
-            label=rf"train, cluster ${name[0]}\mu_{name[-1]}$" if legend else None,
+            label=f"train, cluster {CLUSTER_MATH[c]}" if legend else None,
         )
         sel_test = (cluster == c) & ~train
         ax.scatter(
