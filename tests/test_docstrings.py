@@ -7,7 +7,8 @@ the ``:math:`` role or a ``.. math::`` block; a code name stays a double-backtic
 literal. These tests look, outside those (and outside other roles, literals, literal
 blocks and doctests), for what only plain-text mathematics writes: ``||``, ``sqrt(``,
 an inner product ``<w_j, x>``, a caret (``mu^2``), ``sum_``/``exp(``/``log(`` and
-numbers such as ``1e-12``.
+numbers such as ``1e-12``; in a caption (MyST, maths in ``$...$``) also the name of a
+Greek letter (``kappa = 20 epsilon``).
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ def test_the_search_finds_plain_math_and_spares_typeset_math():
     >>> np.sqrt(2)
     """
     assert plain_math(typeset) == []
+    assert re.findall(GREEK_NAMES, "kappa = 20 epsilon, alphabet") == [
+        "kappa",
+        "epsilon",
+    ]
 
 
 def test_the_api_pages_document_the_package():
@@ -171,12 +176,21 @@ def _chapters() -> list[Path]:
     return sorted(p for p in BOOK.glob("*.md") if "code-cell" in p.read_text("utf-8"))
 
 
+#: In a caption (not in a docstring, where they name parameters) a Greek letter's name
+#: is plain-text mathematics too.
+GREEK_NAMES = r"\b(alpha|eta|kappa|epsilon|omega_init|mu[12]?|nu|sigma|tau|lambda)\b"
+
+
 @pytest.mark.parametrize("chapter", _chapters(), ids=lambda p: p.stem)
 def test_captions_typeset_their_mathematics(chapter: Path):
     def prose(caption: str) -> str:  # MyST: $...$ maths and `code` are not prose
         return re.sub(r"\$[^$]*\$|`[^`]*`", " ", caption)
 
-    bad = [found for c in _captions(chapter) if (found := plain_math(prose(c)))]
+    bad = [
+        found
+        for c in _captions(chapter)
+        if (found := plain_math(prose(c)) + re.findall(GREEK_NAMES, prose(c)))
+    ]
     assert not bad, f"{chapter.name}: plain-text maths in captions: {bad}"
 
 
