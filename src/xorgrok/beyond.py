@@ -226,8 +226,8 @@ def _samples_extreme(res: str) -> Plan:
     )
 
 
-#: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with
-#: omega_init/alpha = 3.
+#: Q5: the one-factor-at-a-time design of the grokking-time fit, around
+#: :data:`BOOK_BASE` with :math:`\omega_{\text{init}}/\alpha = 3`.
 GROKKING_FACTORS = ("ratio", "n", "p", "mu_norm", "m")
 
 

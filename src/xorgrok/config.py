@@ -1,17 +1,19 @@
-"""One configuration of the paper's experiment: :class:`Setup` and the paper's own
+r"""One configuration of the paper's experiment: :class:`Setup` and the paper's own
 setups.
 
 The field names are the paper's symbols (the paper's Sections 2-3 and Appendix A.7):
 
 ====================  =====================================================
-``p``                 input dimension
-``n``                 number of training points (noisy labels)
+``p``                 :math:`p`, input dimension
+``n``                 :math:`n`, number of training points (noisy labels)
 ``n_test``            number of test points (clean labels)
-``m``                 number of hidden neurons
-``mu_norm``           ``||mu||``, the norm of both cluster means mu1, mu2
-``eta``               label-flip probability of the training labels
-``omega_init``        standard deviation of every first-layer weight at t = 0
-``alpha``             the constant gradient-descent step size
+``m``                 :math:`m`, number of hidden neurons
+``mu_norm``           :math:`\|\mu\|`, the norm of both cluster means
+                      :math:`\mu_1, \mu_2`
+``eta``               :math:`\eta`, label-flip probability of the training labels
+``omega_init``        :math:`\omega_{\text{init}}`, standard deviation of every
+                      first-layer weight at :math:`t = 0`
+``alpha``             :math:`\alpha`, the constant gradient-descent step size
 ====================  =====================================================
 """
 

@@ -73,7 +73,8 @@ r"""The paper's universal constant :math:`\epsilon` lies in the open interval
 :math:`(0, 10^{-3} / 4)`."""
 
 KAPPA_LEMMA47 = 20 * EPSILON_MAX
-"""kappa = 20 epsilon of Lemma 4.7, with epsilon at the top of its range: 0.005."""
+r""":math:`\kappa = 20\epsilon` of Lemma 4.7, with :math:`\epsilon` at the top of its
+range: 0.005."""
 
 
 def _check_kappa(kappa: float) -> float:

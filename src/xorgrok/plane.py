@@ -62,7 +62,7 @@ def decision_function_on_plane(proj, a, mu_norm: float, grid) -> np.ndarray:
         proj's leading dims).
 
     Raises:
-        ValueError: shapes that do not fit, non-finite input or mu_norm <= 0.
+        ValueError: shapes that do not fit, non-finite input or ``mu_norm <= 0``.
     """
     proj = _as_float_array("proj", proj, 2)
     a = _as_float_array("a", a, 1)

@@ -84,7 +84,7 @@ _PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def ratio(setup: Setup) -> float:
-    """r = omega_init / alpha."""
+    r""":math:`r = \omega_{\text{init}} / \alpha`."""
     return setup.omega_init / setup.alpha
 
 

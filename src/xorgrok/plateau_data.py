@@ -68,8 +68,8 @@ BASE = Setup(
     omega_init=1e-12,
     alpha=1e-12,
 )
-#: The cells (m, tau); tau spans two decades at m = 10 and 100, m two decades at
-#: tau = 0.5 and 5.
+#: The cells :math:`(m, \tau)`; :math:`\tau` spans two decades at :math:`m = 10` and
+#: 100, :math:`m` two decades at :math:`\tau = 0.5` and 5.
 CELLS = (
     (10, 0.5),
     (10, 5.0),
@@ -89,7 +89,8 @@ LIMIT = {"neurons": 4000, "ds": 0.4, "every": 2, "s_max": 300.0}
 
 
 def cell_setup(m: int, tau: float, base: Setup = BASE) -> Setup:
-    """``base`` with width m and omega_init chosen so that time_scale = tau."""
+    r"""``base`` with width :math:`m` and :math:`\omega_{\text{init}}` chosen so that
+    :func:`xorgrok.plateau.time_scale` is :math:`\tau`."""
     r = tau * math.sqrt(base.p) / (2 * base.n * math.sqrt(m))
     return base.replace(m=m, omega_init=r * base.alpha)
 

@@ -112,7 +112,7 @@ class ExplorerParams:
 
     @property
     def omega_init(self) -> float:
-        """omega_init = init_ratio * alpha."""
+        r""":math:`\omega_{\text{init}}` = ``init_ratio * alpha``."""
         return self.init_ratio * self.alpha
 
     def replace(self, **changes: Any) -> "ExplorerParams":
