@@ -95,3 +95,11 @@ def test_use_style_sets_the_floor() -> None:
         assert float(matplotlib.rcParams[key]) >= plotting.MIN_PT
     assert matplotlib.rcParams["figure.figsize"][0] == pytest.approx(plotting.COLUMN_IN)
     assert matplotlib.rcParams["savefig.dpi"] == plotting.DPI
+
+
+def test_cluster_math_typesets_the_cluster_names_in_order():
+    """``CLUSTER_MATH[k]`` is ``CLUSTER_NAMES[k]`` ("+mu1") written as ``$+\\mu_1$``."""
+    names = xorgrok.CLUSTER_NAMES
+    assert len(plotting.CLUSTER_MATH) == len(names) == 4
+    for name, math_name in zip(names, plotting.CLUSTER_MATH):
+        assert math_name == f"${name[0]}\\mu_{name[-1]}$"

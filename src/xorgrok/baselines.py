@@ -1,25 +1,31 @@
-"""Reference classifiers for the XOR cluster distribution (the paper's Definition 2.1):
+r"""Reference classifiers for the XOR cluster distribution (the paper's Definition 2.1):
 linear rules and the Bayes-optimal rule.
 
-Everything here is about the **clean** test distribution P_clean: x = nu + z with nu
-uniform on {+mu1, -mu1, +mu2, -mu2} and z ~ N(0, I_p); the clean label is +1 on +-mu1
-and -1 on +-mu2.
+Everything here is about the **clean** test distribution :math:`P_{\text{clean}}`:
+:math:`x = \nu + z` with :math:`\nu` uniform on :math:`\{+\mu_1, -\mu_1, +\mu_2,
+-\mu_2\}` and :math:`z \sim N(0, I_p)`; the clean label is :math:`+1` on
+:math:`\pm\mu_1` and :math:`-1` on :math:`\pm\mu_2`.
 
-* A linear rule x -> sgn(<v, x> + b) only sees, on cluster nu, the Gaussian <v, x> + b ~
-  N(<v, nu> + b, ||v||^2), so its clean accuracy has the closed form
+* A linear rule :math:`x \mapsto \operatorname{sgn}(\langle v, x\rangle + b)` only sees,
+  on cluster :math:`\nu`, the Gaussian :math:`\langle v, x\rangle + b \sim N(\langle v,
+  \nu\rangle + b, \|v\|^2)`, so its clean accuracy has the closed form
   (:func:`linear_classifier_accuracy`)
 
-      acc(v, b) = 1/4 sum_nu Phi(ytilde_nu (<v, nu> + b) / ||v||).
+  .. math::
 
-  Without intercept (b = 0) the clusters nu and -nu contribute Phi(s) + Phi(-s) = 1:
-  every homogeneous linear classifier has clean accuracy exactly 1/2. With an intercept
-  one can do better than 1/2 (isolate one cluster: about 3/4 when ||mu|| is large,
-  :func:`best_affine_accuracy`), but the logistic-loss minimizer does not find that
-  rule.
-* The Bayes-optimal rule (:func:`bayes_predict`): the posterior ratio is P(ytilde = +1 |
-  x) / P(ytilde = -1 | x) = cosh<x, mu1> / cosh<x, mu2>, so the rule is sgn(|<x, mu1>| -
-  |<x, mu2>|), and its clean error is 2 q (1 - q) with q = Phi(-||mu|| / sqrt 2)
-  (:func:`bayes_error`).
+      \operatorname{acc}(v, b) = \frac{1}{4} \sum_\nu \Phi\big(\tilde y_\nu (\langle v,
+      \nu\rangle + b) / \|v\|\big).
+
+  Without intercept (:math:`b = 0`) the clusters :math:`\nu` and :math:`-\nu` contribute
+  :math:`\Phi(s) + \Phi(-s) = 1`: every homogeneous linear classifier has clean accuracy
+  exactly 1/2. With an intercept one can do better than 1/2 (isolate one cluster: about
+  3/4 when :math:`\|\mu\|` is large, :func:`best_affine_accuracy`), but the
+  logistic-loss minimizer does not find that rule.
+* The Bayes-optimal rule (:func:`bayes_predict`): the posterior ratio is :math:`P(\tilde
+  y = +1 \mid x) / P(\tilde y = -1 \mid x) = \cosh\langle x, \mu_1\rangle / \cosh\langle
+  x, \mu_2\rangle`, so the rule is :math:`\operatorname{sgn}(|\langle x, \mu_1\rangle| -
+  |\langle x, \mu_2\rangle|)`, and its clean error is :math:`2 q (1 - q)` with :math:`q
+  = \Phi(-\|\mu\| / \sqrt{2})` (:func:`bayes_error`).
 """
 
 from __future__ import annotations
@@ -57,18 +63,21 @@ def _check_mu_norm(mu_norm) -> float:
 def linear_classifier_accuracy(
     v_plane, v_norm: float, mu_norm: float, bias: float = 0.0
 ) -> float:
-    """Clean test accuracy of x -> sgn(<v, x> + bias), in closed form.
+    r"""Clean test accuracy of :math:`x \mapsto \operatorname{sgn}(\langle v, x\rangle +
+    b)`, in closed form.
 
     Args:
-        v_plane: (<v, e1>, <v, e2>) with e_k = mu_k / ||mu|| (the part of v in span(mu1,
-            mu2)).
-        v_norm: ||v|| (the whole vector, >= the norm of v_plane; the rest only adds
-            noise).
-        mu_norm: ||mu|| >= 0.
-        bias: the intercept b.
+        v_plane: :math:`(\langle v, e_1\rangle, \langle v, e_2\rangle)` with :math:`e_k
+            = \mu_k / \|\mu\|` (the part of :math:`v` in
+            :math:`\operatorname{span}(\mu_1, \mu_2)`).
+        v_norm: :math:`\|v\|` (the whole vector, at least the norm of ``v_plane``; the
+            rest only adds noise).
+        mu_norm: :math:`\|\mu\| \ge 0`.
+        bias: the intercept :math:`b`.
 
     Returns:
-        1/4 sum_nu Phi(ytilde_nu (<v, nu> + b) / ||v||).
+        :math:`\frac{1}{4} \sum_\nu \Phi(\tilde y_\nu (\langle v, \nu\rangle + b) /
+        \|v\|)`.
     """
     v_plane = np.asarray(v_plane, dtype=np.float64)
     if v_plane.shape != (2,) or not np.all(np.isfinite(v_plane)):
@@ -89,14 +98,15 @@ def linear_classifier_accuracy(
 
 
 def best_affine_accuracy(mu_norm: float) -> tuple[float, np.ndarray, float]:
-    """The best clean accuracy of any affine rule sgn(<v, x> + b), maximized over v in
-    the plane and b.
+    r"""The best clean accuracy of any affine rule :math:`\operatorname{sgn}(\langle v,
+    x\rangle + b)`, maximized over :math:`v` in the plane and :math:`b`.
 
-    Components of v outside span(mu1, mu2) only add noise, so the optimum lies in the
-    plane; by scale invariance ||v|| = 1: v = (cos theta, sin theta), and (theta, b) are
-    optimized numerically (Nelder-Mead from a grid of starts). Returns ``(accuracy,
-    v_plane, b)``. For large ||mu|| it tends to 3/4 (one cluster isolated from the other
-    three); for ||mu|| = 0 it is 1/2.
+    Components of :math:`v` outside :math:`\operatorname{span}(\mu_1, \mu_2)` only add
+    noise, so the optimum lies in the plane; by scale invariance :math:`\|v\| = 1`:
+    :math:`v = (\cos\theta, \sin\theta)`, and :math:`(\theta, b)` are optimized
+    numerically (Nelder-Mead from a grid of starts). Returns ``(accuracy, v_plane, b)``.
+    For large :math:`\|\mu\|` it tends to 3/4 (one cluster isolated from the other
+    three); for :math:`\|\mu\| = 0` it is 1/2.
     """
     mu_norm = _check_mu_norm(mu_norm)
 
@@ -128,12 +138,12 @@ def fit_logistic_regression(
     fit_intercept: bool = True,
     max_iter: int = 2000,
 ) -> tuple[np.ndarray, float]:
-    """Minimize (1/n) sum_i log(1 + exp(-y_i (<v, x_i> + b))) + (l2 / 2) ||v||^2 by
-    L-BFGS (scipy).
+    r"""Minimize :math:`\frac{1}{n} \sum_i \log(1 + e^{-y_i (\langle v, x_i\rangle +
+    b)}) + \frac{\lambda}{2} \|v\|^2` (:math:`\lambda` = ``l2``) by L-BFGS (scipy).
 
     The small ridge penalty keeps the minimizer finite when the data are linearly
-    separable (always when p >= n). Args: X [n, d], y [n] in {-1, +1}. Returns ``(v [d],
-    b)`` (b = 0 without intercept).
+    separable (always when :math:`p \ge n`). Args: X [n, d], y [n] in :math:`\{-1,
+    +1\}`. Returns ``(v [d], b)`` (:math:`b = 0` without intercept).
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -183,16 +193,23 @@ def _plane_coords(X_plane) -> np.ndarray:
 
 
 def bayes_posterior(X_plane, mu_norm: float) -> np.ndarray:
-    """P(ytilde = +1 | x) = cosh(||mu|| x_1) / (cosh(||mu|| x_1) + cosh(||mu|| x_2)) for
-    points with plane
-    coordinates (x_1, x_2) = (<x, e1>, <x, e2>); shape [...]. Only the plane coordinates
+    r""":math:`P(\tilde y = +1 \mid x) = \cosh(\|\mu\| x_1) / (\cosh(\|\mu\| x_1) +
+    \cosh(\|\mu\| x_2))` for points with plane coordinates :math:`(x_1, x_2) = (\langle
+    x, e_1\rangle, \langle x, e_2\rangle)`; shape [...]. Only the plane coordinates
     matter.
 
-    Derivation: the four Gaussians N(nu, I) share the factor exp(-||x||^2 / 2 - ||mu||^2
-    / 2), so the likelihood of cluster nu is proportional to exp(<x, nu>), and each
-    class is an equal mixture of two clusters: P(+1 | x) / P(-1 | x) = (e^{<x,mu1>} +
-    e^{-<x,mu1>}) / (e^{<x,mu2>} + e^{-<x,mu2>}). Computed in log space (no overflow for
-    large ||mu||).
+    Derivation: the four Gaussians :math:`N(\nu, I)` share the factor
+    :math:`\exp(-\|x\|^2 / 2 - \|\mu\|^2 / 2)`, so the likelihood of cluster :math:`\nu`
+    is proportional to :math:`\exp\langle x, \nu\rangle`, and each class is an equal
+    mixture of two clusters:
+
+    .. math::
+
+        \frac{P(+1 \mid x)}{P(-1 \mid x)} = \frac{e^{\langle x, \mu_1\rangle} +
+        e^{-\langle x, \mu_1\rangle}}{e^{\langle x, \mu_2\rangle} + e^{-\langle x,
+        \mu_2\rangle}}.
+
+    Computed in log space (no overflow for large :math:`\|\mu\|`).
     """
     X_plane = _plane_coords(X_plane)
     mu_norm = _check_mu_norm(mu_norm)
@@ -204,20 +221,24 @@ def bayes_posterior(X_plane, mu_norm: float) -> np.ndarray:
 
 
 def bayes_predict(X_plane) -> np.ndarray:
-    """The Bayes-optimal clean label sgn(|x_1| - |x_2|) (+1 where |<x, mu1>| > |<x,
-    mu2>|), shape [...]."""
+    r"""The Bayes-optimal clean label :math:`\operatorname{sgn}(|x_1| - |x_2|)`
+    (:math:`+1` where :math:`|\langle x, \mu_1\rangle| > |\langle x, \mu_2\rangle|`),
+    shape [...]."""
     X_plane = _plane_coords(X_plane)
     return np.where(np.abs(X_plane[..., 0]) > np.abs(X_plane[..., 1]), 1, -1)
 
 
 def bayes_error(mu_norm: float) -> float:
-    """The Bayes (minimal) clean test error 2 q (1 - q), q = Phi(-||mu|| / sqrt 2).
+    r"""The Bayes (minimal) clean test error :math:`2 q (1 - q)`, :math:`q =
+    \Phi(-\|\mu\| / \sqrt{2})`.
 
-    Derivation: by symmetry take x ~ N(mu1, I); with u1 = <x, e1> ~ N(||mu||, 1), u2 =
-    <x, e2> ~ N(0, 1) independent, the rule errs when |u1| < |u2|, i.e. when (u2 -
-    u1)(u2 + u1) > 0. The rotated coordinates s = (u2 - u1)/sqrt 2 ~ N(-||mu||/sqrt 2,
-    1) and t = (u2 + u1)/sqrt 2 ~ N(||mu||/sqrt 2, 1) are independent, so the error is
-    P(s > 0) P(t > 0) + P(s < 0) P(t < 0) = q (1 - q) + (1 - q) q.
+    Derivation: by symmetry take :math:`x \sim N(\mu_1, I)`; with :math:`u_1 = \langle
+    x, e_1\rangle \sim N(\|\mu\|, 1)`, :math:`u_2 = \langle x, e_2\rangle \sim N(0, 1)`
+    independent, the rule errs when :math:`|u_1| < |u_2|`, i.e. when :math:`(u_2 -
+    u_1)(u_2 + u_1) > 0`. The rotated coordinates :math:`s = (u_2 - u_1)/\sqrt{2} \sim
+    N(-\|\mu\|/\sqrt{2}, 1)` and :math:`t = (u_2 + u_1)/\sqrt{2} \sim
+    N(\|\mu\|/\sqrt{2}, 1)` are independent, so the error is :math:`P(s > 0) P(t > 0) +
+    P(s < 0) P(t < 0) = q (1 - q) + (1 - q) q`.
     """
     mu_norm = _check_mu_norm(mu_norm)
     q = float(special.ndtr(-mu_norm / math.sqrt(2)))

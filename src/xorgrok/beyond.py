@@ -1,4 +1,4 @@
-"""The experiments of the part "Beyond the theorem": named sweep plans at two
+r"""The experiments of the part "Beyond the theorem": named sweep plans at two
 resolutions, and their analysis.
 
 Each experiment answers one of the open questions of the paper (its Section 5 and the
@@ -9,12 +9,13 @@ runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a pl
 through :func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
 
 All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1
-setup (m = 100 neurons and n = 50 training points instead of 1000 and 200, so that a
-grid costs seconds): it keeps p = 40000, eta = 0.05, omega_init = 1e-15, alpha = 1e-12
-and chooses ||mu|| = 50 so that the two dimensionless ratios that decide the paper's
-regime stay as in the paper: ||mu||^2 sqrt(n) / p (the cluster term against the
-memorization term at t = 1) and n ||mu||^4 / p (the exponent of the generalization
-bound).
+setup (:math:`m = 100` neurons and :math:`n = 50` training points instead of 1000 and
+200, so that a grid costs seconds): it keeps :math:`p = 40000`, :math:`\eta = 0.05`,
+:math:`\omega_{\text{init}} = 10^{-15}`, :math:`\alpha = 10^{-12}` and chooses
+:math:`\|\mu\| = 50` so that the two dimensionless ratios that decide the paper's regime
+stay as in the paper: :math:`\|\mu\|^2 \sqrt{n} / p` (the cluster term against the
+memorization term at :math:`t = 1`) and :math:`n \|\mu\|^4 / p` (the exponent of the
+generalization bound).
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ __all__ = [
     "VARIANTS",
 ]
 
-#: The base setup of the part: the paper's Figure 1 (left) at m = 100, n = 50, ||mu|| =
-#: 50 (module docstring).
+#: The base setup of the part: the paper's Figure 1 (left) at :math:`m = 100`, :math:`n
+#: = 50`, :math:`\|\mu\| = 50` (module docstring).
 BOOK_BASE = Setup(
     p=40_000,
     n=50,
@@ -225,8 +226,8 @@ def _samples_extreme(res: str) -> Plan:
     )
 
 
-#: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with
-#: omega_init/alpha = 3.
+#: Q5: the one-factor-at-a-time design of the grokking-time fit, around
+#: :data:`BOOK_BASE` with :math:`\omega_{\text{init}}/\alpha = 3`.
 GROKKING_FACTORS = ("ratio", "n", "p", "mu_norm", "m")
 
 
@@ -441,8 +442,8 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> 
 def fit_power_law(
     features: Mapping[str, np.ndarray], target: np.ndarray
 ) -> dict[str, float]:
-    """Least-squares fit of log target = log c + sum_k b_k log feature_k; returns {"c":
-    c, name: b_k, ...}.
+    r"""Least-squares fit of :math:`\log \text{target} = \log c + \sum_k b_k \log
+    \text{feature}_k`; returns ``{"c": c, name: b_k, ...}``.
 
     Every array has shape [K] (one entry per design point); entries with a non-finite
     target are dropped.
@@ -504,25 +505,35 @@ def memorization_split(
     cluster: np.ndarray,
     y: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Split each training point's signed output y_i f(x_i) = sum_j y_i a_j ReLU(<w_j,
-    x_i>) by groups of neurons.
+    r"""Split each training point's signed output :math:`y_i f(x_i) = \sum_j y_i a_j
+    \mathrm{ReLU}(\langle w_j, x_i\rangle)` by groups of neurons.
 
     Args (one seed, one step):
-        preacts: [m, n] <w_j, x_i> on the training points. proj: [m, 2] (<w_j, mu1>,
-        <w_j, mu2>). a: [m] second layer. cluster: [n] cluster index of each training
-        point (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2). y: [n] the training labels the
-        network fits (noisy).
+        preacts: [m, n] :math:`\langle w_j, x_i\rangle` on the training points. proj:
+        [m, 2] :math:`(\langle w_j, \mu_1\rangle, \langle w_j, \mu_2\rangle)`. a: [m]
+        second layer. cluster: [n] cluster index of each training point (0:
+        :math:`+\mu_1`, 1: :math:`-\mu_1`, 2: :math:`+\mu_2`, 3: :math:`-\mu_2`). y: [n]
+        the training labels the network fits (noisy).
 
     Returns a dict of [n] arrays. For each group of :data:`SPLIT_GROUPS`, the summed
-    signed contributions y_i a_j ReLU(<w_j, x_i>) (positive: the group pushes f(x_i)
-    towards y_i) and, under ``"active_" + group``, how many of its neurons are active on
-    x_i. The groups: neurons of the label's sign (a_j y_i > 0, ``label_*``) or of the
+    signed contributions :math:`y_i a_j \mathrm{ReLU}(\langle w_j, x_i\rangle)`
+    (positive: the group pushes :math:`f(x_i)` towards :math:`y_i`) and, under
+    ``"active_" + group``, how many of its neurons are active on :math:`x_i`. The
+    groups: neurons of the label's sign (:math:`a_j y_i > 0`, ``label_*``) or of the
     opposite sign (``opposite_*``), aligned with the point's cluster or not. A neuron's
-    cluster is the cluster mean nu in {+-mu1, +-mu2} it points at most, argmax_nu <w_j,
-    nu>. Also ``noise_share``: over the neurons active on x_i, the part of <w_j, x_i>
-    not explained by the cluster mean, sum |<w_j, x_i> - <w_j, nu_i>| / sum (|<w_j, x_i>
-    - <w_j, nu_i>| + |<w_j, nu_i>|) (0: the point is seen through its cluster mean only;
-    near 1: through its own noise vector). The four contributions add up to y_i f(x_i).
+    cluster is the cluster mean :math:`\nu \in \{\pm\mu_1, \pm\mu_2\}` it points at
+    most, :math:`\arg\max_\nu \langle w_j, \nu\rangle`. Also ``noise_share``: over the
+    neurons active on :math:`x_i`, the part of :math:`\langle w_j, x_i\rangle` not
+    explained by the cluster mean,
+
+    .. math::
+
+        \frac{\sum_j |\langle w_j, x_i\rangle - \langle w_j, \nu_i\rangle|}{\sum_j
+        \big(|\langle w_j, x_i\rangle - \langle w_j, \nu_i\rangle| + |\langle w_j,
+        \nu_i\rangle|\big)}
+
+    (0: the point is seen through its cluster mean only; near 1: through its own noise
+    vector). The four contributions add up to :math:`y_i f(x_i)`.
     """
     preacts, proj, a = (
         np.asarray(preacts, float),

@@ -32,7 +32,8 @@ from .outputs import OutputError, check_writable_folder, staged_folder
 __all__ = ["main", "build_parser", "Terminated", "interruption"]
 
 PROG = "xorgrok"
-#: Most runs a figure command accepts (the paper uses 100; 10^5 runs of its size take
+#: Most runs a figure command accepts (the paper uses 100; :math:`10^5` runs of its size
+#: take
 #: weeks on a laptop).
 MAX_RUNS = 100_000
 #: Largest seed (seeds are stored as int64).

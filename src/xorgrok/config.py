@@ -1,17 +1,19 @@
-"""One configuration of the paper's experiment: :class:`Setup` and the paper's own
+r"""One configuration of the paper's experiment: :class:`Setup` and the paper's own
 setups.
 
 The field names are the paper's symbols (the paper's Sections 2-3 and Appendix A.7):
 
 ====================  =====================================================
-``p``                 input dimension
-``n``                 number of training points (noisy labels)
+``p``                 :math:`p`, input dimension
+``n``                 :math:`n`, number of training points (noisy labels)
 ``n_test``            number of test points (clean labels)
-``m``                 number of hidden neurons
-``mu_norm``           ``||mu||``, the norm of both cluster means mu1, mu2
-``eta``               label-flip probability of the training labels
-``omega_init``        standard deviation of every first-layer weight at t = 0
-``alpha``             the constant gradient-descent step size
+``m``                 :math:`m`, number of hidden neurons
+``mu_norm``           :math:`\|\mu\|`, the norm of both cluster means
+                      :math:`\mu_1, \mu_2`
+``eta``               :math:`\eta`, label-flip probability of the training labels
+``omega_init``        :math:`\omega_{\text{init}}`, standard deviation of every
+                      first-layer weight at :math:`t = 0`
+``alpha``             :math:`\alpha`, the constant gradient-descent step size
 ====================  =====================================================
 """
 
@@ -59,14 +61,14 @@ def _check_real(name: str, value: Any) -> float:
 
 @dataclass(frozen=True)
 class Setup:
-    """An immutable, validated configuration of data, network and gradient descent.
+    r"""An immutable, validated configuration of data, network and gradient descent.
 
     Raises ``ValueError`` naming the field and its allowed range when a value is out of
     range: ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers,
-    at most 2**53; numpy integers are accepted, floats are not, however round),
+    at most ``2**53``; numpy integers are accepted, floats are not, however round),
     ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0``
-    (finite, with omega_init^2 p finite); numpy floating scalars are accepted and stored
-    as Python floats.
+    (finite, with :math:`\omega_{\text{init}}^2 p` finite); numpy floating scalars are
+    accepted and stored as Python floats.
     """
 
     p: int
@@ -120,7 +122,8 @@ class Setup:
 _PAPER_P = 40_000
 _PAPER_N = 200
 
-#: Figure 1, left panel (the paper's Appendix A.7): alpha = 1e-12, about 50 steps.
+#: Figure 1, left panel (the paper's Appendix A.7): :math:`\alpha = 10^{-12}`, about 50
+#: steps.
 PAPER_FIG1_LEFT = Setup(
     p=_PAPER_P,
     n=_PAPER_N,
@@ -132,5 +135,6 @@ PAPER_FIG1_LEFT = Setup(
     alpha=1e-12,
 )
 
-#: Figure 1, right panel (the paper's Appendix A.7): alpha = 1e-16, about 5000 steps.
+#: Figure 1, right panel (the paper's Appendix A.7): :math:`\alpha = 10^{-16}`, about
+#: 5000 steps.
 PAPER_FIG1_RIGHT = PAPER_FIG1_LEFT.replace(alpha=1e-16)

@@ -1,22 +1,26 @@
-"""Feature learning made measurable (the paper's Section 4: Lemmas 4.3-4.7, A.4, A.9).
+r"""Feature learning made measurable (the paper's Section 4: Lemmas 4.3-4.7, A.4, A.9).
 
-Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 =
-+mu2, 3 = -mu2; :data:`xorgrok.data.OPPOSITE` maps nu to -nu and ``CLUSTER_LABEL[nu]``
-is the clean label y_nu. The counts c_nu, n_nu and e_nu live in :mod:`xorgrok.theory`
-(:func:`~xorgrok.theory.cluster_counts`, :func:`~xorgrok.theory.e_nu`); this module adds
-what depends on a neuron:
+Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = :math:`+\mu_1`, 1 =
+:math:`-\mu_1`, 2 = :math:`+\mu_2`, 3 = :math:`-\mu_2`; :data:`xorgrok.data.OPPOSITE`
+maps :math:`\nu` to :math:`-\nu` and ``CLUSTER_LABEL[nu]`` is the clean label
+:math:`y_\nu`. The counts :math:`c_\nu`, :math:`n_\nu` and :math:`e_\nu` live in
+:mod:`xorgrok.theory` (:func:`~xorgrok.theory.cluster_counts`,
+:func:`~xorgrok.theory.e_nu`); this module adds what depends on a neuron:
 
-* the activation sets C_{nu,j}^(t) = {i in C cap I_nu : <w_j^(t), x_i> > 0} and
-  N_{nu,j}^(t) (their sizes), ``d_{nu,j} = #C_{nu,j} - #N_{nu,j}`` and D_{nu,j} =
-  d_{nu,j} - d_{-nu,j} (:func:`activation_counts`);
-* (nu, kappa)-alignment, the paper's eq. (4.2) with both of its conditions
+* the activation sets :math:`C_{\nu,j}^{(t)} = \{i \in C \cap I_\nu :
+  \langle w_j^{(t)}, x_i\rangle > 0\}` and :math:`N_{\nu,j}^{(t)}` (their sizes),
+  :math:`d_{\nu,j} = |C_{\nu,j}| - |N_{\nu,j}|` and :math:`D_{\nu,j} = d_{\nu,j} -
+  d_{-\nu,j}` (:func:`activation_counts`);
+* :math:`(\nu, \kappa)`-alignment, the paper's eq. (4.2) with both of its conditions
   (:func:`aligned`), the fraction of aligned neurons that the initialization's
   distribution predicts (:func:`predicted_aligned_fraction`), and the events (D1)-(D4)
   of Lemma 4.4 (:func:`lemma44_events`);
-* Lemma A.4's per-step changes of <w_j, x_k> and <w_j, nu>
+* Lemma A.4's per-step changes of :math:`\langle w_j, x_k\rangle` and
+  :math:`\langle w_j, \nu\rangle`
   (:func:`predicted_preact_change`, :func:`predicted_mean_change`);
 * Lemma 4.7's group averages (:func:`growth_groups`, :func:`lemma47_orders`);
-* the normalized margins E_{x ~ N(nu, I)}[y_nu f(x; W)] / ||W||_F behind Lemma A.9
+* the normalized margins :math:`\mathbb{E}_{x \sim N(\nu, I)}[y_\nu f(x; W)] /
+  \|W\|_F` behind Lemma A.9
   (:func:`cluster_margins`, :func:`margin_error_bound`).
 
 Every function takes plain numpy arrays as :func:`xorgrok.simulate` records them
@@ -65,10 +69,12 @@ __all__ = [
 
 
 EPSILON_MAX = 1e-3 / 4
-"""The paper's universal constant epsilon lies in the open interval (0, 10^-3 / 4)."""
+r"""The paper's universal constant :math:`\epsilon` lies in the open interval
+:math:`(0, 10^{-3} / 4)`."""
 
 KAPPA_LEMMA47 = 20 * EPSILON_MAX
-"""kappa = 20 epsilon of Lemma 4.7, with epsilon at the top of its range: 0.005."""
+r""":math:`\kappa = 20\epsilon` of Lemma 4.7, with :math:`\epsilon` at the top of its
+range: 0.005."""
 
 
 def _check_kappa(kappa: float) -> float:
@@ -117,14 +123,15 @@ def flipped_from_labels(y: np.ndarray, y_clean: np.ndarray) -> np.ndarray:
 def activation_counts(
     preacts: np.ndarray, cluster: np.ndarray, flipped: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sizes ``#C_{nu,j}`` and ``#N_{nu,j}`` of the activation sets, for every neuron j
-    and cluster nu.
+    r"""Sizes :math:`|C_{\nu,j}|` and :math:`|N_{\nu,j}|` of the activation sets, for
+    every neuron :math:`j` and cluster :math:`\nu`.
 
-    C_{nu,j} = {i clean, in cluster nu : <w_j, x_i> > 0} and N_{nu,j} likewise for the
-    flipped points.
+    :math:`C_{\nu,j} = \{i \text{ clean, in cluster } \nu : \langle w_j, x_i\rangle
+    > 0\}` and :math:`N_{\nu,j}` likewise for the flipped points.
 
     Args:
-        preacts: [..., m, n] pre-activations <w_j, x_i> on the training points
+        preacts: [..., m, n] pre-activations :math:`\langle w_j, x_i\rangle` on the
+            training points
             (``Trajectory.preacts[s, k]`` or ``problem.W0 @ problem.X_train.T``);
             leading dimensions (e.g. steps) are allowed.
         cluster: [n] (or [N]; the first n are used) cluster index of each point.
@@ -168,23 +175,27 @@ def D_counts(
 
 
 def alignment_threshold(n: int, kappa: float) -> float:
-    """n^(1/2 - kappa): the level D_{nu,j}^(0) must exceed for a (nu, kappa)-aligned
-    neuron."""
+    r""":math:`n^{1/2 - \kappa}`: the level :math:`D_{\nu,j}^{(0)}` must exceed for a
+    :math:`(\nu, \kappa)`-aligned neuron."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     return float(n) ** (0.5 - _check_kappa(kappa))
 
 
 def alignment_ceiling(c: np.ndarray, noisy: np.ndarray) -> np.ndarray:
-    """The bound of the paper's second alignment condition (eq. 4.2), shape [4]:
+    r"""The bound of the paper's second alignment condition (eq. 4.2), shape [4]:
 
-        R_nu = min{c_nu, c_{-nu}} - 2 (n_nu + n_{-nu}) - sqrt(n),
+    .. math::
 
-    with n the sum of all counts. A (nu, kappa)-aligned neuron needs
-    max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu. R_{-nu} = R_nu.
+        R_\nu = \min\{c_\nu, c_{-\nu}\} - 2 (n_\nu + n_{-\nu}) - \sqrt{n},
+
+    with :math:`n` the sum of all counts. A :math:`(\nu, \kappa)`-aligned neuron needs
+    :math:`\max\{d_{\nu,j}^{(0)}, d_{-\nu,j}^{(0)}\} < R_\nu`; :math:`R_{-\nu} =
+    R_\nu`.
 
     Args:
-        c, noisy: [4] counts c_nu, n_nu (:func:`xorgrok.theory.cluster_counts`).
+        c, noisy: [4] counts :math:`c_\nu`, :math:`n_\nu`
+            (:func:`xorgrok.theory.cluster_counts`).
     """
     c, noisy = _check_counts(c, noisy)
     n = int(c.sum() + noisy.sum())
@@ -194,19 +205,25 @@ def alignment_ceiling(c: np.ndarray, noisy: np.ndarray) -> np.ndarray:
 def aligned(
     d0: np.ndarray, c: np.ndarray, noisy: np.ndarray, kappa: float, second: bool = True
 ) -> np.ndarray:
-    """(nu, kappa)-alignment at initialization, the paper's eq. (4.2), bool [..., m, 4].
+    r""":math:`(\nu, \kappa)`-alignment at initialization, the paper's eq. (4.2), bool
+    [..., m, 4].
 
-    A neuron j is (nu, kappa)-aligned when both
+    A neuron :math:`j` is :math:`(\nu, \kappa)`-aligned when both
 
-        (first)   D_{nu,j}^(0) = d_{nu,j}^(0) - d_{-nu,j}^(0) > n^(1/2 - kappa)
-        (second)  max{d_{nu,j}^(0), d_{-nu,j}^(0)} < R_nu
+    .. math::
 
-    hold, with R_nu of :func:`alignment_ceiling`. ``second=False`` applies the first
-    condition only.
+        \text{(first)}\quad D_{\nu,j}^{(0)} = d_{\nu,j}^{(0)} - d_{-\nu,j}^{(0)} >
+        n^{1/2 - \kappa}, \qquad
+        \text{(second)}\quad \max\{d_{\nu,j}^{(0)}, d_{-\nu,j}^{(0)}\} < R_\nu
+
+    hold, with :math:`R_\nu` of :func:`alignment_ceiling`. ``second=False`` applies the
+    first condition only.
 
     Args:
-        d0: [..., m, 4] d_{nu,j}^(0) (:func:`d_counts` of the initial pre-activations).
-        c, noisy: [4] the training set's counts c_nu, n_nu. kappa: in [0, 0.5].
+        d0: [..., m, 4] :math:`d_{\nu,j}^{(0)}` (:func:`d_counts` of the initial
+            pre-activations).
+        c, noisy: [4] the training set's counts :math:`c_\nu`, :math:`n_\nu`. kappa:
+            :math:`\kappa \in [0, 0.5]`.
         second: whether to apply the second condition.
     """
     d0 = np.asarray(d0)
@@ -254,27 +271,32 @@ def _check_model_args(p: int, mu_norm: float, nodes: int) -> None:
 def initial_D_distribution(
     c: np.ndarray, noisy: np.ndarray, nu: int, p: int, mu_norm: float, nodes: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The distribution of D_{nu,j}^(0) for a neuron at initialization, given the
-    training set's counts.
+    r"""The distribution of :math:`D_{\nu,j}^{(0)}` for a neuron at initialization,
+    given the training set's counts.
 
-    At t = 0, w_j = omega_init g with g ~ N(0, I_p). Write u = <g, nu>/||mu|| ~ N(0, 1).
-    For a training point x_i = nu + z_i of cluster nu, <g, x_i> = u ||mu|| + <g, z_i>
-    with <g, z_i> ~ N(0, ~p) nearly independent across i (the z_i are nearly
-    orthogonal), so given u the point is active with probability q(u) = Phi(u ||mu|| /
-    sqrt(p)), and a point of -nu with probability 1 - q(u). Hence, given u,
+    At :math:`t = 0`, :math:`w_j = \omega_{\text{init}}\, g` with :math:`g \sim N(0,
+    I_p)`. Write :math:`u = \langle g, \nu\rangle / \|\mu\| \sim N(0, 1)`. For a
+    training point :math:`x_i = \nu + z_i` of cluster :math:`\nu`, :math:`\langle g,
+    x_i\rangle = u \|\mu\| + \langle g, z_i\rangle` with :math:`\langle g,
+    z_i\rangle \sim N(0, \approx p)` nearly independent across :math:`i` (the
+    :math:`z_i` are nearly orthogonal), so given :math:`u` the point is active with
+    probability :math:`q(u) = \Phi(u \|\mu\| / \sqrt{p})`, and a point of
+    :math:`-\nu` with probability :math:`1 - q(u)`. Hence, given :math:`u`,
 
-        D_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) - Bin(c_{-nu}, 1 - q) + Bin(n_{-nu},
-        1 - q)
+    .. math::
 
-    (independent binomials); the result averages this over u (Gauss-Hermite quadrature,
-    ``nodes`` nodes). The shared component u switches a whole cluster on or off
-    together; it is negligible only when ||mu|| sqrt(n / p) is small, as assumption A2
-    makes it (in the paper's experiments it equals 2.5).
+        D_{\nu,j}^{(0)} = \mathrm{Bin}(c_\nu, q) - \mathrm{Bin}(n_\nu, q)
+        - \mathrm{Bin}(c_{-\nu}, 1 - q) + \mathrm{Bin}(n_{-\nu}, 1 - q)
+
+    (independent binomials); the result averages this over :math:`u` (Gauss-Hermite
+    quadrature, ``nodes`` nodes). The shared component :math:`u` switches a whole
+    cluster on or off together; it is negligible only when :math:`\|\mu\| \sqrt{n / p}`
+    is small, as assumption A2 makes it (in the paper's experiments it equals 2.5).
 
     Args:
-        c, noisy: [4] counts c_nu, n_nu (:func:`xorgrok.theory.cluster_counts`). nu:
-            cluster index 0..3.
-        p: dimension. mu_norm: ||mu||. nodes: quadrature nodes (>= 8).
+        c, noisy: [4] counts :math:`c_\nu`, :math:`n_\nu`
+            (:func:`xorgrok.theory.cluster_counts`). nu: cluster index 0..3.
+        p: dimension. mu_norm: :math:`\|\mu\|`. nodes: quadrature nodes (at least 8).
 
     Returns:
         (values, pmf): the possible values of D (consecutive integers) and their
@@ -320,20 +342,21 @@ def predicted_aligned_fraction(
     nodes: int = 64,
     second: bool = True,
 ) -> np.ndarray:
-    """P(neuron j is (nu, kappa)-aligned) for each cluster nu, shape [4], under the
-    model of :func:`initial_D_distribution`.
+    r""":math:`P(\text{neuron } j \text{ is } (\nu, \kappa)\text{-aligned})` for each
+    cluster :math:`\nu`, shape [4], under the model of :func:`initial_D_distribution`.
 
-    Given u = <g, nu>/||mu|| and q = Phi(u ||mu|| / sqrt(p)), the counts
-    d_{nu,j}^(0) = Bin(c_nu, q) - Bin(n_nu, q) and
-    d_{-nu,j}^(0) = Bin(c_{-nu}, 1 - q) - Bin(n_{-nu}, 1 - q) are independent, so their
+    Given :math:`u = \langle g, \nu\rangle / \|\mu\|` and :math:`q = \Phi(u \|\mu\|
+    / \sqrt{p})`, the counts :math:`d_{\nu,j}^{(0)} = \mathrm{Bin}(c_\nu, q) -
+    \mathrm{Bin}(n_\nu, q)` and :math:`d_{-\nu,j}^{(0)} = \mathrm{Bin}(c_{-\nu}, 1 - q)
+    - \mathrm{Bin}(n_{-\nu}, 1 - q)` are independent, so their
     joint pmf is an outer product; the result sums it over the pairs that satisfy the
     conditions of eq. (4.2) (:func:`aligned`; ``second=False``: the first only) and
-    averages over u.
+    averages over :math:`u`.
 
-    This is the expected fraction of aligned neurons, positive and negative alike (a_j
-    is independent of w_j^(0)); given the data, the neurons are independent, so the
-    measured fraction among k neurons scatters around it with the binomial standard
-    error sqrt(P (1 - P) / k).
+    This is the expected fraction of aligned neurons, positive and negative alike
+    (:math:`a_j` is independent of :math:`w_j^{(0)}`); given the data, the neurons are
+    independent, so the measured fraction among :math:`k` neurons scatters around it
+    with the binomial standard error :math:`\sqrt{P (1 - P) / k}`.
     """
     c, noisy = _check_counts(c, noisy)
     _check_model_args(p, mu_norm, nodes)
@@ -368,26 +391,31 @@ def lemma44_events(
     kappa: float,
     epsilon: float = EPSILON_MAX,
 ) -> dict[str, np.ndarray]:
-    """The four events of Lemma 4.4, measured on one draw of data and initialization.
+    r"""The four events of Lemma 4.4, measured on one draw of data and initialization.
 
-    * (D1) each x_i activates >= m/7 positive and >= m/7 negative neurons: ``d1`` is
-      min_i min(#positive active, #negative active) / m; ``d1_bound`` = 1/7.
-    * (D2) for every nu, >= m n^(-10 epsilon) neurons of each sign are
-      (nu, kappa)-aligned: ``d2`` is the smallest such count over nu and sign;
-      ``d2_bound`` = m n^(-10 epsilon).
-    * (D3) for every nu, a fraction >= 1 - 10 n^(-20 epsilon) of the neurons of each
-      sign is (+-nu, 20 epsilon)-aligned: ``d3`` is the smallest fraction;
-      ``d3_bound`` = 1 - 10 n^(-20 epsilon).
-    * (D4) for every nu and sign, the mean of c_nu - n_nu - d_{-nu,j}^(0) over the
-      (nu, kappa)-aligned neurons of that sign is >= n/10: ``d4`` is the smallest mean
-      (nan when a set is empty, which (D2) excludes); ``d4_bound`` = n/10.
+    * (D1) each :math:`x_i` activates at least :math:`m/7` positive and :math:`m/7`
+      negative neurons: ``d1`` is :math:`\min_i \min(\#\text{positive active},
+      \#\text{negative active}) / m`; ``d1_bound`` = :math:`1/7`.
+    * (D2) for every :math:`\nu`, at least :math:`m n^{-10\epsilon}` neurons of each
+      sign are :math:`(\nu, \kappa)`-aligned: ``d2`` is the smallest such count over
+      :math:`\nu` and sign; ``d2_bound`` = :math:`m n^{-10\epsilon}`.
+    * (D3) for every :math:`\nu`, a fraction at least :math:`1 - 10 n^{-20\epsilon}` of
+      the neurons of each sign is :math:`(\pm\nu, 20\epsilon)`-aligned: ``d3`` is the
+      smallest fraction; ``d3_bound`` = :math:`1 - 10 n^{-20\epsilon}`.
+    * (D4) for every :math:`\nu` and sign, the mean of :math:`c_\nu - n_\nu -
+      d_{-\nu,j}^{(0)}` over the :math:`(\nu, \kappa)`-aligned neurons of that sign is
+      at least :math:`n/10`: ``d4`` is the smallest mean (nan when a set is empty, which
+      (D2) excludes); ``d4_bound`` = :math:`n/10`.
 
     Alignment is :func:`aligned` with both conditions. ``holds`` [4]: which events hold.
 
     Args:
-        preacts0: [m, n] <w_j^(0), x_i>. a: [m] second layer. cluster: [n] (or [N]).
-        flipped: [n] bool. kappa: the exponent of (D2) and (D4), in [0, 0.5].
-        epsilon: the paper's epsilon, in (0, 10^-3 / 4]; (D3) uses kappa = 20 epsilon.
+        preacts0: [m, n] :math:`\langle w_j^{(0)}, x_i\rangle`. a: [m] second layer.
+            cluster: [n] (or [N]).
+        flipped: [n] bool. kappa: the exponent :math:`\kappa` of (D2) and (D4), in
+            :math:`[0, 0.5]`.
+        epsilon: the paper's :math:`\epsilon`, in :math:`(0, 10^{-3} / 4]`; (D3) uses
+            :math:`\kappa = 20\epsilon`.
     """
     real = isinstance(epsilon, (int, float, np.floating))
     if not (real and 0 < epsilon <= EPSILON_MAX):
@@ -430,8 +458,9 @@ def lemma44_events(
 
 
 def mean_projections(proj: np.ndarray) -> np.ndarray:
-    """<w_j, nu> for the four cluster means from ``proj`` = (<w_j, mu1>, <w_j, mu2>).
-    [..., m, 2] -> [..., m, 4]."""
+    r""":math:`\langle w_j, \nu\rangle` for the four cluster means from ``proj`` =
+    :math:`(\langle w_j, \mu_1\rangle, \langle w_j, \mu_2\rangle)`. [..., m, 2] ->
+    [..., m, 4]."""
     proj = np.asarray(proj)
     if proj.shape[-1] != 2:
         raise ValueError(f"proj must have shape [..., m, 2], got {proj.shape}")
@@ -453,17 +482,23 @@ def predicted_preact_change(
     flipped: np.ndarray,
     setup: Setup,
 ) -> np.ndarray:
-    """Lemma A.4's change of <w_j, x_k> over one step from step t, with g_i = 1/2:
+    r"""Lemma A.4's change of :math:`\langle w_j, x_k\rangle` over one step from step
+    :math:`t`, with :math:`g_i = 1/2`:
 
-        <w_j^(t+1) - w_j^(t), x_k> ~ (alpha a_j / 2n) [ y_k phi'(<w_j^(t), x_k>) p +
-        y_{nu(k)} D_{nu(k),j}^(t) ||mu||^2 ]
+    .. math::
 
-    The first term is the sample's own contribution (||x_k||^2 ~ p: memorization); the
-    second is the cluster's, through <x_i, x_k> ~ +-||mu||^2 for points of the same pair
-    of clusters +-nu(k); y_{nu} is the clean label of the cluster.
+        \langle w_j^{(t+1)} - w_j^{(t)}, x_k\rangle \approx \frac{\alpha a_j}{2n}
+        \Big[ y_k \phi'(\langle w_j^{(t)}, x_k\rangle)\, p
+        + y_{\nu(k)} D_{\nu(k),j}^{(t)} \|\mu\|^2 \Big]
+
+    The first term is the sample's own contribution (:math:`\|x_k\|^2 \approx p`:
+    memorization); the second is the cluster's, through :math:`\langle x_i, x_k\rangle
+    \approx \pm\|\mu\|^2` for points of the same pair of clusters :math:`\pm\nu(k)`;
+    :math:`y_\nu` is the clean label of the cluster.
 
     Args:
-        preacts: [..., m, n] <w_j^(t), x_i> on the training points.
+        preacts: [..., m, n] :math:`\langle w_j^{(t)}, x_i\rangle` on the training
+            points.
         a: [m]; y: [n] noisy labels; cluster: [n] (or [N]); flipped: [n]; setup: p, n,
             mu_norm, alpha.
 
@@ -491,11 +526,12 @@ def predicted_mean_change(
     flipped: np.ndarray,
     setup: Setup,
 ) -> np.ndarray:
-    """Lemma A.4's change of <w_j, nu> over one step: (alpha a_j / 2n) y_nu D_{nu,j}^(t)
-    ||mu||^2.
+    r"""Lemma A.4's change of :math:`\langle w_j, \nu\rangle` over one step:
+    :math:`(\alpha a_j / 2n)\, y_\nu D_{\nu,j}^{(t)} \|\mu\|^2`.
 
-    Args: as :func:`predicted_preact_change`. Returns [..., m, 4] in the order +mu1,
-    -mu1, +mu2, -mu2 (compare with the measured change of :func:`mean_projections`).
+    Args: as :func:`predicted_preact_change`. Returns [..., m, 4] in the order
+    :math:`+\mu_1, -\mu_1, +\mu_2, -\mu_2` (compare with the measured change of
+    :func:`mean_projections`).
     """
     preacts = np.asarray(preacts, dtype=np.float64)
     m, n = preacts.shape[-2:]
@@ -517,16 +553,16 @@ def predicted_mean_change(
 def growth_groups(
     proj: np.ndarray, a: np.ndarray, aligned0: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Lemma 4.7's two averages over t, neurons of all seeds pooled.
+    r"""Lemma 4.7's two averages over t, neurons of all seeds pooled.
 
-    * ``"pos"``: mean of <w_j^(t), mu1> over positive neurons (a_j > 0) that are (+mu1,
-      kappa)-aligned;
-    * ``"neg"``: mean of ``abs(<w_j^(t), mu1>)`` over negative neurons (a_j < 0) that
-      are (+mu1)- or (-mu1)-aligned.
+    * ``"pos"``: mean of :math:`\langle w_j^{(t)}, \mu_1\rangle` over positive neurons
+      (:math:`a_j > 0`) that are :math:`(+\mu_1, \kappa)`-aligned;
+    * ``"neg"``: mean of :math:`|\langle w_j^{(t)}, \mu_1\rangle|` over negative
+      neurons (:math:`a_j < 0`) that are :math:`(+\mu_1)`- or :math:`(-\mu_1)`-aligned.
 
     Args:
         proj: [S, T, m, 2] (``Trajectory.proj``). a: [S, m]. aligned0: [S, m, 4] bool
-            (:func:`aligned` of D^(0)).
+            (:func:`aligned` of :math:`D^{(0)}`).
 
     Returns:
         dict with ``pos``, ``neg`` [T] and the group sizes ``n_pos``, ``n_neg`` (pooled
@@ -563,13 +599,13 @@ def growth_groups(
 
 
 def lemma47_orders(setup: Setup, t: np.ndarray) -> dict[str, np.ndarray]:
-    """The orders of Lemma 4.7 with every hidden constant set to 1, for drawing beside
+    r"""The orders of Lemma 4.7 with every hidden constant set to 1, for drawing beside
     the measurements.
 
-    * ``"pos"``: alpha ||mu||^2 t / sqrt(m) (positive (+mu1)-aligned neurons grow at
-      least like this);
-    * ``"neg"``: alpha ||mu||^2 / sqrt(m) + alpha ||mu||^2 sqrt(log n) t / sqrt(m n)
-      (negative +-mu1-aligned neurons stay below this).
+    * ``"pos"``: :math:`\alpha \|\mu\|^2 t / \sqrt{m}` (positive
+      :math:`(+\mu_1)`-aligned neurons grow at least like this);
+    * ``"neg"``: :math:`\alpha \|\mu\|^2 / \sqrt{m} + \alpha \|\mu\|^2 \sqrt{\log n}\,
+      t / \sqrt{m n}` (negative :math:`\pm\mu_1`-aligned neurons stay below this).
     """
     t = np.asarray(t, dtype=np.float64)
     scale = setup.alpha * setup.mu_norm**2 / math.sqrt(setup.m)
@@ -585,8 +621,9 @@ def lemma47_orders(setup: Setup, t: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def expected_relu(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """E ReLU(Z) for Z ~ N(mean, sd^2): mean Phi(mean/sd) + sd phi(mean/sd)
-    (max(mean, 0) where sd = 0)."""
+    r""":math:`\mathbb{E}\,\mathrm{ReLU}(Z)` for :math:`Z \sim N(\mu_Z, s^2)`:
+    :math:`\mu_Z \Phi(\mu_Z / s) + s\, \phi(\mu_Z / s)` (:math:`\max(\mu_Z, 0)` where
+    :math:`s = 0`), with :math:`\mu_Z` = ``mean`` and :math:`s` = ``sd``."""
     mean = np.asarray(mean, dtype=np.float64)
     sd = np.asarray(sd, dtype=np.float64)
     if np.any(sd < 0):
@@ -598,18 +635,27 @@ def expected_relu(mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
 
 
 def cluster_margins(proj: np.ndarray, w_norm: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """E_{x ~ N(nu, I_p)}[y_nu f(x; W)] for the four clusters, in closed form.
+    r""":math:`\mathbb{E}_{x \sim N(\nu, I_p)}[y_\nu f(x; W)]` for the four clusters,
+    in closed form.
 
-    For x ~ N(nu, I_p), <w_j, x> ~ N(<w_j, nu>, ||w_j||^2), so E[y_nu f(x; W)] = y_nu
-    sum_j a_j E ReLU(N(<w_j, nu>, ||w_j||^2)) (:func:`expected_relu`).
+    For :math:`x \sim N(\nu, I_p)`, :math:`\langle w_j, x\rangle \sim N(\langle w_j,
+    \nu\rangle, \|w_j\|^2)`, so
+
+    .. math::
+
+        \mathbb{E}[y_\nu f(x; W)] = y_\nu \sum_j a_j\, \mathbb{E}\,\mathrm{ReLU}\big(
+        N(\langle w_j, \nu\rangle, \|w_j\|^2)\big)
+
+    (:func:`expected_relu`).
 
     Args:
-        proj: [..., m, 2] (<w_j, mu1>, <w_j, mu2>). w_norm: [..., m] ||w_j||. a: [...,
-            m] broadcastable (e.g. ``Trajectory.a[:, None, :]`` against ``proj`` [S, T,
-            m, 2]).
+        proj: [..., m, 2] :math:`(\langle w_j, \mu_1\rangle, \langle w_j,
+            \mu_2\rangle)`. w_norm: [..., m] :math:`\|w_j\|`. a: [..., m]
+            broadcastable (e.g. ``Trajectory.a[:, None, :]`` against ``proj`` [S, T, m,
+            2]).
 
     Returns:
-        [..., 4] margins in the order +mu1, -mu1, +mu2, -mu2.
+        [..., 4] margins in the order :math:`+\mu_1, -\mu_1, +\mu_2, -\mu_2`.
     """
     means = mean_projections(proj)  # [..., m, 4]
     w_norm = np.asarray(w_norm, dtype=np.float64)
@@ -621,8 +667,8 @@ def cluster_margins(proj: np.ndarray, w_norm: np.ndarray, a: np.ndarray) -> np.n
 def normalized_margins(
     proj: np.ndarray, w_norm: np.ndarray, a: np.ndarray
 ) -> np.ndarray:
-    """gamma_nu = E_{x ~ N(nu, I)}[y_nu f(x; W)] / ||W||_F, shape [..., 4]; ||W||_F =
-    sqrt(sum_j ||w_j||^2)."""
+    r""":math:`\gamma_\nu = \mathbb{E}_{x \sim N(\nu, I)}[y_\nu f(x; W)] / \|W\|_F`,
+    shape [..., 4]; :math:`\|W\|_F = \sqrt{\sum_j \|w_j\|^2}`."""
     w_norm = np.asarray(w_norm, dtype=np.float64)
     frob = np.sqrt((w_norm**2).sum(-1))
     return cluster_margins(proj, w_norm, a) / frob[..., None]
@@ -631,17 +677,20 @@ def normalized_margins(
 def margin_error_bound(
     gamma: np.ndarray, form: str = "lipschitz", c: float = 0.5
 ) -> np.ndarray:
-    """A bound on the clean test error from the normalized margins gamma [..., 4].
+    r"""A bound on the clean test error from the normalized margins :math:`\gamma`
+    [..., 4].
 
-    * ``form="lipschitz"`` (a rigorous bound, derived on the page): f is
-      ||W||_F-Lipschitz in x (``abs(f(x) - f(x')) <= sum_j abs(a_j) ||w_j|| ||x - x'||
-      <= ||a||_2 ||W||_F ||x - x'||``, ``||a||_2 = 1``), so by Gaussian concentration
-      P_{x ~ N(nu, I)}(y_nu f(x) <= 0) <= exp(-gamma_nu^2 / 2) when gamma_nu >= 0, and
-      the clean error, an average over the four clusters, is at most mean_nu min(1,
-      exp(-gamma_nu+^2/2)) (a cluster with gamma_nu < 0 contributes 1).
-    * ``form="paper"``: Lemma A.9's form, min(1, max_nu 2 exp(-c gamma_nu^2)) (gamma_nu
-      < 0 gives 1), with the universal constant c (default 1/2, the value Gaussian
-      concentration gives).
+    * ``form="lipschitz"`` (a rigorous bound, derived on the page): :math:`f` is
+      :math:`\|W\|_F`-Lipschitz in :math:`x` (:math:`|f(x) - f(x')| \le \sum_j |a_j|
+      \|w_j\| \|x - x'\| \le \|a\|_2 \|W\|_F \|x - x'\|`, :math:`\|a\|_2 = 1`), so
+      by Gaussian concentration :math:`P_{x \sim N(\nu, I)}(y_\nu f(x) \le 0) \le
+      \exp(-\gamma_\nu^2 / 2)` when :math:`\gamma_\nu \ge 0`, and the clean error, an
+      average over the four clusters, is at most :math:`\operatorname{mean}_\nu \min(1,
+      \exp(-\max(\gamma_\nu, 0)^2 / 2))` (a cluster with :math:`\gamma_\nu < 0`
+      contributes 1).
+    * ``form="paper"``: Lemma A.9's form, :math:`\min(1, \max_\nu 2 \exp(-c
+      \gamma_\nu^2))` (:math:`\gamma_\nu < 0` gives 1), with the universal constant
+      :math:`c` (default 1/2, the value Gaussian concentration gives).
 
     Returns: [...] the bound.
     """
@@ -660,12 +709,13 @@ def margin_error_bound(
 
 
 def loss_minus_log2(f: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """L(W) - log 2 = (1/n) sum_i log((1 + exp(-y_i f_i)) / 2), without the cancellation
-    of ``loss - log(2)``.
+    r""":math:`L(W) - \log 2 = \frac{1}{n} \sum_i \log\big((1 + e^{-y_i f_i}) / 2\big)`,
+    without the cancellation of ``loss - log(2)``.
 
-    While the outputs are tiny, L(W) - log 2 ~ -(1/2n) sum_i y_i f_i is far below the
-    resolution of a float32 loss near log 2 (about 6e-8), so it is computed from the
-    outputs: log((1 + e^-z)/2) = log1p(expm1(-z)/2).
+    While the outputs are tiny, :math:`L(W) - \log 2 \approx -\frac{1}{2n} \sum_i y_i
+    f_i` is far below the resolution of a float32 loss near :math:`\log 2` (about
+    :math:`6 \times 10^{-8}`), so it is computed from the outputs: :math:`\log((1 +
+    e^{-z})/2)` = ``log1p(expm1(-z) / 2)``.
 
     Args:
         f: [..., n] outputs on the training points (``Trajectory.f_train``). y: [..., n]

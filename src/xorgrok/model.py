@@ -21,7 +21,8 @@ __all__ = [
 
 
 def network_output(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """f(x; W) = sum_j a_j ReLU(<w_j, x>) for every row x of X.
+    r""":math:`f(x; W) = \sum_j a_j \mathrm{ReLU}(\langle w_j, x\rangle)` for every row
+    :math:`x` of :math:`X`.
 
     Shapes: W [..., m, d], a [..., m], X [..., N, d] -> [..., N].
     """
@@ -31,31 +32,37 @@ def network_output(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor) -> torch.T
 
 
 def logistic_loss(z: torch.Tensor) -> torch.Tensor:
-    """l(z) = log(1 + exp(-z)), computed stably (softplus) for margins of any size."""
+    r""":math:`\ell(z) = \log(1 + e^{-z})`, computed stably (softplus) for margins of
+    any size."""
     return torch.nn.functional.softplus(-z)
 
 
 def loss_derivative_weight(z: torch.Tensor) -> torch.Tensor:
-    """g = -l'(z) = 1 / (1 + exp(z)) = sigmoid(-z), in (0, 1) for every finite z,
-    without overflow."""
+    r""":math:`g = -\ell'(z) = 1 / (1 + e^{z}) = \sigma(-z)`, in :math:`(0, 1)` for
+    every finite :math:`z`, without overflow."""
     return torch.sigmoid(-z)
 
 
 def empirical_risk(
     W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
-    """L(W) = (1/n) sum_i l(y_i f(x_i; W)).  Shapes: X [..., n, d], y [..., n] ->
-    [...]."""
+    r""":math:`L(W) = \frac{1}{n} \sum_i \ell(y_i f(x_i; W))`.  Shapes: X [..., n, d], y
+    [..., n] -> [...]."""
     return logistic_loss(y * network_output(W, a, X)).mean(-1)
 
 
 def gradient(
     W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
-    """The gradient of L with respect to W, written out by hand.
+    r"""The gradient of :math:`L` with respect to :math:`W`, written out by hand.
 
-    grad_{w_j} L = -(a_j / n) sum_i g_i phi'(<w_j, x_i>) y_i x_i with g_i = -l'(y_i
-    f(x_i; W)) and phi'(z) = 1[z > 0].  Shapes: W [..., m, d], a [..., m], X [..., n,
+    .. math::
+
+        \nabla_{w_j} L = -\frac{a_j}{n} \sum_i g_i \phi'(\langle w_j, x_i\rangle)\, y_i
+        x_i
+
+    with :math:`g_i = -\ell'(y_i f(x_i; W))` and :math:`\phi'(z) = \mathbb{1}[z > 0]`.
+    Shapes: W [..., m, d], a [..., m], X [..., n,
     d], y [..., n] -> [..., m, d].
     """
     n = X.shape[-2]
@@ -69,6 +76,6 @@ def gradient(
 def gd_step(
     W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, y: torch.Tensor, alpha: float
 ) -> torch.Tensor:
-    """One step of the paper's update (2.2): w_j <- w_j + (alpha a_j / n) sum_i g_i
-    phi'(<w_j, x_i>) y_i x_i."""
+    r"""One step of the paper's update (2.2): :math:`w_j \leftarrow w_j + \frac{\alpha
+    a_j}{n} \sum_i g_i \phi'(\langle w_j, x_i\rangle)\, y_i x_i`."""
     return W - alpha * gradient(W, a, X, y)

@@ -93,11 +93,11 @@ def paper_curve(
 
 
 def log_interp(t: np.ndarray, curve: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``curve`` (given at steps ``t``) linearly interpolated in log(t + 1) at steps
-    ``at``.
+    r"""``curve`` (given at steps ``t``) linearly interpolated in :math:`\log(t + 1)` at
+    steps ``at``.
 
-    Figure 1 plots against t + 1 on a log axis, so this is interpolation along the
-    plotted curve.
+    Figure 1 plots against :math:`t + 1` on a log axis, so this is interpolation along
+    the plotted curve.
     """
     x = np.log1p(np.asarray(at, float))
     return np.interp(x, np.log1p(np.asarray(t, float)), curve)
@@ -118,13 +118,17 @@ def time_factor_distance(
     ks: Sequence[float],
     k_max: float | None = None,
 ) -> np.ndarray:
-    """Root-mean-square gap between the book's curve at k t and the paper's at t, for
-    each k: [K].
+    r"""Root-mean-square gap between the book's curve at :math:`k t` and the paper's at
+    :math:`t`, for each :math:`k`: [K].
 
-    d(k) = sqrt(mean_i (m(k t_i) - a_i)^2) over the paper's points (t_i, a_i) with t_i
-    <= max(t) / k_max (``k_max`` defaults to max(ks)), so that every k is scored on the
-    same points and never extrapolates; m is the book's median curve, interpolated in
-    log(t + 1) (:func:`log_interp`).
+    .. math::
+
+        d(k) = \sqrt{\operatorname{mean}_i \big(m(k t_i) - a_i\big)^2}
+
+    over the paper's points :math:`(t_i, a_i)` with :math:`t_i \le \max(t) / k_{\max}`
+    (``k_max`` defaults to ``max(ks)``), so that every :math:`k` is scored on the same
+    points and never extrapolates; :math:`m` is the book's median curve, interpolated in
+    :math:`\log(t + 1)` (:func:`log_interp`).
     """
     ks = _check_ks(ks)
     k_max = ks.max() if k_max is None else float(k_max)

@@ -1,17 +1,21 @@
-"""The network's decision function restricted to the plane span(mu1, mu2) (the paper's
-Figure 2).
+r"""The network's decision function restricted to the plane
+:math:`\operatorname{span}(\mu_1, \mu_2)` (the paper's Figure 2).
 
-A point of the plane is x = x_1 e1 + x_2 e2 with e1 = mu1/||mu||, e2 = mu2/||mu||. For
-such a point <w_j, x> = x_1 <w_j, e1> + x_2 <w_j, e2> = (x_1 <w_j, mu1> + x_2 <w_j,
-mu2>) / ||mu||, so
+A point of the plane is :math:`x = x_1 e_1 + x_2 e_2` with :math:`e_1 = \mu_1/\|\mu\|`,
+:math:`e_2 = \mu_2/\|\mu\|`. For such a point :math:`\langle w_j, x\rangle = x_1 \langle
+w_j, e_1\rangle + x_2 \langle w_j, e_2\rangle = (x_1 \langle w_j, \mu_1\rangle + x_2
+\langle w_j, \mu_2\rangle) / \|\mu\|`, so
 
-    f(x; W) = sum_j a_j ReLU(x_1 <w_j, e1> + x_2 <w_j, e2>)
+.. math::
 
-needs only the neurons' projections ``proj[j] = (<w_j, mu1>, <w_j, mu2>)``, which
-``xorgrok.simulate(..., neurons=True)`` records as ``Trajectory.proj``. The components
-of w_j orthogonal to the plane do not meet a point of the plane, so this is the
-network's output on the plane exactly (real data points sit off the plane: their
-coordinates in the plane are only a projection).
+    f(x; W) = \sum_j a_j \mathrm{ReLU}(x_1 \langle w_j, e_1\rangle + x_2 \langle w_j,
+    e_2\rangle)
+
+needs only the neurons' projections ``proj[j]`` = :math:`(\langle w_j, \mu_1\rangle,
+\langle w_j, \mu_2\rangle)`, which ``xorgrok.simulate(..., neurons=True)`` records as
+``Trajectory.proj``. The components of :math:`w_j` orthogonal to the plane do not meet a
+point of the plane, so this is the network's output on the plane exactly (real data
+points sit off the plane: their coordinates in the plane are only a projection).
 """
 
 from __future__ import annotations
@@ -38,25 +42,27 @@ def _as_float_array(name: str, value, ndim_min: int) -> np.ndarray:
 
 
 def decision_function_on_plane(proj, a, mu_norm: float, grid) -> np.ndarray:
-    """f(x; W) = sum_j a_j ReLU(x_1 <w_j, e1> + x_2 <w_j, e2>) for points x of span(mu1,
-    mu2).
+    r""":math:`f(x; W) = \sum_j a_j \mathrm{ReLU}(x_1 \langle w_j, e_1\rangle + x_2
+    \langle w_j, e_2\rangle)` for points :math:`x` of :math:`\operatorname{span}(\mu_1,
+    \mu_2)`.
 
     Args:
-        proj: [..., m, 2] the projections (<w_j, mu1>, <w_j, mu2>) (``Trajectory.proj[s,
-            k]``); leading batch dimensions (seeds, steps) are allowed.
+        proj: [..., m, 2] the projections :math:`(\langle w_j, \mu_1\rangle, \langle
+            w_j, \mu_2\rangle)` (``Trajectory.proj[s, k]``); leading batch dimensions
+            (seeds, steps) are allowed.
         a: [..., m] second-layer weights, broadcastable against proj's batch dimensions
             (``Trajectory.a[s]``).
-        mu_norm: ||mu|| > 0; ``proj / mu_norm`` are the coordinates (<w_j, e1>, <w_j,
-            e2>).
-        grid: [..., 2] points in the (mu1/||mu||, mu2/||mu||) coordinates of the plane
-            (``Trajectory.plane``).
+        mu_norm: :math:`\|\mu\| > 0`; ``proj / mu_norm`` are the coordinates
+            :math:`(\langle w_j, e_1\rangle, \langle w_j, e_2\rangle)`.
+        grid: [..., 2] points in the :math:`(\mu_1/\|\mu\|, \mu_2/\|\mu\|)` coordinates
+            of the plane (``Trajectory.plane``).
 
     Returns:
-        [*batch, *grid_shape] the network output at every grid point (batch = proj's
-        leading dims).
+        ``[*batch, *grid_shape]`` the network output at every grid point (``batch`` =
+        proj's leading dims).
 
     Raises:
-        ValueError: shapes that do not fit, non-finite input or mu_norm <= 0.
+        ValueError: shapes that do not fit, non-finite input or ``mu_norm <= 0``.
     """
     proj = _as_float_array("proj", proj, 2)
     a = _as_float_array("a", a, 1)
@@ -91,7 +97,8 @@ def decision_function_on_plane(proj, a, mu_norm: float, grid) -> np.ndarray:
 def plane_grid(
     limit: float, num: int = 201
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A square grid [-limit, limit]^2 of the plane for contour plots.
+    r"""A square grid :math:`[-\ell, \ell]^2` (:math:`\ell` = ``limit``) of the plane
+    for contour plots.
 
     Returns ``(x1, x2, points)`` with x1, x2 [num, num] (``np.meshgrid``, 'xy' indexing)
     and points [num, num, 2].

@@ -1,50 +1,63 @@
-"""How long the plateau lasts: the large-width limit of the dynamics while the
+r"""How long the plateau lasts: the large-width limit of the dynamics while the
 outputs are tiny.
 
-While every abs(f(x_i)) << 1, g_i = 1/2 and the update (2.2) divided by alpha reads, for
-u_j = w_j / alpha,
+While every :math:`|f(x_i)| \ll 1`, :math:`g_i = 1/2` and the update (2.2) divided by
+:math:`\alpha` reads, for :math:`u_j = w_j / \alpha`,
 
-    u_j^(t+1) = u_j^(t) + (a_j / 2n) sum_i 1[<u_j^(t), x_i> > 0] y_i x_i,
-    u_j^(0) ~ N(0, r^2 I_p),
+.. math::
 
-with r = omega_init / alpha: every sign, hence every accuracy, depends on
-(omega_init, alpha) through r only.
+    u_j^{(t+1)} = u_j^{(t)} + \frac{a_j}{2n} \sum_i \mathbb{1}[\langle u_j^{(t)},
+    x_i\rangle > 0]\, y_i x_i, \qquad u_j^{(0)} \sim N(0, r^2 I_p),
 
-**Time scale.** A neuron active on x_k moves <u_j, x_k> by a_j y_k ||x_k||^2 / 2n,
-about p / (2n sqrt(m)), per step (the sample's own term of Lemma A.4), while its
-initial spread is r ||x_k||, about r sqrt(p). The ratio defines the plateau's clock
-(:func:`time_scale`)
+with :math:`r = \omega_{\text{init}} / \alpha`: every sign, hence every accuracy,
+depends on :math:`(\omega_{\text{init}}, \alpha)` through :math:`r` only.
 
-    tau = 2 n sqrt(m) r / sqrt(p):
+**Time scale.** A neuron active on :math:`x_k` moves :math:`\langle u_j, x_k\rangle` by
+:math:`a_j y_k \|x_k\|^2 / 2n`, about :math:`p / (2n\sqrt{m})`, per step (the sample's
+own term of Lemma A.4), while its initial spread is :math:`r \|x_k\|`, about :math:`r
+\sqrt{p}`. The ratio defines the plateau's clock (:func:`time_scale`)
 
-after t steps the memorization has moved a pre-activation by s = t / tau initial
-standard deviations. When tau >> 1 the steps are small on that scale and the dynamics
-of u / r in s are those of a continuous flow: curves of every accuracy against t / tau
-do not depend on r.
+.. math::
 
-**Training fit (m -> infinity, cluster terms neglected, ||mu||^2 sqrt(n) << p).**
-Write sigma_k = r ||x_k||. Of the m neurons, half have a_j y_k > 0: those active on
-x_k grow by s sigma_k and stay active; the other half shrink by s sigma_k and switch
-off when they reach 0. Averaging ReLU over h ~ N(0, sigma_k^2),
+    \tau = 2 n \sqrt{m}\, r / \sqrt{p}:
 
-    y_k (f^(t)(x_k) - f^(0)(x_k)) / alpha = (sqrt(m) / 2) sigma_k Lambda(s),
-    Lambda(s) = s / 2 + E[min(Z+, s)] = s / 2 + s (1 - Phi(s)) + phi(0) - phi(s)
+after :math:`t` steps the memorization has moved a pre-activation by :math:`s = t /
+\tau` initial standard deviations. When :math:`\tau \gg 1` the steps are small on that
+scale and the dynamics of :math:`u / r` in :math:`s` are those of a continuous flow:
+curves of every accuracy against :math:`t / \tau` do not depend on :math:`r`.
 
-(Z ~ N(0, 1); :func:`fit_response`; Lambda(s) ~ s for s << 1, ~ s/2 + phi(0) for
-s >> 1), while y_k f^(0)(x_k) / alpha ~ N(0, sigma_k^2 / 2), independently over k.
-Point k is fitted once Lambda(s) > sqrt(2) Z_k / sqrt(m) with Z_k ~ N(0, 1), so the
-whole training set is fitted at
+**Training fit** (:math:`m \to \infty`, cluster terms neglected, :math:`\|\mu\|^2
+\sqrt{n} \ll p`). Write :math:`\sigma_k = r \|x_k\|`. Of the :math:`m` neurons, half
+have :math:`a_j y_k > 0`: those active on :math:`x_k` grow by :math:`s \sigma_k` and
+stay active; the other half shrink by :math:`s \sigma_k` and switch off when they reach
+0. Averaging ReLU over :math:`h \sim N(0, \sigma_k^2)`,
 
-    t_fit = tau Lambda^-1(sqrt(2) max_k Z_k / sqrt(m))   (0 when every Z_k < 0),
+.. math::
 
-whose distribution over seeds follows from P(max_k Z_k <= z) = Phi(z)^n
-(:func:`fit_time_quantile`). For m large, Lambda^-1(x) ~ x and
-t_fit ~ 2 sqrt(2) n r max_k Z_k / sqrt(p): proportional to r and n / sqrt(p),
-independent of m and ||mu||.
+    y_k \big(f^{(t)}(x_k) - f^{(0)}(x_k)\big) / \alpha = \tfrac{\sqrt{m}}{2}\, \sigma_k
+    \Lambda(s), \qquad
+    \Lambda(s) = \tfrac{s}{2} + \mathbb{E}[\min(Z_+, s)]
+    = \tfrac{s}{2} + s (1 - \Phi(s)) + \phi(0) - \phi(s)
+
+(:math:`Z \sim N(0, 1)`; :func:`fit_response`; :math:`\Lambda(s) \approx s` for
+:math:`s \ll 1`, :math:`\approx s/2 + \phi(0)` for :math:`s \gg 1`), while :math:`y_k
+f^{(0)}(x_k) / \alpha \sim N(0, \sigma_k^2 / 2)`, independently over :math:`k`. Point
+:math:`k` is fitted once :math:`\Lambda(s) > \sqrt{2} Z_k / \sqrt{m}` with :math:`Z_k
+\sim N(0, 1)`, so the whole training set is fitted at
+
+.. math::
+
+    t_{\text{fit}} = \tau\, \Lambda^{-1}\big(\sqrt{2} \max_k Z_k / \sqrt{m}\big)
+    \qquad (0 \text{ when every } Z_k < 0),
+
+whose distribution over seeds follows from :math:`P(\max_k Z_k \le z) = \Phi(z)^n`
+(:func:`fit_time_quantile`). For :math:`m` large, :math:`\Lambda^{-1}(x) \approx x` and
+:math:`t_{\text{fit}} \approx 2 \sqrt{2}\, n r \max_k Z_k / \sqrt{p}`: proportional to
+:math:`r` and :math:`n / \sqrt{p}`, independent of :math:`m` and :math:`\|\mu\|`.
 
 **Test accuracy.** :func:`limit_dynamics` integrates the population of neurons in the
 same units (the cluster terms included) and :func:`limit_accuracy` turns it into a
-clean test accuracy for a width m.
+clean test accuracy for a width :math:`m`.
 """
 
 from __future__ import annotations
@@ -71,23 +84,25 @@ _PHI0 = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def ratio(setup: Setup) -> float:
-    """r = omega_init / alpha."""
+    r""":math:`r = \omega_{\text{init}} / \alpha`."""
     return setup.omega_init / setup.alpha
 
 
 def time_scale(setup: Setup) -> float:
-    """tau = 2 n sqrt(m) r / sqrt(p): the steps after which a neuron's memorization term
-    has moved
-    a pre-activation <w_j, x_k> by one initial standard deviation omega_init sqrt(p)."""
+    r""":math:`\tau = 2 n \sqrt{m}\, r / \sqrt{p}`: the steps after which a neuron's
+    memorization term has moved a pre-activation :math:`\langle w_j, x_k\rangle` by one
+    initial standard deviation :math:`\omega_{\text{init}} \sqrt{p}`."""
     return 2.0 * setup.n * math.sqrt(setup.m) * ratio(setup) / math.sqrt(setup.p)
 
 
 def fit_response(s: np.ndarray) -> np.ndarray:
-    """Lambda(s) = s/2 + s (1 - Phi(s)) + phi(0) - phi(s), for s >= 0 (any shape).
+    r""":math:`\Lambda(s) = s/2 + s (1 - \Phi(s)) + \phi(0) - \phi(s)`, for :math:`s \ge
+    0` (any shape).
 
-    The mean drift of y_k f(x_k) / (alpha sigma_k sqrt(m) / 2) after s units of the
-    clock (module docstring): s/2 from the neurons with a_j y_k > 0 that stay active,
-    and E[min(Z+, s)] = integral_0^s (1 - Phi(u)) du from those that switch off.
+    The mean drift of :math:`y_k f(x_k) / (\alpha \sigma_k \sqrt{m} / 2)` after
+    :math:`s` units of the clock (module docstring): :math:`s/2` from the neurons with
+    :math:`a_j y_k > 0` that stay active, and :math:`\mathbb{E}[\min(Z_+, s)] = \int_0^s
+    (1 - \Phi(u))\, du` from those that switch off.
     """
     s = np.asarray(s, dtype=np.float64)
     if np.any(s < 0):
@@ -109,8 +124,8 @@ def inverse_fit_response(x: float) -> float:
 
 
 def max_normal_quantile(q: float, n: int) -> float:
-    """The q-quantile of the maximum of n independent standard normals:
-    Phi^-1(q^(1/n))."""
+    r"""The :math:`q`-quantile of the maximum of :math:`n` independent standard normals:
+    :math:`\Phi^{-1}(q^{1/n})`."""
     if not 0 < q < 1:
         raise ValueError(f"q must be in (0, 1), got {q}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -119,9 +134,9 @@ def max_normal_quantile(q: float, n: int) -> float:
 
 
 def fit_time_quantile(setup: Setup, q: float = 0.5) -> float:
-    """The q-quantile over seeds of the predicted training-fit time (in steps,
-    continuous): tau Lambda^-1(sqrt(2) M_q / sqrt(m)), M_q the q-quantile of max_k Z_k;
-    0 if M_q <= 0.
+    r"""The q-quantile over seeds of the predicted training-fit time (in steps,
+    continuous): :math:`\tau \Lambda^{-1}(\sqrt{2} M_q / \sqrt{m})`, :math:`M_q` the
+    :math:`q`-quantile of :math:`\max_k Z_k`; 0 if :math:`M_q \le 0`.
 
     The measured fit step is the first integer step at or after it."""
     z = max_normal_quantile(q, setup.n)
@@ -153,40 +168,51 @@ def limit_dynamics(
     seed: int = 0,
     every: int = 5,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The p -> infinity, g = 1/2 dynamics of a population of neurons, in units of the
-    clock.
+    r"""The :math:`p \to \infty`, :math:`g = 1/2` dynamics of a population of neurons,
+    in units of the clock.
 
-    Pre-activations are measured in initial standard deviations (sigma = r sqrt(p)) and
-    time in s = t / tau. With <x_i, x_k> / p -> delta_ik + beta S_ik (S_ik = +1 for the
-    same cluster, -1 for opposite clusters, 0 otherwise; beta = ||mu||^2 / p), Lemma
-    A.4's step becomes, per unit s,
+    Pre-activations are measured in initial standard deviations (:math:`\sigma = r
+    \sqrt{p}`) and time in :math:`s = t / \tau`. With :math:`\langle x_i, x_k\rangle / p
+    \to \delta_{ik} + \beta S_{ik}` (:math:`S_{ik} = +1` for the same cluster,
+    :math:`-1` for opposite clusters, 0 otherwise; :math:`\beta = \|\mu\|^2 / p`), Lemma
+    A.4's step becomes, per unit :math:`s`,
 
-        dh_ji / ds  = sgn(a_j) [ y_i 1[h_ji > 0] + beta ytilde_nu(i) D_nu(i),j ],
-        dc_jnu / ds = sgn(a_j) beta ytilde_nu D_nu,j,
+    .. math::
 
-    for the pre-activation h_ji on training point i and c_jnu = <w_j, nu> / sigma, with
-    D_nu,j = d_nu,j - d_(-nu),j and d_nu,j = sum over active i in cluster nu of y_i
-    ytilde_nu. Initially h_ji = sqrt(beta) <g_j, nu(i)> / ||mu|| + xi_ji and c_jnu =
-    sqrt(beta) <g_j, nu> / ||mu||, with (g_j along mu1, mu2) and xi_ji independent
-    standard normals: a neuron is described by its initial inner products with the data.
-    r, m and p have dropped out; the training set enters through its clusters and labels
+        \frac{dh_{ji}}{ds} = \operatorname{sgn}(a_j) \big[ y_i \mathbb{1}[h_{ji} > 0]
+        + \beta \tilde y_{\nu(i)} D_{\nu(i),j} \big], \qquad
+        \frac{dc_{j\nu}}{ds} = \operatorname{sgn}(a_j)\, \beta \tilde y_\nu D_{\nu,j},
+
+    for the pre-activation :math:`h_{ji}` on training point :math:`i` and
+    :math:`c_{j\nu} = \langle w_j, \nu\rangle / \sigma`, with :math:`D_{\nu,j} =
+    d_{\nu,j} - d_{-\nu,j}` and :math:`d_{\nu,j}` the sum of :math:`y_i \tilde y_\nu`
+    over the active :math:`i` in cluster :math:`\nu`. Initially :math:`h_{ji} =
+    \sqrt{\beta} \langle g_j, \nu(i)\rangle / \|\mu\| + \xi_{ji}` and :math:`c_{j\nu} =
+    \sqrt{\beta} \langle g_j, \nu\rangle / \|\mu\|`, with (:math:`g_j` along
+    :math:`\mu_1, \mu_2`) and :math:`\xi_{ji}` independent standard normals: a neuron is
+    described by its initial inner products with the data. :math:`r`, :math:`m` and
+    :math:`p` have dropped out; the training set enters through its clusters and labels
     only.
 
-    For a fresh point x of cluster nu, <w_j, x> / sigma ~ N(c_jnu, 1) independently over
-    j (the memorization adds s^2 n / (4p) to the variance: neglected), so the network
-    output is F(x) / sigma ~ N(sqrt(m) M_nu, V_nu) with
+    For a fresh point :math:`x` of cluster :math:`\nu`, :math:`\langle w_j, x\rangle /
+    \sigma \sim N(c_{j\nu}, 1)` independently over :math:`j` (the memorization adds
+    :math:`s^2 n / (4p)` to the variance: neglected), so the network output is
+    :math:`F(x) / \sigma \sim N(\sqrt{m} M_\nu, V_\nu)` with
 
-        M_nu = ytilde_nu mean_j sgn(a_j) G(c_jnu),
-        G(c) = E ReLU(N(c, 1)) = c Phi(c) + phi(c),
-        V_nu = mean_j Var ReLU(N(c_jnu, 1)),
+    .. math::
 
-    and the clean accuracy on cluster nu is Phi(sqrt(m) M_nu / sqrt(V_nu))
-    (:func:`limit_accuracy`).
+        M_\nu = \tilde y_\nu \operatorname{mean}_j \operatorname{sgn}(a_j) G(c_{j\nu}),
+        \quad G(c) = \mathbb{E}\,\mathrm{ReLU}(N(c, 1)) = c \Phi(c) + \phi(c), \quad
+        V_\nu = \operatorname{mean}_j \operatorname{Var} \mathrm{ReLU}(N(c_{j\nu}, 1)),
+
+    and the clean accuracy on cluster :math:`\nu` is :math:`\Phi(\sqrt{m} M_\nu /
+    \sqrt{V_\nu})` (:func:`limit_accuracy`).
 
     Args:
         cluster: [n] cluster index of each training point (0..3). y: [n] noisy labels
-            (+-1).
-        beta: ||mu||^2 / p > 0. s_max: last time (clock units). ds: Euler step in s.
+            (:math:`\pm 1`).
+        beta: :math:`\beta = \|\mu\|^2 / p > 0`. s_max: last time (clock units). ds:
+            Euler step in s.
         neurons: population size (half of each sign). seed: of the population.
         every: record M and V every ``every`` Euler steps (and at the last).
 
@@ -233,9 +259,9 @@ def limit_dynamics(
 
 
 def limit_accuracy(M: np.ndarray, V: np.ndarray, m: int) -> np.ndarray:
-    """Clean test accuracy of width m from :func:`limit_dynamics`: mean over the four
-    clusters of
-    Phi(sqrt(m) M_nu / sqrt(V_nu)). M, V: [..., 4] -> [...]."""
+    r"""Clean test accuracy of width :math:`m` from :func:`limit_dynamics`: mean over
+    the four clusters of :math:`\Phi(\sqrt{m} M_\nu / \sqrt{V_\nu})`. M, V: [..., 4] ->
+    [...]."""
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
         raise ValueError(f"m must be an integer >= 1, got {m!r}")
     return stats.norm.cdf(math.sqrt(m) * np.asarray(M) / np.sqrt(np.asarray(V))).mean(

@@ -1,23 +1,25 @@
-"""The stored data of the chapter "How long is the plateau?": ``python -m xorgrok
+r"""The stored data of the chapter "How long is the plateau?": ``python -m xorgrok
 plateau-data``.
 
-A grid of cells (m, tau) around one base setup (n = 50, p = 4e6, ||mu||^2 sqrt(n) / p =
-0.1, eta = 0.05): for each cell r = omega_init / alpha is set so that the clock
-:func:`xorgrok.plateau.time_scale` equals tau, and ``seeds`` networks are trained for
-max(300 tau, 100) steps (every step up to 300 recorded, then 40 steps a decade).
-Written:
+A grid of cells :math:`(m, \tau)` around one base setup (:math:`n = 50`, :math:`p = 4
+\times 10^6`, :math:`\|\mu\|^2 \sqrt{n} / p = 0.1`, :math:`\eta = 0.05`): for each cell
+:math:`r = \omega_{\text{init}} / \alpha` is set so that the clock
+:func:`xorgrok.plateau.time_scale` equals :math:`\tau`, and ``seeds`` networks are
+trained for :math:`\max(300\tau, 100)` steps (every step up to 300 recorded, then 40
+steps a decade). Written:
 
 * ``plateau_runs.csv``: per (cell, seed) the step at which every training label is
   fitted and the first recorded steps at which the clean test accuracy reaches 0.75 and
   0.9 (empty: never);
 * ``plateau_curves.csv``: per cell and recorded step, the 20 / 50 / 80 % quantiles over
   seeds of the training and clean test accuracy;
-* ``plateau_limit.csv``: per seed and width m, the crossing times s = t / tau of the
+* ``plateau_limit.csv``: per seed and width :math:`m`, the crossing times :math:`s = t
+  / \tau` of the
   levels predicted by the large-width limit (:func:`xorgrok.plateau.limit_dynamics`,
   4000 neurons, Euler step 0.4, on the seed's own training set, which is the same in
   every cell) and the predicted final accuracy;
-* ``plateau_limit_curves.csv``: per m and s, the 20 / 50 / 80 % quantiles over seeds of
-  the predicted clean test accuracy;
+* ``plateau_limit_curves.csv``: per :math:`m` and :math:`s`, the 20 / 50 / 80 %
+  quantiles over seeds of the predicted clean test accuracy;
 * ``provenance_plateau.txt``.
 """
 
@@ -54,7 +56,8 @@ __all__ = [
 ]
 
 _P, _N = 4_000_000, 50
-#: The base setup, with ||mu||^2 sqrt(n) / p = 0.1; each cell replaces m and omega_init.
+#: The base setup, with :math:`\|\mu\|^2 \sqrt{n} / p = 0.1`; each cell replaces ``m``
+#: and ``omega_init``.
 BASE = Setup(
     p=_P,
     n=_N,
@@ -65,8 +68,8 @@ BASE = Setup(
     omega_init=1e-12,
     alpha=1e-12,
 )
-#: The cells (m, tau); tau spans two decades at m = 10 and 100, m two decades at
-#: tau = 0.5 and 5.
+#: The cells :math:`(m, \tau)`; :math:`\tau` spans two decades at :math:`m = 10` and
+#: 100, :math:`m` two decades at :math:`\tau = 0.5` and 5.
 CELLS = (
     (10, 0.5),
     (10, 5.0),
@@ -86,7 +89,8 @@ LIMIT = {"neurons": 4000, "ds": 0.4, "every": 2, "s_max": 300.0}
 
 
 def cell_setup(m: int, tau: float, base: Setup = BASE) -> Setup:
-    """``base`` with width m and omega_init chosen so that time_scale = tau."""
+    r"""``base`` with width :math:`m` and :math:`\omega_{\text{init}}` chosen so that
+    :func:`xorgrok.plateau.time_scale` is :math:`\tau`."""
     r = tau * math.sqrt(base.p) / (2 * base.n * math.sqrt(m))
     return base.replace(m=m, omega_init=r * base.alpha)
 

@@ -28,6 +28,7 @@ from matplotlib.text import Text
 __all__ = [
     "COLORS",
     "CLUSTER_COLORS",
+    "CLUSTER_MATH",
     "COLUMN_IN",
     "COLUMN_PX",
     "DPI",
@@ -55,8 +56,12 @@ COLORS = {
     "black": "#000000",
 }
 
-#: Colour per cluster index (+mu1, -mu1, +mu2, -mu2).
+#: Colour per cluster index (:math:`+\mu_1, -\mu_1, +\mu_2, -\mu_2`).
 CLUSTER_COLORS = ("#009E73", "#56B4E9", "#CC79A7", "#E69F00")
+
+#: Name per cluster index as mathematics (mathtext and MyST ``$...$``) for labels:
+#: :data:`xorgrok.data.CLUSTER_NAMES` typeset.
+CLUSTER_MATH = (r"$+\mu_1$", r"$-\mu_1$", r"$+\mu_2$", r"$-\mu_2$")
 
 #: Width in CSS pixels of the website's text column in a 1366-px-wide window
 #: (sphinx-book-theme,
@@ -167,9 +172,9 @@ def format_number(value: float) -> str:
     """A number as a reader writes it, in LaTeX: ``40{,}000``, ``35.36``, ``10^{-12}``,
     ``2.5 \\times 10^{-7}``.
 
-    Integers get thousands separators; powers of ten and numbers below 1e-3 or from 1e6
-    on use scientific notation; others keep 4 significant digits. ``nan`` is "n/a"
-    (callers say what it means).
+    Integers get thousands separators; powers of ten and numbers below :math:`10^{-3}`
+    or from :math:`10^6` on use scientific notation; others keep 4 significant digits.
+    ``nan`` is "n/a" (callers say what it means).
     """
     import math
 

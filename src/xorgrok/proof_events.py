@@ -1,14 +1,14 @@
-"""Theorem 3.1 tested as stated: its window, its three conclusions, the proof's good
+r"""Theorem 3.1 tested as stated: its window, its three conclusions, the proof's good
 events and the approximations the proof makes, measured on sampled problems.
 
-* :func:`theorem_window`: the steps C n^0.01 <= t <= sqrt(n) of part 3;
+* :func:`theorem_window`: the steps :math:`C n^{0.01} \le t \le \sqrt{n}` of part 3;
 * :func:`data_events`: the data events (B1)-(B4) of Lemma 4.1, exactly on one sample;
 * :func:`init_events`: the events (D1)-(D4) of Lemma 4.4 (D1-D3 from
   :func:`xorgrok.features.lemma44_events`, D4 read literally);
-* :func:`g_deviation`: max_i abs(g_i^(t) - 1/2) from the training outputs, against 2 /
-  n^1.5;
-* :func:`preact_change_error`: Lemma A.4's one-step change of <w_j, x_k> against the
-  measured one;
+* :func:`g_deviation`: :math:`\max_i |g_i^{(t)} - 1/2|` from the training outputs,
+  against :math:`2 / n^{1.5}`;
+* :func:`preact_change_error`: Lemma A.4's one-step change of :math:`\langle w_j,
+  x_k\rangle` against the measured one;
 * :func:`conclusions`: the three parts of Theorem 3.1 on one run;
 * :func:`wilson`: the Wilson interval of a binomial proportion.
 
@@ -62,10 +62,10 @@ def _check_epsilon(epsilon: float) -> float:
 
 
 def theorem_window(n: int, C: float) -> tuple[int, int]:
-    """The integer steps of part 3 of Theorem 3.1, C n^0.01 <= t <= sqrt(n), as (first,
-    last).
+    r"""The integer steps of part 3 of Theorem 3.1, :math:`C n^{0.01} \le t \le
+    \sqrt{n}`, as (first, last).
 
-    The window is empty (first > last) when C n^0.01 > sqrt(n).
+    The window is empty (first > last) when :math:`C n^{0.01} > \sqrt{n}`.
     """
     n = _check_n(n)
     real = isinstance(C, (int, float, np.floating, np.integer)) and not isinstance(
@@ -77,8 +77,8 @@ def theorem_window(n: int, C: float) -> tuple[int, int]:
 
 
 def generalization_exponent(n: int, p: int, mu_norm: float) -> float:
-    """n^0.99 ||mu||^4 / p, the exponent of part 3's bound exp(-Omega(n^0.99 ||mu||^4 /
-    p))."""
+    r""":math:`n^{0.99} \|\mu\|^4 / p`, the exponent of part 3's bound
+    :math:`\exp(-\Omega(n^{0.99} \|\mu\|^4 / p))`."""
     return _check_n(n) ** 0.99 * float(mu_norm) ** 4 / float(p)
 
 
@@ -90,23 +90,24 @@ def generalization_exponent(n: int, p: int, mu_norm: float) -> float:
 def data_events(
     problem: Problem, epsilon: float = EPSILON_MAX
 ) -> dict[str, float | bool]:
-    """The events (B1)-(B4) of Lemma 4.1 on the training set of ``problem`` (log:
+    r"""The events (B1)-(B4) of Lemma 4.1 on the training set of ``problem`` (log:
     natural).
 
-    Each ``bK`` is the worst ratio (left side / bound, so that the event holds when <= 1
-    for B1-B3, >= 1 for B4) and ``holds_bK`` whether the event holds:
+    Each ``bK`` is the worst ratio (left side / bound, so that the event holds when it
+    is at most 1 for B1-B3, at least 1 for B4) and ``holds_bK`` whether the event holds:
 
-    * (B1) for every k and nu, <x_k - xbar_k, nu> <= 10 sqrt(log n) ||mu|| and
-      abs(||x_k||^2 - p - ||mu||^2) <= 10 sqrt(p log n): ``b1`` is the larger of the
-      two ratios;
-    * (B2) abs(<x_i, x_k> - <xbar_i, xbar_k>) <= 10 sqrt(p log n) for i != k;
-    * (B3) abs(c_nu + n_nu - n/4) <= sqrt(epsilon n log n) and
-      abs(n_nu - eta (c_nu + n_nu)) <= sqrt(epsilon eta n log n) for every nu;
-    * (B4) abs(c_nu + n_nu - c_(-nu) - n_(-nu)) >= n^(1/2 - epsilon) and
-      abs(n_nu - n_(-nu)) >= eta n^(1/2 - epsilon) for every nu: ``b4`` is the smaller
-      ratio.
+    * (B1) for every :math:`k` and :math:`\nu`, :math:`\langle x_k - \bar x_k,
+      \nu\rangle \le 10 \sqrt{\log n}\, \|\mu\|` and :math:`\big|\|x_k\|^2 - p -
+      \|\mu\|^2\big| \le 10 \sqrt{p \log n}`: ``b1`` is the larger of the two ratios;
+    * (B2) :math:`|\langle x_i, x_k\rangle - \langle \bar x_i, \bar x_k\rangle| \le 10
+      \sqrt{p \log n}` for :math:`i \ne k`;
+    * (B3) :math:`|c_\nu + n_\nu - n/4| \le \sqrt{\epsilon n \log n}` and :math:`|n_\nu
+      - \eta (c_\nu + n_\nu)| \le \sqrt{\epsilon \eta n \log n}` for every :math:`\nu`;
+    * (B4) :math:`|c_\nu + n_\nu - c_{-\nu} - n_{-\nu}| \ge n^{1/2 - \epsilon}` and
+      :math:`|n_\nu - n_{-\nu}| \ge \eta n^{1/2 - \epsilon}` for every :math:`\nu`:
+      ``b4`` is the smaller ratio.
 
-    xbar_k is the mean of x_k's cluster.
+    :math:`\bar x_k` is the mean of :math:`x_k`'s cluster.
     """
     epsilon = _check_epsilon(epsilon)
     s = problem.setup
@@ -153,13 +154,14 @@ def data_events(
 def init_events(
     problem: Problem, kappa: float = KAPPA_LEMMA47, epsilon: float = EPSILON_MAX
 ) -> dict[str, float | bool]:
-    """The events (D1)-(D4) of Lemma 4.4 on ``problem``, flattened: ``dK`` the measured
+    r"""The events (D1)-(D4) of Lemma 4.4 on ``problem``, flattened: ``dK`` the measured
     value, ``dK_bound`` the lemma's bound and ``holds_dK`` whether the event holds.
 
     (D1)-(D3) are :func:`xorgrok.features.lemma44_events` with the full
-    (nu, kappa)-alignment. (D4) is read literally: for every nu and sign, the sum over
-    the (nu, kappa)-aligned neurons J of that sign of c_nu - n_nu - d_(-nu),j^(0) is at
-    least (n/10) #J, which holds vacuously when J is empty. ``d4`` is the smallest mean
+    :math:`(\nu, \kappa)`-alignment. (D4) is read literally: for every :math:`\nu` and
+    sign, the sum over the :math:`(\nu, \kappa)`-aligned neurons :math:`J` of that sign
+    of :math:`c_\nu - n_\nu - d_{-\nu,j}^{(0)}` is at least :math:`(n/10) |J|`, which
+    holds vacuously when :math:`J` is empty. ``d4`` is the smallest mean
     over the non-empty sets (NaN if all eight are empty) and ``d4_sets`` their number.
     """
     n = problem.setup.n
@@ -200,12 +202,14 @@ def init_events(
 
 
 def g_deviation(f_train: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """max_i abs(g_i - 1/2) with g_i = -l'(y_i f_i) = 1 / (1 + exp(y_i f_i)).
+    r""":math:`\max_i |g_i - 1/2|` with :math:`g_i = -\ell'(y_i f_i) = 1 / (1 + e^{y_i
+    f_i})`.
 
-    Computed as abs(tanh(y_i f_i / 2)) / 2, exact for tiny outputs (no cancellation).
+    Computed as :math:`|\tanh(y_i f_i / 2)| / 2`, exact for tiny outputs (no
+    cancellation).
 
     Args:
-        f_train: [..., n] outputs on the training points. y: [n] labels (+-1).
+        f_train: [..., n] outputs on the training points. y: [n] labels (:math:`\pm 1`).
 
     Returns:
         [...] the largest deviation over the training points.
@@ -215,20 +219,25 @@ def g_deviation(f_train: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def g_deviation_bound(n: int) -> float:
-    """The proof's bound on max_i abs(g_i^(t) - 1/2) in the window: 2 / n^1.5."""
+    r"""The proof's bound on :math:`\max_i |g_i^{(t)} - 1/2|` in the window: :math:`2 /
+    n^{1.5}`."""
     return 2.0 / _check_n(n) ** 1.5
 
 
 def preact_change_error(preacts: np.ndarray, problem: Problem) -> np.ndarray:
-    """Relative error of Lemma A.4's one-step change of <w_j, x_k>, step by step.
+    r"""Relative error of Lemma A.4's one-step change of :math:`\langle w_j,
+    x_k\rangle`, step by step.
 
-    For each recorded pair of consecutive steps t, t + 1: ||measured - predicted||_F /
-    ||measured||_F over all (j, k), with the prediction of
-    :func:`xorgrok.features.predicted_preact_change` (g_i = 1/2, ||x_k||^2 = p, <x_i,
-    x_k> = +-||mu||^2 within a pair of clusters, 0 across).
+    For each recorded pair of consecutive steps :math:`t, t + 1`:
+    :math:`\|\text{measured} - \text{predicted}\|_F / \|\text{measured}\|_F` over all
+    :math:`(j, k)`, with the
+    prediction of :func:`xorgrok.features.predicted_preact_change` (:math:`g_i = 1/2`,
+    :math:`\|x_k\|^2 = p`, :math:`\langle x_i, x_k\rangle = \pm\|\mu\|^2` within a pair
+    of clusters, 0 across).
 
     Args:
-        preacts: [T, m, n] <w_j^(t), x_k> at consecutive steps t = 0..T-1.
+        preacts: [T, m, n] :math:`\langle w_j^{(t)}, x_k\rangle` at consecutive steps
+            :math:`t = 0, \dots, T-1`.
         problem: the run's problem (a, labels, clusters, setup).
 
     Returns:
@@ -257,7 +266,7 @@ def preact_change_error(preacts: np.ndarray, problem: Problem) -> np.ndarray:
 def conclusions(
     t: np.ndarray, train_acc: np.ndarray, test_err: np.ndarray, n: int, C: float
 ) -> dict[str, float | bool]:
-    """The three parts of Theorem 3.1 measured on one run.
+    r"""The three parts of Theorem 3.1 measured on one run.
 
     Args:
         t: [T] recorded steps; must contain 1 and the window of :func:`theorem_window`.
@@ -265,11 +274,11 @@ def conclusions(
         test_err: [T] clean test error. n, C: the training set size and the constant.
 
     Returns:
-        A dict: ``part1``, every training label fitted at t = 1; ``err1``, the clean
-        error at t = 1, and ``dev1`` = abs(2 err1 - 1) (part 2 asks dev1 <=
-        n^-Omega(1)); ``fit_window``, every training label fitted at every step of the
-        window; ``err_window``, the largest clean error over the window; ``t_lo``,
-        ``t_hi``, the window.
+        A dict: ``part1``, every training label fitted at :math:`t = 1`; ``err1``, the
+        clean error at :math:`t = 1`, and ``dev1`` = ``abs(2 * err1 - 1)`` (part 2 asks
+        ``dev1`` :math:`\le n^{-\Omega(1)}`); ``fit_window``, every training label
+        fitted at every step of the window; ``err_window``, the largest clean error over
+        the window; ``t_lo``, ``t_hi``, the window.
     """
     t = np.asarray(t)
     train_acc = np.asarray(train_acc, dtype=np.float64)
@@ -297,9 +306,11 @@ def conclusions(
 def wilson(
     k: np.ndarray, total: np.ndarray, z: float = 1.959964
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval (default 95 %) for k successes out of ``total`` trials.
+    r"""Wilson score interval (default 95 %) for k successes out of ``total`` trials.
 
-    (phat + z^2/2N -+ z sqrt(phat (1 - phat)/N + z^2/4N^2)) / (1 + z^2/N).
+    .. math::
+
+        \frac{\hat p + z^2/2N \mp z \sqrt{\hat p (1 - \hat p)/N + z^2/4N^2}}{1 + z^2/N}
     """
     k = np.asarray(k, dtype=np.float64)
     total = np.asarray(total, dtype=np.float64)

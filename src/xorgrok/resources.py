@@ -1,4 +1,4 @@
-"""Resource and range checks made before a run allocates or computes anything.
+r"""Resource and range checks made before a run allocates or computes anything.
 
 * :func:`available_bytes`: the memory this process may still use: the smaller of the
   machine's available memory (``MemAvailable`` of ``/proc/meminfo``) and what the
@@ -8,14 +8,15 @@
   span and reduced engines (recorded arrays, allocated up front, plus every seed in
   flight); :func:`check_memory` refuses with :class:`ResourceError` (a ``MemoryError``)
   naming the estimate and the limit.
-* :func:`output_bound`: an upper bound on the magnitude of f(x; W^(t)) over a run.
-  The logistic loss has -1 < l' < 0, so gradient descent moves each w_j by at most
-  alpha R / sqrt(m) a step (R = max ||x_i||): the weights grow at most linearly and the
-  output stays below (||w_j^(0)|| + t alpha R / sqrt(m)) R sqrt(m).
+* :func:`output_bound`: an upper bound on the magnitude of :math:`f(x; W^{(t)})` over a
+  run. The logistic loss has :math:`-1 < \ell' < 0`, so gradient descent moves each
+  :math:`w_j` by at most :math:`\alpha R / \sqrt{m}` a step (:math:`R = \max_i
+  \|x_i\|`): the weights grow at most linearly and the output stays below
+  :math:`(\max_j \|w_j^{(0)}\| + t \alpha R / \sqrt{m})\, R \sqrt{m}`.
   :func:`float_range_issue` compares it (and the span engine's scaled pre-activations
-  <w_j, x_i> / alpha) with the range of a floating type, so an overflow is predicted
-  before it happens instead of being reported as a divergence, and :func:`check_run`
-  picks float64 or refuses, naming the parameter.
+  :math:`\langle w_j, x_i\rangle / \alpha`) with the range of a floating type, so an
+  overflow is predicted before it happens instead of being reported as a divergence, and
+  :func:`check_run` picks float64 or refuses, naming the parameter.
 """
 
 from __future__ import annotations
@@ -169,17 +170,18 @@ def _init_norm(setup: Setup) -> float:
 
 
 def output_bound(setup: Setup, steps: int) -> float:
-    """Upper bound on the magnitude of f(x_i; W^(t)) for t <= steps (module
-    docstring)."""
+    r"""Upper bound on the magnitude of :math:`f(x_i; W^{(t)})` for :math:`t \le`
+    ``steps`` (module docstring)."""
     R = _radius(setup)
     w = _init_norm(setup) + steps * setup.alpha * R / math.sqrt(setup.m)  # >= ||w_j||
     return w * R * math.sqrt(setup.m)
 
 
 def float_range_issue(setup: Setup, steps: int, dtype: torch.dtype) -> str | None:
-    """Why ``dtype`` cannot represent this run, naming the parameter to change; None if
-    it can. Checks alpha, :func:`output_bound` and the span engine's <w_j, x_i> / alpha
-    against the type's range shrunk by :data:`RANGE_MARGIN`."""
+    r"""Why ``dtype`` cannot represent this run, naming the parameter to change; None if
+    it can. Checks :math:`\alpha`, :func:`output_bound` and the span engine's
+    :math:`\langle w_j, x_i\rangle / \alpha` against the type's range shrunk by
+    :data:`RANGE_MARGIN`."""
     info = torch.finfo(dtype)
     top, bottom = info.max / RANGE_MARGIN, info.tiny * RANGE_MARGIN
     name = str(dtype).removeprefix("torch.")

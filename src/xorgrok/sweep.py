@@ -1,4 +1,4 @@
-"""Sweeps: a grid of setups x seeds, trained in parallel, cached on disk, resumable.
+r"""Sweeps: a grid of setups x seeds, trained in parallel, cached on disk, resumable.
 
 A *cell* (:class:`Cell`) is everything that fixes a result except the seed: the
 :class:`~xorgrok.Setup`, the number of steps, the recorded steps, the engine, the
@@ -25,11 +25,12 @@ T]`` arrays:
   in-process when ``workers=1``, or the executor of a ``dask.distributed`` client
   (``client.get_executor()``) to use a cluster.
 * **curves** stored per seed, at the recorded steps ``t`` [T]: ``train_acc`` (against
-  the noisy labels), ``test_acc`` (clean labels), ``loss`` (empirical risk L(W^(t))),
-  ``flipped_acc`` (fraction of the flipped training points fitted, i.e. sgn f(x_i) =
-  y_i; NaN when a seed has none) and ``clean_train_acc`` (the same on the unflipped
-  training points); ``diverged_at`` is the first step with a non-finite output (-1 if
-  none; the curves are NaN from there on).
+  the noisy labels), ``test_acc`` (clean labels), ``loss`` (empirical risk
+  :math:`L(W^{(t)})`), ``flipped_acc`` (fraction of the flipped training points fitted,
+  i.e. :math:`\operatorname{sgn} f(x_i) = y_i`; NaN when a seed has none) and
+  ``clean_train_acc`` (the same on the unflipped training points); ``diverged_at`` is
+  the first step with a non-finite output (-1 if none; the curves are NaN from there
+  on).
 """
 
 from __future__ import annotations
@@ -476,9 +477,9 @@ class SweepResult(Recorded):
             passed to :func:`sweep`).
         seeds: [S] seeds. t: [T] recorded steps (a cell with fewer steps has NaN beyond
             its last step).
-        train_acc, test_acc, loss, flipped_acc, clean_train_acc: [*G, S, T] (see the
+        train_acc, test_acc, loss, flipped_acc, clean_train_acc: ``[*G, S, T]`` (see the
             module docstring).
-        diverged_at: [*G, S] first non-finite step, -1 if none.
+        diverged_at: ``[*G, S]`` first non-finite step, -1 if none.
         n_cached, n_computed: how many (cell, seed) runs came from the cache and how
             many were computed.
         axes: the named axes of a grid made by :func:`grid` (name -> values), if known.
@@ -503,7 +504,7 @@ class SweepResult(Recorded):
         return self.cells.shape
 
     def quantiles(self, name: str, q: Iterable[float] = (0.2, 0.5, 0.8)) -> np.ndarray:
-        """Quantiles over seeds (NaN-aware) of a curve: shape [len(q), *G, T]."""
+        """Quantiles over seeds (NaN-aware) of a curve: shape ``[len(q), *G, T]``."""
         values = getattr(self, name)
         with warnings.catch_warnings():
             warnings.simplefilter(
@@ -512,16 +513,16 @@ class SweepResult(Recorded):
             return np.nanquantile(values, list(q), axis=-2)
 
     def median(self, name: str) -> np.ndarray:
-        """Median over seeds of a curve, [*G, T]."""
+        """Median over seeds of a curve, ``[*G, T]``."""
         return self.quantiles(name, (0.5,))[0]
 
     def at(self, name: str, step: int) -> np.ndarray:
-        """A curve at one recorded step, [*G, S]."""
+        """A curve at one recorded step, ``[*G, S]``."""
         return getattr(self, name)[..., self.index(step)]
 
     def final(self, name: str) -> np.ndarray:
         """A curve at each cell's last recorded step (cells may have different
-        ``steps``): [*G, S]."""
+        ``steps``): ``[*G, S]``."""
         values = getattr(self, name)
         last = np.empty(self.shape, dtype=np.int64)
         for idx in np.ndindex(*self.shape):
@@ -753,8 +754,8 @@ def _stack_runs(
     seeds: list[int],
     record_all: np.ndarray,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The curves as [*G, S, T] arrays (NaN beyond a cell's steps) and
-    ``diverged_at`` [*G, S]."""
+    """The curves as ``[*G, S, T]`` arrays (NaN beyond a cell's steps) and
+    ``diverged_at`` ``[*G, S]``."""
     S, T = len(seeds), len(record_all)
     arrays = {name: np.full(shape + (S, T), np.nan) for name in CURVES}
     diverged = np.full(shape + (S,), -1, dtype=np.int64)
@@ -776,7 +777,7 @@ def stack_results(
     axis, one entry per part.
 
     Every part has the same grid shape G, seeds and recorded steps; the result has the
-    grid shape [*G, len(parts)] and the named ``axes``.
+    grid shape ``[*G, len(parts)]`` and the named ``axes``.
     """
     G = len(parts[0].shape)
     cells = np.empty(parts[0].shape + (len(parts),), dtype=object)

@@ -79,18 +79,21 @@ CHUNK = 10
 
 
 def theorem_setup(n: int, C: float, m: int = M, n_test: int = N_TEST) -> Setup:
-    """The setup of the stored data: A1-A6 hold with constant C, eta = 0.05, and the
-    default slack 2 of :func:`xorgrok.theory.setup_satisfying_assumptions` (p twice the
-    smallest dimension A1 and A2 allow, omega_init half the largest A5 allows)."""
+    r"""The setup of the stored data: A1-A6 hold with constant :math:`C`, :math:`\eta =
+    0.05`, and the default slack 2 of
+    :func:`xorgrok.theory.setup_satisfying_assumptions` (:math:`p` twice the smallest
+    dimension A1 and A2 allow, :math:`\omega_{\text{init}}` half the largest A5
+    allows)."""
     return setup_satisfying_assumptions(
         n=n, m=m, C=C, eta=0.05, n_test=n_test, slack=SLACK
     )
 
 
 def representable(n: int, C: float) -> bool:
-    """Whether the setup of (n, C) has p <= 2**53, the largest dimension a
-    :class:`xorgrok.config.Setup` holds (p = ceil(2 C^4 n^5.02) exceeds it from n = 800
-    with C = 2 on); the data skip the other cells."""
+    r"""Whether the setup of :math:`(n, C)` has :math:`p \le 2^{53}`, the largest
+    dimension a :class:`xorgrok.config.Setup` holds (:math:`p = \lceil 2 C^4 n^{5.02}
+    \rceil` exceeds it from :math:`n = 800` with :math:`C = 2` on); the data skip the
+    other cells."""
     return math.ceil(SLACK * required_dimension(n, C)) <= MAX_INT
 
 

@@ -1,10 +1,11 @@
-"""The paper's theory made computable: assumptions A1-A6, the near-orthogonality bound,
+r"""The paper's theory made computable: assumptions A1-A6, the near-orthogonality bound,
 the one-step approximation of gradient descent (Lemma 4.6, Lemma A.10), the
-linear-classifier limit and the per-cluster counts c_nu, n_nu, e_nu (the paper's
-Sections 3 and 4).
+linear-classifier limit and the per-cluster counts :math:`c_\nu`, :math:`n_\nu`,
+:math:`e_\nu` (the paper's Sections 3 and 4).
 
-Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = +mu1, 1 = -mu1, 2 =
-+mu2, 3 = -mu2; :data:`xorgrok.data.OPPOSITE` maps a cluster nu to -nu. Functions that
+Conventions. Clusters are indexed as in :mod:`xorgrok.data`: 0 = :math:`+\mu_1`, 1 =
+:math:`-\mu_1`, 2 = :math:`+\mu_2`, 3 = :math:`-\mu_2`; :data:`xorgrok.data.OPPOSITE`
+maps a cluster :math:`\nu` to :math:`-\nu`. Functions that
 take a :class:`xorgrok.Problem` work with both samplers (dense and reduced): they only
 use inner products, which the reduced sampler reproduces exactly in distribution.
 """
@@ -81,7 +82,7 @@ def _check_pos_real(name: str, value) -> float:
 
 @dataclass(frozen=True)
 class AssumptionCheck:
-    """One assumption ``lhs <= rhs`` (after moving terms) evaluated for a Setup and a
+    r"""One assumption ``lhs <= rhs`` (after moving terms) evaluated for a Setup and a
     constant C.
 
     Attributes:
@@ -90,11 +91,11 @@ class AssumptionCheck:
         lhs, rhs: both sides, written so that the assumption reads ``lhs >= rhs``
             (``larger`` side first).
         holds: whether it holds.
-        factor: lhs / rhs; >= 1 when it holds, and by how much it fails otherwise (e.g.
-            1e-3: short by 1000x).
-        max_C: the largest C for which it holds (``inf`` if C does not enter; ``0`` if
-            it fails whatever C >= 1 would be: then ``max_C`` < 1 is still reported as
-            the formal value).
+        factor: ``lhs / rhs``; at least 1 when it holds, and by how much it fails
+            otherwise (e.g. :math:`10^{-3}`: short by a factor 1000).
+        max_C: the largest :math:`C` for which it holds (``inf`` if :math:`C` does not
+            enter; ``0`` if it fails whatever :math:`C \ge 1` would be: then ``max_C``
+            < 1 is still reported as the formal value).
     """
 
     name: str
@@ -107,16 +108,17 @@ class AssumptionCheck:
 
 
 def check_assumptions(setup: Setup, C: float = 1.0) -> list[AssumptionCheck]:
-    """Evaluate A1-A6 for ``setup`` with the universal constant ``C`` (>= 1).
+    r"""Evaluate A1-A6 for ``setup`` with the universal constant ``C`` (at least 1).
 
     Each check is written as ``lhs >= rhs``:
 
-    * A1  ||mu||^2 >= C n^0.51 sqrt(p)
-    * A2  p >= C n^2 ||mu||^2
-    * A3  1/C >= eta
-    * A4  1/(C n p) >= alpha
-    * A5  alpha ||mu||^2 >= omega_init n m^(3/2) p      (C does not enter)
-    * A6  m >= C n^0.02
+    * A1: :math:`\|\mu\|^2 \ge C n^{0.51} \sqrt{p}`
+    * A2: :math:`p \ge C n^2 \|\mu\|^2`
+    * A3: :math:`1/C \ge \eta`
+    * A4: :math:`1/(C n p) \ge \alpha`
+    * A5: :math:`\alpha \|\mu\|^2 \ge \omega_{\text{init}}\, n m^{3/2} p`
+      (:math:`C` does not enter)
+    * A6: :math:`m \ge C n^{0.02}`
     """
     C = _check_C(C)
     p, n, m = setup.p, setup.n, setup.m
@@ -159,10 +161,11 @@ def check_assumptions(setup: Setup, C: float = 1.0) -> list[AssumptionCheck]:
 
 
 def required_dimension(n: int, C: float = 1.0) -> float:
-    """The smallest p for which A1 and A2 can hold together: p >= C^4 n^5.02.
+    r"""The smallest :math:`p` for which A1 and A2 can hold together: :math:`p \ge C^4
+    n^{5.02}`.
 
-    From A1, ||mu||^2 >= C n^0.51 sqrt(p); put it into A2: p >= C n^2 ||mu||^2 >= C^2
-    n^2.51 sqrt(p), i.e. sqrt(p) >= C^2 n^2.51.
+    From A1, :math:`\|\mu\|^2 \ge C n^{0.51} \sqrt{p}`; put it into A2: :math:`p \ge C
+    n^2 \|\mu\|^2 \ge C^2 n^{2.51} \sqrt{p}`, i.e. :math:`\sqrt{p} \ge C^2 n^{2.51}`.
     """
     n = _check_pos_int("n", n)
     C = _check_C(C)
@@ -170,10 +173,10 @@ def required_dimension(n: int, C: float = 1.0) -> float:
 
 
 def mu_norm_range(p: int, n: int, C: float = 1.0) -> tuple[float, float]:
-    """The interval of ||mu|| allowed by A1 and A2 for this p, n, C: [sqrt(C n^0.51
-    sqrt(p)), sqrt(p / (C n^2))].
+    r"""The interval of :math:`\|\mu\|` allowed by A1 and A2 for this :math:`p, n, C`:
+    :math:`\big[\sqrt{C n^{0.51} \sqrt{p}},\ \sqrt{p / (C n^2)}\big]`.
 
-    Returns ``(lo, hi)``; the interval is empty (lo > hi) when p <
+    Returns ``(lo, hi)``; the interval is empty (``lo > hi``) when :math:`p` is below
     :func:`required_dimension`.
     """
     p = _check_pos_int("p", p)
@@ -192,14 +195,16 @@ def setup_satisfying_assumptions(
     n_test: int = 200,
     slack: float = 2.0,
 ) -> Setup:
-    """A Setup for which A1-A6 all hold with the constant C (the smallest such p, up to
-    ``slack``).
+    r"""A Setup for which A1-A6 all hold with the constant :math:`C` (the smallest such
+    :math:`p`, up to ``slack``).
 
-    p = ceil(slack * C^4 n^5.02) (:func:`required_dimension`); ||mu|| = the geometric
-    mean of the interval :func:`mu_norm_range` allows; alpha = 1/(C n p) (A4 with
-    equality, the largest step allowed); omega_init = max_omega_init / slack (A5 with
-    room). Raises ``ValueError`` when A3 (eta <= 1/C) or A6 (m >= C n^0.02) cannot hold
-    for the given eta and m, or when slack < 1.
+    :math:`p = \lceil \text{slack} \cdot C^4 n^{5.02} \rceil`
+    (:func:`required_dimension`); :math:`\|\mu\|` = the geometric mean of the interval
+    :func:`mu_norm_range` allows; :math:`\alpha = 1/(C n p)` (A4 with equality, the
+    largest step allowed); :math:`\omega_{\text{init}}` = :func:`max_omega_init` /
+    ``slack`` (A5 with room). Raises ``ValueError`` when A3 (:math:`\eta \le 1/C`) or A6
+    (:math:`m \ge C n^{0.02}`) cannot hold for the given :math:`\eta` and :math:`m`, or
+    when ``slack < 1``.
     """
     n = _check_pos_int("n", n)
     m = _check_pos_int("m", m)
@@ -231,7 +236,8 @@ def setup_satisfying_assumptions(
 
 
 def max_omega_init(setup: Setup) -> float:
-    """The largest omega_init allowed by A5: alpha ||mu||^2 / (n m^(3/2) p)."""
+    r"""The largest :math:`\omega_{\text{init}}` allowed by A5: :math:`\alpha \|\mu\|^2
+    / (n m^{3/2} p)`."""
     return setup.alpha * setup.mu_norm**2 / (setup.n * setup.m**1.5 * setup.p)
 
 
@@ -241,25 +247,35 @@ def max_omega_init(setup: Setup) -> float:
 
 
 def pairwise_bounds(p: int, n: int, mu_norm: float, c: float = 3.0) -> dict[str, float]:
-    """High-probability bounds on inner products and norms of n i.i.d. points of the XOR
-    mixture.
+    r"""High-probability bounds on inner products and norms of n i.i.d. points of the
+    XOR mixture.
 
-    Write x = nu + z with ||nu|| = ||mu|| and z ~ N(0, I_p). For independent x_i, x_k,
-    <x_i, x_k> - <nu_i, nu_k> = <nu_i, z_k> + <z_i, nu_k> + <z_i, z_k> has mean 0 and
-    variance 2||mu||^2 + p; it is close to Gaussian when p is large. With the Gaussian
-    tail and a union bound over the n^2 / 2 pairs, with probability about 1 - n^(2 -
-    c^2/2) every pair satisfies
+    Write :math:`x = \nu + z` with :math:`\|\nu\| = \|\mu\|` and :math:`z \sim N(0,
+    I_p)`. For independent :math:`x_i, x_k`, :math:`\langle x_i, x_k\rangle - \langle
+    \nu_i, \nu_k\rangle = \langle \nu_i, z_k\rangle + \langle z_i, \nu_k\rangle +
+    \langle z_i, z_k\rangle` has mean 0 and variance :math:`2\|\mu\|^2 + p`; it is
+    close to Gaussian when :math:`p` is large. With the Gaussian tail and a union bound
+    over the :math:`n^2 / 2` pairs, with probability about :math:`1 - n^{2 - c^2/2}`
+    every pair satisfies
 
-        |<x_i, x_k>| <= ||mu||^2 + c sqrt((p + 2||mu||^2) ln n)          ("inner")
+    .. math::
 
-    while ||x_i||^2 = p + ||mu||^2 + (a centred term of variance 2p + 4||mu||^2), so
+        |\langle x_i, x_k\rangle| \le \|\mu\|^2 + c \sqrt{(p + 2\|\mu\|^2) \ln n}
+        \qquad (\texttt{inner})
 
-        ||x_i||^2 >= p + ||mu||^2 - c sqrt((2p + 4||mu||^2) ln n)      ("norm_sq_low")
-        ||x_i||^2 <= p + ||mu||^2 + c sqrt((2p + 4||mu||^2) ln n)      ("norm_sq_high")
+    while :math:`\|x_i\|^2 = p + \|\mu\|^2` + (a centred term of variance :math:`2p +
+    4\|\mu\|^2`), so
 
-    and the cosine similarity of any pair is at most inner / norm_sq_low ("cosine"):
-    this is the paper's |<x_i,x_k>| <= ||mu||^2 + O(sqrt(p log n)) with the constant c
-    made explicit (c = 3: failure probability about n^-2.5).
+    .. math::
+
+        p + \|\mu\|^2 - c \sqrt{(2p + 4\|\mu\|^2) \ln n} \le \|x_i\|^2 \le
+        p + \|\mu\|^2 + c \sqrt{(2p + 4\|\mu\|^2) \ln n}
+
+    (the two sides are ``norm_sq_low`` and ``norm_sq_high``), and the cosine similarity
+    of any pair is at most ``inner / norm_sq_low`` (``cosine``): this is the paper's
+    :math:`|\langle x_i, x_k\rangle| \le \|\mu\|^2 + O(\sqrt{p \log n})` with the
+    constant :math:`c` made explicit (:math:`c = 3`: failure probability about
+    :math:`n^{-2.5}`).
     """
     p = _check_pos_int("p", p)
     n = _check_pos_int("n", n)
@@ -304,8 +320,8 @@ def _tensors(problem: Problem, dtype: torch.dtype = torch.float64):
 
 
 def lemma_a10_bound(setup: Setup) -> float:
-    """Lemma A.10's bound on the one-step approximation: ||W_T^(1) - W^(1)||_F <=
-    alpha omega_init p^(3/2) sqrt(3m) / sqrt(n)."""
+    r"""Lemma A.10's bound on the one-step approximation: :math:`\|W_T^{(1)} -
+    W^{(1)}\|_F \le \alpha\, \omega_{\text{init}}\, p^{3/2} \sqrt{3m} / \sqrt{n}`."""
     return (
         setup.alpha
         * setup.omega_init
@@ -316,21 +332,25 @@ def lemma_a10_bound(setup: Setup) -> float:
 
 
 def one_step_weights(problem: Problem) -> torch.Tensor:
-    """W^(1): one step of the paper's update (2.2) from W^(0), in float64. Shape [m,
-    d]."""
+    """:math:`W^{(1)}`: one step of the paper's update (2.2) from :math:`W^{(0)}`, in
+    float64. Shape [m, d]."""
     X, W0, a, y = _tensors(problem)
     return gd_step(W0, a, X[: problem.setup.n], y, problem.setup.alpha)
 
 
 def one_step_approximation(problem: Problem, include_init: bool = True) -> torch.Tensor:
-    """W_T^(1): the first step with every g_i^(0) replaced by 1/2 (the initial outputs
-    are tiny). Shape [m, d].
+    r""":math:`W_T^{(1)}`: the first step with every :math:`g_i^{(0)}` replaced by 1/2
+    (the initial outputs are tiny). Shape [m, d].
 
-        w_{T,j}^(1) = w_j^(0) + (alpha a_j / 2n) sum_i 1[<w_j^(0), x_i> > 0] y_i x_i
+    .. math::
 
-    With ``include_init=False`` the w_j^(0) term is dropped too: the display of Lemma
-    4.6, w_j^(1) ~ (alpha a_j / 2n) sum_i 1[<w_j^(0), x_i> > 0] y_i x_i, valid when one
-    step dwarfs the initialization (A5).
+        w_{T,j}^{(1)} = w_j^{(0)} + \frac{\alpha a_j}{2n} \sum_i
+        \mathbb{1}[\langle w_j^{(0)}, x_i\rangle > 0]\, y_i x_i
+
+    With ``include_init=False`` the :math:`w_j^{(0)}` term is dropped too: the display
+    of Lemma 4.6, :math:`w_j^{(1)} \approx \frac{\alpha a_j}{2n} \sum_i
+    \mathbb{1}[\langle w_j^{(0)}, x_i\rangle > 0]\, y_i x_i`, valid when one step
+    dwarfs the initialization (A5).
     """
     X, W0, a, y = _tensors(problem)
     Xtr = X[: problem.setup.n]
@@ -344,13 +364,18 @@ def one_step_approximation(problem: Problem, include_init: bool = True) -> torch
 
 
 def one_step_error(problem: Problem) -> float:
-    """||W^(1) - W_T^(1)||_F computed without cancellation.
+    r""":math:`\|W^{(1)} - W_T^{(1)}\|_F` computed without cancellation.
 
-    W^(1) - W_T^(1) = (alpha / n) diag(a) (1[W^(0) X^T > 0] * ((g^(0) - 1/2) y)^T) X,
-    with g_i - 1/2 = sigmoid(-z_i) - 1/2 = -tanh(z_i / 2) / 2 evaluated directly (z_i =
-    y_i f(x_i; W^(0))), so the tiny difference is not lost to rounding as it would be in
-    W^(1) - W_T^(1) computed by subtraction. The difference lies in the span of the
-    training points, so the norm is exact for the reduced sampler too.
+    .. math::
+
+        W^{(1)} - W_T^{(1)} = \frac{\alpha}{n} \operatorname{diag}(a) \big(
+        \mathbb{1}[W^{(0)} X^\top > 0] \odot ((g^{(0)} - 1/2) \odot y)^\top \big) X,
+
+    with :math:`g_i - 1/2 = \sigma(-z_i) - 1/2 = -\tanh(z_i / 2) / 2` evaluated directly
+    (:math:`z_i = y_i f(x_i; W^{(0)})`), so the tiny difference is not lost to rounding
+    as it would be in :math:`W^{(1)} - W_T^{(1)}` computed by subtraction. The
+    difference lies in the span of the training points, so the norm is exact for the
+    reduced sampler too.
     """
     X, W0, a, y = _tensors(problem)
     n, alpha = problem.setup.n, problem.setup.alpha
@@ -364,8 +389,9 @@ def one_step_error(problem: Problem) -> float:
 
 
 def frobenius_norm(problem: Problem, W: torch.Tensor) -> float:
-    """The norm ||W||_F of weights W = W^(0) + (something in the data's coordinates),
-    including the part of W^(0) that the reduced sampler keeps only as a norm
+    r"""The norm :math:`\|W\|_F` of weights :math:`W = W^{(0)}` + (something in the
+    data's coordinates),
+    including the part of :math:`W^{(0)}` that the reduced sampler keeps only as a norm
     (``problem.w0_residual_sq``)."""
     W = torch.as_tensor(W, dtype=torch.float64)
     return float(
@@ -374,25 +400,25 @@ def frobenius_norm(problem: Problem, W: torch.Tensor) -> float:
 
 
 def linear_limit_direction(problem: Problem) -> np.ndarray:
-    """v = sum_i y_i x_i over the training points, shape [d]: the m -> infinity one-step
-    network is
-    f(x; W^(1)) -> (alpha / 8n) <v, x> (the paper's eq. 4.3, from Lemma 4.6)."""
+    r""":math:`v = \sum_i y_i x_i` over the training points, shape [d]: as :math:`m \to
+    \infty` the one-step network is :math:`f(x; W^{(1)}) \to \frac{\alpha}{8n} \langle
+    v, x\rangle` (the paper's eq. 4.3, from Lemma 4.6)."""
     return problem.y.astype(np.float64) @ problem.X_train
 
 
 def linear_limit_outputs(problem: Problem) -> np.ndarray:
-    """(alpha / 8n) <sum_i y_i x_i, x> for every point of the problem (training rows
-    first), shape [N]."""
+    r""":math:`\frac{\alpha}{8n} \langle \sum_i y_i x_i, x\rangle` for every point of
+    the problem (training rows first), shape [N]."""
     v = linear_limit_direction(problem)
     return (problem.setup.alpha / (8 * problem.setup.n)) * (problem.X @ v)
 
 
 def one_step_outputs(problem: Problem, approximation: bool = False) -> np.ndarray:
-    """f(x; W^(1)) for every point of the problem (training rows first), shape [N], in
-    float64.
+    """:math:`f(x; W^{(1)})` for every point of the problem (training rows first), shape
+    [N], in float64.
 
-    With ``approximation=True``, f(x; W_T^(1)) with :func:`one_step_approximation`
-    instead.
+    With ``approximation=True``, :math:`f(x; W_T^{(1)})` with
+    :func:`one_step_approximation` instead.
     """
     W = one_step_approximation(problem) if approximation else one_step_weights(problem)
     X = torch.as_tensor(problem.X, dtype=torch.float64)
@@ -401,7 +427,8 @@ def one_step_outputs(problem: Problem, approximation: bool = False) -> np.ndarra
 
 
 def initial_g_deviation(problem: Problem) -> float:
-    """max_i |g_i^(0) - 1/2| over the training points (g_i = -l'(y_i f(x_i; W^(0))))."""
+    r""":math:`\max_i |g_i^{(0)} - 1/2|` over the training points (:math:`g_i =
+    -\ell'(y_i f(x_i; W^{(0)}))`)."""
     X, W0, a, y = _tensors(problem)
     Xtr = X[: problem.setup.n]
     z = y * network_output(W0, a, Xtr)
@@ -410,26 +437,29 @@ def initial_g_deviation(problem: Problem) -> float:
 
 @dataclass(frozen=True)
 class OneStep:
-    """What one gradient step does to one problem (training rows of the arrays first,
+    r"""What one gradient step does to one problem (training rows of the arrays first,
     then test rows).
 
     Attributes:
-        f: [N] f(x; W^(1)), the network after one exact GD step (float64).
-        f_lin: [N] the linear limit (alpha / 8n) <sum_i y_i x_i, x>.
-        train_acc, test_acc: accuracy of sgn f on the noisy training labels / clean test
-            labels.
+        f: [N] :math:`f(x; W^{(1)})`, the network after one exact GD step (float64).
+        f_lin: [N] the linear limit :math:`\frac{\alpha}{8n} \langle \sum_i y_i x_i,
+            x\rangle`.
+        train_acc, test_acc: accuracy of :math:`\operatorname{sgn} f` on the noisy
+            training labels / clean test labels.
         lin_train_acc, lin_test_acc: the same for the linear limit.
-        flipped_fit: fraction of the flipped training labels that sgn f reproduces (NaN
-            if none was flipped).
-        agree_train, agree_test: fraction of points where sgn f = sgn f_lin.
-        slope: least-squares slope of f against <sum_i y_i x_i, x> over all N points
-            (with an intercept); the limit predicts alpha / 8n.
-        cluster_acc: [4] clean test accuracy of sgn f per cluster (+mu1, -mu1, +mu2,
-            -mu2).
+        flipped_fit: fraction of the flipped training labels that
+            :math:`\operatorname{sgn} f` reproduces (NaN if none was flipped).
+        agree_train, agree_test: fraction of points where :math:`\operatorname{sgn} f =
+            \operatorname{sgn} f_{\text{lin}}`.
+        slope: least-squares slope of :math:`f` against :math:`\langle \sum_i y_i x_i,
+            x\rangle` over all :math:`N` points (with an intercept); the limit predicts
+            :math:`\alpha / 8n`.
+        cluster_acc: [4] clean test accuracy of :math:`\operatorname{sgn} f` per cluster
+            (:math:`+\mu_1, -\mu_1, +\mu_2, -\mu_2`).
         cluster_acc_lin: [4] population clean accuracy of the linear limit per cluster,
-            in closed form Phi(ytilde_nu <v, nu> / ||v||) with v = sum_i y_i x_i;
-            opposite clusters sum to 1.
-        e: [4] e_nu of this training set.
+            in closed form :math:`\Phi(\tilde y_\nu \langle v, \nu\rangle / \|v\|)`
+            with :math:`v = \sum_i y_i x_i`; opposite clusters sum to 1.
+        e: [4] :math:`e_\nu` of this training set.
     """
 
     f: np.ndarray
@@ -484,12 +514,12 @@ def one_step(problem: Problem) -> OneStep:
 
 
 def with_omega_init(problem: Problem, omega_init: float) -> Problem:
-    """The same problem (same data, same second layer, same direction of every w_j^(0))
-    with the
-    initialization rescaled to ``omega_init``: W^(0) -> W^(0) * omega_init /
-    omega_init_old.
+    r"""The same problem (same data, same second layer, same direction of every
+    :math:`w_j^{(0)}`) with the initialization rescaled to ``omega_init``:
+    :math:`W^{(0)} \to W^{(0)} \omega_{\text{init}} / \omega_{\text{init, old}}`.
 
-    For a given seed both samplers draw W^(0) as omega_init times standard normals after
+    For a given seed both samplers draw :math:`W^{(0)}` as :math:`\omega_{\text{init}}`
+    times standard normals after
     the data, so this is exactly the problem the sampler returns for
     ``setup.replace(omega_init=omega_init)`` and the same seed.
     """
@@ -514,8 +544,8 @@ def with_omega_init(problem: Problem, omega_init: float) -> Problem:
 def cluster_counts(
     cluster: np.ndarray, flipped: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """c_nu = |C cap I_nu| and n_nu = |N cap I_nu|: clean and flipped training points
-    per cluster.
+    r""":math:`c_\nu = |C \cap I_\nu|` and :math:`n_\nu = |N \cap I_\nu|`: clean and
+    flipped training points per cluster.
 
     Args:
         cluster: [..., n] or [..., N] cluster index of each point; only the first n (=
@@ -524,8 +554,8 @@ def cluster_counts(
             (``Problem.flipped`` or ``Trajectory.y != Trajectory.y_clean[..., :n]``).
 
     Returns:
-        (c, noisy), each [..., 4] integer counts in the cluster order +mu1, -mu1, +mu2,
-        -mu2.
+        (c, noisy), each [..., 4] integer counts in the cluster order :math:`+\mu_1,
+        -\mu_1, +\mu_2, -\mu_2`.
     """
     flipped = np.asarray(flipped, dtype=bool)
     cluster = np.asarray(cluster)
@@ -546,13 +576,14 @@ def cluster_counts(
 
 
 def e_nu(cluster: np.ndarray, flipped: np.ndarray) -> np.ndarray:
-    """e_nu = (c_nu - n_nu - c_{-nu} + n_{-nu}) / 2 for each cluster nu, shape [..., 4];
-    e_{-nu} = -e_nu.
+    r""":math:`e_\nu = (c_\nu - n_\nu - c_{-\nu} + n_{-\nu}) / 2` for each cluster
+    :math:`\nu`, shape [..., 4]; :math:`e_{-\nu} = -e_\nu`.
 
-    For x near cluster nu, <sum_i y_i x_i, x> ~ ||mu||^2 ytilde_nu (c_nu - n_nu -
-    c_{-nu} + n_{-nu}), so the one-step linear classifier gives ytilde_nu f(x; W^(1)) ~
-    (alpha ||mu||^2 / 4n) e_nu: the cluster is classified correctly when e_nu > 0
-    (ytilde_nu the clean label of nu).
+    For :math:`x` near cluster :math:`\nu`, :math:`\langle \sum_i y_i x_i, x\rangle
+    \approx \|\mu\|^2 \tilde y_\nu (c_\nu - n_\nu - c_{-\nu} + n_{-\nu})`, so the
+    one-step linear classifier gives :math:`\tilde y_\nu f(x; W^{(1)}) \approx (\alpha
+    \|\mu\|^2 / 4n)\, e_\nu`: the cluster is classified correctly when :math:`e_\nu >
+    0` (:math:`\tilde y_\nu` the clean label of :math:`\nu`).
     """
     c, noisy = cluster_counts(cluster, flipped)
     d = c - noisy

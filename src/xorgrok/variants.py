@@ -1,26 +1,35 @@
-"""Model variants beyond the paper's setting, trained with explicit weights:
+r"""Model variants beyond the paper's setting, trained with explicit weights:
 :func:`train_variants`.
 
-The paper trains only the first layer W of f(x; W) = sum_j a_j phi(<w_j, x>) (phi =
-ReLU, a_j fixed at +-1/sqrt(m)) by full-batch gradient descent on the logistic loss (the
-paper's Section 2.3). The variants switch on, one by one or together:
+The paper trains only the first layer :math:`W` of :math:`f(x; W) = \sum_j a_j
+\phi(\langle w_j, x\rangle)` (:math:`\phi` = ReLU, :math:`a_j` fixed at :math:`\pm
+1/\sqrt{m}`) by full-batch gradient descent on the logistic loss (the paper's Section
+2.3). The variants switch on, one by one or together:
 
-* ``leaky``: phi(z) = max(z, leaky * z), a leaky ReLU with slope ``leaky`` in [0, 1) for
-  z < 0 (``leaky = 0`` is the ReLU); phi'(z) = 1 for z > 0 and ``leaky`` otherwise.
-* ``train_second_layer``: a is trained too, with its own step size ``alpha_a`` (default:
-  alpha): a_j <- a_j + (alpha_a / |B|) sum_{i in B} g_i y_i phi(<w_j, x_i>).
-* ``batch_size``: mini-batch SGD; each step draws |B| = batch_size training points
+* ``leaky``: :math:`\phi(z) = \max(z, \lambda z)`, a leaky ReLU with slope
+  :math:`\lambda` = ``leaky`` in :math:`[0, 1)` for :math:`z < 0` (``leaky = 0`` is the
+  ReLU); :math:`\phi'(z) = 1` for :math:`z > 0` and :math:`\lambda` otherwise.
+* ``train_second_layer``: :math:`a` is trained too, with its own step size
+  :math:`\alpha_a` = ``alpha_a`` (default: :math:`\alpha`): :math:`a_j \leftarrow a_j +
+  \frac{\alpha_a}{|B|} \sum_{i \in B} g_i y_i \phi(\langle w_j, x_i\rangle)`.
+* ``batch_size``: mini-batch SGD; each step draws :math:`|B|` = ``batch_size`` training
+  points
   uniformly without replacement (from ``numpy.random.default_rng([batch_seed,
   problem.seed])``) and takes the gradient of their mean loss. ``None`` (default) is
   full-batch gradient descent.
 
-The first-layer step is the paper's update (2.2) on the batch B, with phi' of the
-variant: w_j <- w_j + (alpha a_j / |B|) sum_{i in B} g_i phi'(<w_j, x_i>) y_i x_i, g_i =
--l'(y_i f(x_i)).
+The first-layer step is the paper's update (2.2) on the batch :math:`B`, with the
+:math:`\phi'` of the variant:
+
+.. math::
+
+    w_j \leftarrow w_j + \frac{\alpha a_j}{|B|} \sum_{i \in B} g_i \phi'(\langle w_j,
+    x_i\rangle)\, y_i x_i, \qquad g_i = -\ell'(y_i f(x_i)).
 
 Any :class:`~xorgrok.Problem` works: in the reduced coordinates of
-:func:`xorgrok.sample_reduced` (d = 2 + N coordinates with the inner products of the
-dense model, exact in distribution) explicit weights are cheap whatever p. With every
+:func:`xorgrok.sample_reduced` (:math:`d = 2 + N` coordinates with the inner products
+of the dense model, exact in distribution) explicit weights are cheap whatever
+:math:`p`. With every
 switch off, :func:`train_variants` computes the numbers of
 ``xorgrok.simulate(engine="dense")`` on the same problem; the tests check this and the
 hand-written gradients against ``torch.autograd``.
@@ -139,7 +148,7 @@ def _activation_derivative(z: torch.Tensor, leaky: float) -> torch.Tensor:
 def variant_output(
     W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, leaky: float = 0.0
 ) -> torch.Tensor:
-    """f(x) = sum_j a_j phi(<w_j, x>) for every row of X.
+    r""":math:`f(x) = \sum_j a_j \phi(\langle w_j, x\rangle)` for every row of ``X``.
 
     Shapes: W [..., m, d], a [..., m], X [..., N, d] -> [..., N] (leading axes: seeds).
     """
@@ -153,11 +162,16 @@ def variant_gradients(
     y: torch.Tensor,
     leaky: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients of L = (1/B) sum_i l(y_i f(x_i)) with respect to W and a, written by
-    hand.
+    r"""Gradients of :math:`L = \frac{1}{B} \sum_i \ell(y_i f(x_i))` with respect to
+    :math:`W` and :math:`a`, written by hand.
 
-    grad_{w_j} = -(a_j / B) sum_i g_i phi'(<w_j, x_i>) y_i x_i and grad_{a_j} = -(1 / B)
-    sum_i g_i y_i phi(<w_j, x_i>), with g_i = -l'(y_i f(x_i)). Shapes: W [..., m, d], a
+    .. math::
+
+        \nabla_{w_j} L = -\frac{a_j}{B} \sum_i g_i \phi'(\langle w_j, x_i\rangle)\, y_i
+        x_i, \qquad \nabla_{a_j} L = -\frac{1}{B} \sum_i g_i y_i \phi(\langle w_j,
+        x_i\rangle),
+
+    with :math:`g_i = -\ell'(y_i f(x_i))`. Shapes: W [..., m, d], a
     [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
     """
     B = X.shape[-2]
@@ -184,7 +198,7 @@ def train_variants(
     method: str = "span",
     **switches: Any,
 ) -> Trajectory:
-    """Train one network per seed with explicit weights under the variant switches
+    r"""Train one network per seed with explicit weights under the variant switches
     (module docstring).
 
     The calling convention of :func:`xorgrok.simulate`; ``engine`` picks the sampler of
@@ -198,9 +212,10 @@ def train_variants(
     seeds beside it (up to rounding).
 
     ``method="explicit"`` updates the weights W [S, m, d] literally (the reference: cost
-    O(m n d) a step); ``method="span"`` (default) uses W = W^(0) + C X_train as the
-    engines do (every variant keeps the updates in the span of the training points): C
-    [S, m, n], cost O(m n^2) a step, O(m n |B|) with mini-batches. Both give the same
+    :math:`O(m n d)` a step); ``method="span"`` (default) uses :math:`W = W^{(0)} + C
+    X_{\text{train}}` as the engines do (every variant keeps the updates in the span of
+    the training points): C [S, m, n], cost :math:`O(m n^2)` a step, :math:`O(m n |B|)`
+    with mini-batches. Both give the same
     numbers up to rounding (tested).
 
     Raises:

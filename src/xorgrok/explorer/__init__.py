@@ -1,18 +1,20 @@
-"""The live explorer: one configuration in, three views of its training run out (chapter
-"Explore").
+r"""The live explorer: one configuration in, three views of its training run out
+(chapter "Explore").
 
-The explorer trains a few networks with the fast ``"reduced"`` engine (cost about 2 m
-n^2 flops per seed and step, independent of p) and draws three views of the run at one
-recorded step t:
+The explorer trains a few networks with the fast ``"reduced"`` engine (cost about
+:math:`2 m n^2` flops per seed and step, independent of :math:`p`) and draws three views
+of the run at one recorded step :math:`t`:
 
-1. train and clean test accuracy against t + 1 (medians over seeds with a 20-80% band,
-   the paper's Figure 1);
-2. the training points of seed 0 projected onto span(mu1, mu2) with the sign of the
-   network's output on that plane, f(x_1 e1 + x_2 e2; W^(t)) (the paper's Figure 2,
+1. train and clean test accuracy against :math:`t + 1` (medians over seeds with a
+   20-80% band, the paper's Figure 1);
+2. the training points of seed 0 projected onto :math:`\operatorname{span}(\mu_1,
+   \mu_2)` with the sign of the network's output on that plane, :math:`f(x_1 e_1 + x_2
+   e_2; W^{(t)})` (the paper's Figure 2,
    :func:`xorgrok.plane.decision_function_on_plane`);
-3. histograms of <w_j, mu1> and <w_j, mu2> over the positive neurons (a_j > 0) of all
-   seeds (the paper's Figures 3 and 4), in units of alpha ||mu||^2 / (2 n sqrt(m)), one
-   training point's push in one step (:func:`projection_unit`).
+3. histograms of :math:`\langle w_j, \mu_1\rangle` and :math:`\langle w_j, \mu_2\rangle`
+   over the positive neurons (:math:`a_j > 0`) of all seeds (the paper's Figures 3 and
+   4), in units of :math:`\alpha \|\mu\|^2 / (2 n \sqrt{m})`, one training point's push
+   in one step (:func:`projection_unit`).
 
 The pieces: :class:`ExplorerParams` (the controls, validated) -> :func:`to_setup` ->
 :func:`run_explorer_setup` (a :class:`~xorgrok.simulate.Trajectory` recorded at

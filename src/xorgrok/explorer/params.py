@@ -46,25 +46,27 @@ _INT_FIELDS = ("p", "n", "m", "steps", "seeds", "n_test")
 
 @dataclass(frozen=True)
 class ExplorerParams:
-    """The explorer's controls. Every field is validated against ``RANGES``
+    r"""The explorer's controls. Every field is validated against ``RANGES``
     (``ValueError`` otherwise).
 
     Attributes:
         p: input dimension.
         n: number of training points (noisy labels).
-        mu_factor: ||mu|| in units of sqrt(p / n); the paper uses ||mu|| = 2.5 sqrt(p /
-            n).
+        mu_factor: :math:`\|\mu\|` in units of :math:`\sqrt{p / n}`; the paper uses
+            :math:`\|\mu\| = 2.5 \sqrt{p / n}`.
         eta: label-flip probability.
         m: number of hidden neurons.
-        init_ratio: omega_init / alpha, the initialization scale relative to the step
-            size (the paper's Figure 1: 1e-3 on the left, 10 on the right).
+        init_ratio: :math:`\omega_{\text{init}} / \alpha`, the initialization scale
+            relative to the step size (the paper's Figure 1: :math:`10^{-3}` on the
+            left, 10 on the right).
         steps: number of gradient-descent steps.
         seeds: number of independent runs (seeds 0 .. seeds-1).
         n_test: number of clean test points.
-        alpha: the step size; omega_init = init_ratio * alpha. While the network's
-            outputs stay tiny (g_i close to 1/2, the paper's regime) the signs,
-            accuracies and the shapes of the views depend on omega_init / alpha only, so
-            alpha is a fixed field and not a slider.
+        alpha: the step size :math:`\alpha`; :math:`\omega_{\text{init}}` =
+            ``init_ratio * alpha``. While the network's outputs stay tiny (:math:`g_i`
+            close to 1/2, the paper's regime) the signs, accuracies and the shapes of
+            the views depend on :math:`\omega_{\text{init}} / \alpha` only, so ``alpha``
+            is a fixed field and not a slider.
     """
 
     p: int = 40_000
@@ -105,12 +107,12 @@ class ExplorerParams:
 
     @property
     def mu_norm(self) -> float:
-        """||mu|| = mu_factor * sqrt(p / n)."""
+        r""":math:`\|\mu\|` = ``mu_factor`` :math:`\cdot \sqrt{p / n}`."""
         return self.mu_factor * math.sqrt(self.p / self.n)
 
     @property
     def omega_init(self) -> float:
-        """omega_init = init_ratio * alpha."""
+        r""":math:`\omega_{\text{init}}` = ``init_ratio * alpha``."""
         return self.init_ratio * self.alpha
 
     def replace(self, **changes: Any) -> "ExplorerParams":
@@ -123,8 +125,9 @@ class ExplorerParams:
 
 
 def to_setup(params: ExplorerParams) -> Setup:
-    """The :class:`~xorgrok.config.Setup` the explorer trains: ||mu|| = mu_factor
-    sqrt(p/n), omega_init = init_ratio alpha."""
+    r"""The :class:`~xorgrok.config.Setup` the explorer trains: :math:`\|\mu\|` =
+    ``mu_factor`` :math:`\cdot \sqrt{p/n}`, :math:`\omega_{\text{init}}` =
+    ``init_ratio`` :math:`\cdot\, \alpha`."""
     if not isinstance(params, ExplorerParams):
         raise ValueError(
             f"params must be an ExplorerParams, got {type(params).__name__}"
@@ -141,12 +144,10 @@ def to_setup(params: ExplorerParams) -> Setup:
     )
 
 
-#: Below this many floating-point operations per step (2 m n^2 per seed),
-#: :func:`run_explorer_setup` runs
-#: torch on one thread: the matrices are then so small that synchronizing threads costs
-#: more than it saves,
-#: and far more on a busy machine (measured: several times slower with two threads while
-#: other work runs).
+#: Below this many floating-point operations per step (:math:`2 m n^2` per seed),
+#: :func:`run_explorer_setup` runs torch on one thread: the matrices are then so small
+#: that synchronizing threads costs more than it saves, and far more on a busy machine
+#: (measured: several times slower with two threads while other work runs).
 SINGLE_THREAD_FLOPS = 1e8
 
 
@@ -234,9 +235,9 @@ DEFAULT_FLOP_RATE = 2e9
 
 
 def explorer_flops(params: ExplorerParams) -> float:
-    """Floating-point operations of :func:`run_explorer_setup`: 2 m n^2 per seed and
-    step (the span engine's product), plus m n_test n at each recorded step (the test
-    outputs)."""
+    r"""Floating-point operations of :func:`run_explorer_setup`: :math:`2 m n^2` per
+    seed and step (the span engine's product), plus :math:`m\, n_{\text{test}}\, n` at
+    each recorded step (the test outputs)."""
     m, n, recorded = params.m, params.n, len(log_steps(params.steps))
     per_seed = 2 * m * n**2 * params.steps + m * params.n_test * n * recorded
     return float(params.seeds * per_seed)

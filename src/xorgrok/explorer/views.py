@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 from ..animation import animation_html
 from ..config import Setup
 from ..plane import decision_function_on_plane, plane_grid
-from ..plotting import COLORS
+from ..plotting import COLORS, format_number
 from ..simulate import Trajectory
 
 if TYPE_CHECKING:  # pragma: no cover - IPython is imported lazily at run time
@@ -53,7 +53,7 @@ def _describe(traj: Trajectory) -> str:
         rf"$p = {s.p}$, $n = {s.n}$, $\Vert\mu\Vert = {s.mu_norm:.3g}$, $\eta = "
         rf"{s.eta:g}$, $m = {s.m}$, "
         rf"$\omega_\mathrm{{init}}/\alpha = {s.omega_init / s.alpha:.3g}$, "
-        rf"$\alpha = {s.alpha:.0e}$, seeds: {len(traj.seeds)}"
+        rf"$\alpha = {format_number(s.alpha)}$, seeds: {len(traj.seeds)}"
     )
 
 
@@ -62,13 +62,14 @@ _NO_LABEL = NullFormatter()
 
 
 def projection_unit(setup: Setup) -> float:
-    """alpha ||mu||^2 / (2 n sqrt(m)): how far one training point moves <w_j, mu_k> in
-    one step.
+    r""":math:`\alpha \|\mu\|^2 / (2 n \sqrt{m})`: how far one training point moves
+    :math:`\langle w_j, \mu_k\rangle` in one step.
 
-    With g_i close to 1/2 the update (2.2) changes <w_j, nu> by about (alpha a_j / 2n)
-    y_nu D_{nu,j} ||mu||^2 (the paper's Lemma A.4), so in this unit the change per step
-    of a positive neuron is the count D_{nu,j} (clean minus noisy points of cluster nu
-    activating neuron j, minus the same for -nu).
+    With :math:`g_i` close to 1/2 the update (2.2) changes :math:`\langle w_j,
+    \nu\rangle` by about :math:`(\alpha a_j / 2n)\, y_\nu D_{\nu,j} \|\mu\|^2` (the
+    paper's Lemma A.4), so in this unit the change per step of a positive neuron is the
+    count :math:`D_{\nu,j}` (clean minus noisy points of cluster :math:`\nu` activating
+    neuron :math:`j`, minus the same for :math:`-\nu`).
     """
     return setup.alpha * setup.mu_norm**2 / (2 * setup.n * math.sqrt(setup.m))
 

@@ -1,17 +1,18 @@
-"""The paper's Figures 1-4 (its Appendix A.7): run, tabulate, draw and write them.
+r"""The paper's Figures 1-4 (its Appendix A.7): run, tabulate, draw and write them.
 
 A *table* here is a plain ``dict`` of equal-length 1-D numpy columns (no pandas needed);
 :func:`write_csv` writes one atomically and :func:`read_csv` reads it back.
 
 * Figure 1 (:func:`run_figure1`, :func:`figure1_table`, :func:`plot_figure1`): train and
-  test accuracy, medians with a 20-80 % band over seeds, against t + 1 on a log axis;
-  left panel alpha = 1e-12, right panel alpha = 1e-16.
+  test accuracy, medians with a 20-80 % band over seeds, against :math:`t + 1` on a log
+  axis; left panel :math:`\alpha = 10^{-12}`, right panel :math:`\alpha = 10^{-16}`.
 * Figure 2 (:func:`run_figure2`, :func:`figure2_tables`, :func:`plot_figure2`,
-  :func:`animate_figure2`): data and decision function on span(mu1, mu2), neurons
-  projected on that plane.
+  :func:`animate_figure2`): data and decision function on
+  :math:`\operatorname{span}(\mu_1, \mu_2)`, neurons projected on that plane.
 * Figures 3 and 4 (:func:`run_histograms`, :func:`histogram_table`,
-  :func:`histogram_summary`, :func:`plot_histograms`): histograms of <w_j, mu1> and
-  <w_j, mu2> over positive neurons, runs pooled.
+  :func:`histogram_summary`, :func:`plot_histograms`): histograms of :math:`\langle w_j,
+  \mu_1\rangle` and :math:`\langle w_j, \mu_2\rangle` over positive neurons, runs
+  pooled.
 
 :func:`make_figure` does everything the command line ``python -m xorgrok figureN`` does.
 

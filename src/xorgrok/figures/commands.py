@@ -108,8 +108,8 @@ def run_figure2(
 def scaled_setup(
     base: Setup, p: int | None = None, n: int | None = None, m: int | None = None
 ) -> Setup:
-    """The paper's setup with p, n (= n_test) or m changed and ||mu|| = 2.5 sqrt(p/n)
-    kept (for quick runs and tests)."""
+    r"""The paper's setup with :math:`p`, :math:`n` (= ``n_test``) or :math:`m` changed
+    and :math:`\|\mu\| = 2.5 \sqrt{p/n}` kept (for quick runs and tests)."""
     p = base.p if p is None else p
     n = base.n if n is None else n
     m = base.m if m is None else m

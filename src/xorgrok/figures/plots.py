@@ -88,15 +88,18 @@ def plot_figure1(
     matplotlib Figure."""
     import matplotlib.pyplot as plt
 
+    from ..plotting import format_number
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
     note = f", {runs} runs" if runs else ""
-    plot_figure1_panel(axes[0], left, f"alpha = {alphas[0]:g}{note}")
-    plot_figure1_panel(axes[1], right, f"alpha = {alphas[1]:g}{note}")
+    for ax, table, alpha in zip(axes, (left, right), alphas):
+        plot_figure1_panel(ax, table, rf"$\alpha = {format_number(alpha)}${note}")
     return fig
 
 
 def _power(values: np.ndarray) -> int:
-    """The power of ten of the largest |value| (for axis labels like "(x 1e-12)")."""
+    """The power of ten of the largest ``abs(value)`` (the scale factor of axis
+    labels)."""
     top = float(np.abs(np.asarray(values)).max(initial=0.0))
     return int(math.floor(math.log10(top))) if top > 0 else 0
 
@@ -107,7 +110,8 @@ def plot_histograms(
     title: str | None = None,
     per_row: int | None = None,
 ):
-    """Figures 3/4: one column per step, <w_j, mu1> on top and <w_j, mu2> below, from
+    r"""Figures 3/4: one column per step, :math:`\langle w_j, \mu_1\rangle` on top and
+    :math:`\langle w_j, \mu_2\rangle` below, from
     :func:`histogram_table`. With ``per_row``, at most that many steps side by side:
     the pairs of rows are stacked (figure width fits the book's text column for
     ``per_row=3``)."""
@@ -171,7 +175,7 @@ def _draw_plane(
     step: int,
     legend: bool,
 ) -> None:
-    from ..plotting import CLUSTER_COLORS, COLORS
+    from ..plotting import CLUSTER_COLORS, CLUSTER_MATH, COLORS
 
     if boundary is not None:
         sel = np.asarray(boundary["t"]) == step
@@ -193,14 +197,14 @@ def _draw_plane(
     train = np.asarray(points["train"]) == 1
     cluster = np.asarray(points["cluster"])
     flipped = train & (np.asarray(points["y"]) != np.asarray(points["y_clean"]))
-    for c, name in enumerate(CLUSTER_NAMES):
+    for c in range(len(CLUSTER_NAMES)):
         sel = (cluster == c) & train & ~flipped
         ax.scatter(
             points["u1"][sel],
             points["u2"][sel],
             s=10,
             color=CLUSTER_COLORS[c],
-            label=rf"train, cluster ${name[0]}\mu_{name[-1]}$" if legend else None,
+            label=f"train, cluster {CLUSTER_MATH[c]}" if legend else None,
         )
         sel_test = (cluster == c) & ~train
         ax.scatter(
@@ -394,8 +398,9 @@ def _neuron_dots(ax) -> dict:
 def _show_neurons(
     ax, dots: dict, p1: np.ndarray, p2: np.ndarray, a_sign: np.ndarray
 ) -> None:
-    """Move the neurons' dots to (<w_j, mu1>, <w_j, mu2>) = (p1, p2) [m], in units of
-    10^power chosen so that the largest is of order 1; axes and labels follow."""
+    """Move the neurons' dots to ``(p1, p2)`` [m], the projections on ``mu1`` and
+    ``mu2``, in units of ``10**power`` chosen so that the largest is of order 1; axes
+    and labels follow."""
     top = float(np.abs(np.r_[p1, p2]).max()) or 1.0
     power = _power(np.array([top]))
     scale = 10.0**power
@@ -405,5 +410,5 @@ def _show_neurons(
     lim = 1.1 * top / scale
     ax.set_xlim(-lim, lim)
     ax.set_ylim(-lim, lim)
-    ax.set_xlabel(f"<w_j, mu1> (x 1e{power})")
-    ax.set_ylabel(f"<w_j, mu2> (x 1e{power})")
+    ax.set_xlabel(rf"$\langle w_j, \mu_1\rangle$ ($\times 10^{{{power}}}$)")
+    ax.set_ylabel(rf"$\langle w_j, \mu_2\rangle$ ($\times 10^{{{power}}}$)")

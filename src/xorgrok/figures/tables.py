@@ -60,7 +60,8 @@ FIGURE1_STEPS = {"left": 50, "right": 5000}
 FIGURE2_STEPS = (0, 1, 15)
 
 
-#: Steps of Figure 3 (alpha = 1e-12) and Figure 4 (alpha = 1e-16).
+#: Steps of Figure 3 (:math:`\alpha = 10^{-12}`) and Figure 4 (:math:`\alpha =
+#: 10^{-16}`).
 FIGURE3_STEPS = (0, 1, 2, 3, 10)
 
 
@@ -212,7 +213,8 @@ def value_at(table: Table, step: int, column: str) -> float:
 
 
 def positive_projections(traj: Trajectory, step: int) -> tuple[np.ndarray, np.ndarray]:
-    """<w_j, mu1> and <w_j, mu2> of every positive neuron (a_j > 0) of every run at
+    r""":math:`\langle w_j, \mu_1\rangle` and :math:`\langle w_j, \mu_2\rangle` of every
+    positive neuron (:math:`a_j > 0`) of every run at
     ``step``, pooled: ([K], [K])."""
     if traj.proj is None:
         raise ValueError(
@@ -313,9 +315,10 @@ def figure2_tables(
     run: int = 0,
     grid_num: int = 101,
 ) -> dict[str, Table]:
-    """The data of Figure 2 for one run (``run`` indexes ``traj.seeds``):
+    r"""The data of Figure 2 for one run (``run`` indexes ``traj.seeds``):
 
-    * ``points``: i, u1, u2 (coordinates along mu1/||mu||, mu2/||mu||), cluster, y
+    * ``points``: i, u1, u2 (coordinates along :math:`\mu_1/\|\mu\|`,
+      :math:`\mu_2/\|\mu\|`), cluster, y
       (noisy label; 0 for test points), y_clean, train (1/0);
     * ``neurons``: t, j, a, proj_mu1, proj_mu2 at every step of ``steps``;
     * ``boundary``: t, u1, u2, f: the network output on a grid of the plane
