@@ -25,7 +25,7 @@ LEVEL = 1e-3  # family-wise significance level of each check
 Z = stats.norm.isf(LEVEL / 2)  # two-sided z threshold at that level (3.29)
 
 SAMPLER = xg.Setup(p=5000, n=100, n_test=100, m=200, mu_norm=12.0, eta=0.1, omega_init=0.3, alpha=1.0)
-SEEDS = range(10)  # 10 seeds x N = 200 points: 2000 norms, 1000 independent off-diagonal pairs
+SEEDS = range(100)  # 100 seeds x N = 200 points: 20000 norms, 10000 independent pairs
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -116,7 +116,7 @@ def test_reduced_and_dense_samplers_agree_two_sample():
 def test_p_10_to_the_12_samples_in_the_same_small_arrays():
     """p = 10^12: the arrays have the same shapes as at p = 10^4 (cost and memory independent of p), and
     the standardized statistics are N(0, 1): exactly for u; for the norms up to the skewness of a chi-square
-    with 10^12 degrees of freedom (sqrt(8 / p) ~ 3e-6), invisible to a KS test on 2000 samples."""
+    with 10^12 degrees of freedom (sqrt(8 / p) ~ 3e-6), invisible to a KS test on 20000 samples."""
     huge = SAMPLER.replace(p=10**12, mu_norm=2.5 * math.sqrt(10**12 / SAMPLER.n))
     small = huge.replace(p=10**4)
     pb_huge, pb_small = sample_reduced(huge, 0), sample_reduced(small, 0)
