@@ -211,9 +211,44 @@ def sample_dense(setup: Setup, seed: int) -> Problem:
 
 
 @functools.lru_cache(maxsize=8)
-def _strict_lower(N: int) -> tuple[np.ndarray, np.ndarray]:
+def strict_lower(N: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the entries below the diagonal of an N x N matrix, row by row."""
     return np.tril_indices(N, k=-1)
+
+
+@dataclass(frozen=True)
+class ReducedDraws:
+    """The random draws of :func:`sample_reduced` for one seed, before assembly.
+
+    ``tri`` [N (N - 1) / 2] (float32) are the Bartlett factor's entries below the diagonal,
+    row by row; ``diagonal`` [N] its diagonal sqrt(chi^2_{p-2-i}); ``U`` [m, N] (float32)
+    the standard normals of W_perp Q (before the factor omega_init); ``residual`` [m] the
+    chi^2_{p-2-N} draws (before the factor omega_init^2).
+    """
+
+    shared: _Shared
+    tri: np.ndarray
+    diagonal: np.ndarray
+    U: np.ndarray
+    residual: np.ndarray
+
+
+def reduced_draws(setup: Setup, seed: int) -> ReducedDraws:
+    """The draws :func:`sample_reduced` assembles (for p - 2 > N), from the same streams.
+
+    The span engine builds its batches from these directly, in its own dtype and with one
+    batched product per chunk of seeds, instead of going through float64 problems.
+    """
+    N, m, k = setup.n_total, setup.m, setup.p - 2
+    if k <= N:
+        raise ValueError(f"reduced draws need p - 2 > n + n_test, got p = {setup.p}")
+    rngs = _streams(_check_seed(seed))
+    sh = _draw_shared(setup, rngs)
+    tri = rngs["noise"].standard_normal(N * (N - 1) // 2, dtype=np.float32)
+    diagonal = np.sqrt(rngs["noise"].chisquare(k - np.arange(N)))
+    U = rngs["w_perp"].standard_normal((m, N), dtype=np.float32)
+    residual = rngs["w_residual"].chisquare(k - N, size=m)
+    return ReducedDraws(sh, tri, diagonal, U, residual)
 
 
 def sample_reduced(setup: Setup, seed: int) -> Problem:
@@ -224,21 +259,17 @@ def sample_reduced(setup: Setup, seed: int) -> Problem:
     O(N^2 + m N), whatever p. The clusters, flips, second layer and every coordinate
     along mu1, mu2 (points and weights) are :func:`sample_dense`'s own.
     """
-    N, m, k = setup.n_total, setup.m, setup.p - 2
-    if k <= N:
+    N, m = setup.n_total, setup.m
+    if setup.p - 2 <= N:
         return sample_dense(setup, seed)
-    seed = _check_seed(seed)
-    rngs = _streams(seed)
-    sh = _draw_shared(setup, rngs)
+    d = reduced_draws(setup, seed)
     X = np.zeros((N, 2 + N))  # [X12 | T]
-    X[:, :2] = sh.X12
-    rows, cols = _strict_lower(N)
-    X[rows, cols + 2] = rngs["noise"].standard_normal(rows.size, dtype=np.float32)
-    diagonal = np.sqrt(rngs["noise"].chisquare(k - np.arange(N)))
-    X[np.arange(N), np.arange(2, N + 2)] = diagonal
+    X[:, :2] = d.shared.X12
+    rows, cols = strict_lower(N)
+    X[rows, cols + 2] = d.tri
+    X[np.arange(N), np.arange(2, N + 2)] = d.diagonal
     W0 = np.empty((m, 2 + N))  # [W12 | U]
-    W0[:, :2] = sh.W12
-    U = rngs["w_perp"].standard_normal((m, N), dtype=np.float32)
-    np.multiply(setup.omega_init, U, out=W0[:, 2:], dtype=np.float64)
-    residual_sq = setup.omega_init**2 * rngs["w_residual"].chisquare(k - N, size=m)
-    return _problem(setup, seed, sh, X, W0, residual_sq)
+    W0[:, :2] = d.shared.W12
+    np.multiply(setup.omega_init, d.U, out=W0[:, 2:], dtype=np.float64)
+    residual_sq = setup.omega_init**2 * d.residual
+    return _problem(setup, int(seed), d.shared, X, W0, residual_sq)

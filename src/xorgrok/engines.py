@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from .config import Setup
-from .data import Problem
+from .data import CLUSTER_LABEL, Problem, reduced_draws, sample_dense, strict_lower
 from .model import gd_step, logistic_loss, loss_derivative_weight
 
 __all__ = [
@@ -108,6 +108,12 @@ class Record:
             f_test=nan(S, T, n_test) if want.outputs else None,
             preacts=nan(S, T, m, n) if want.preacts else None,
         )
+
+    def keep_rows(self, rows: slice, facts: dict[str, np.ndarray]) -> None:
+        """Store the small per-seed facts (``a``, ``plane``, ``y``, ``y_clean``, ``cluster``,
+        each stacked over the seeds of ``rows``)."""
+        for name, value in facts.items():
+            getattr(self, name)[rows] = value
 
     def keep_problem(self, s: int, pb: Problem) -> None:
         """Store the small per-seed facts of a problem (second layer, plane coordinates, labels)."""
@@ -294,6 +300,63 @@ class SpanBatch:
             del pb, Xtr, W0, GK, H0_all
         return cls(**{name: _as_tensor(np.stack(v), dtype, device) for name, v in parts.items()})
 
+    @classmethod
+    def from_reduced(
+        cls, setup: Setup, seeds: Sequence[int], dtype: torch.dtype, device: torch.device
+    ) -> tuple["SpanBatch", dict[str, np.ndarray]]:
+        """The batch of :func:`xorgrok.data.sample_reduced`'s problems for ``seeds``, built
+        from their draws (:func:`xorgrok.data.reduced_draws`) in the working dtype, with two
+        batched products for the whole chunk: H0 = [W12 | omega U] [X12 | T]^T / alpha and
+        [G | K] = X_train X^T. Also returns the per-seed facts that
+        :meth:`Record.keep_rows` stores.
+
+        The same problems as :meth:`build` on :func:`~xorgrok.data.sample_reduced` (in
+        float64, equal up to rounding: ``tests/test_engines.py``), at a fraction of the cost.
+        """
+        n, N, m, alpha = setup.n, setup.n_total, setup.m, setup.alpha
+        draws = [reduced_draws(setup, seed) for seed in seeds]
+        S = len(draws)
+        stack = lambda get: torch.as_tensor(np.stack([get(d) for d in draws]))  # noqa: E731
+        X = torch.zeros((S, N, N + 2), dtype=dtype, device=device)  # [X12 | T]
+        X[..., :2] = stack(lambda d: d.shared.X12)
+        rows, cols = (torch.as_tensor(i) for i in strict_lower(N))
+        X[:, rows, cols + 2] = stack(lambda d: d.tri).to(device, dtype)
+        diag = torch.arange(N)
+        X[:, diag, diag + 2] = stack(lambda d: d.diagonal).to(device, dtype)
+        A = torch.empty((S, m, N + 2), dtype=dtype, device=device)  # W0 / alpha
+        A[..., :2] = stack(lambda d: d.shared.W12 / alpha)
+        A[..., 2:] = stack(lambda d: d.U)
+        scale = setup.omega_init / alpha
+        A[..., 2:] *= scale
+        Xt = X.transpose(1, 2)
+        H0_all = torch.bmm(A, Xt)  # [S, m, N]
+        GK = torch.bmm(X[:, :n], Xt)  # [S, n, N]
+        residual = stack(lambda d: d.residual).to(device, dtype)  # chi^2_{p-2-N}
+        w0_sq = (A * A).sum(-1) + (scale * scale) * residual
+        sh = [d.shared for d in draws]
+        y_clean = np.stack([CLUSTER_LABEL[x.cluster] for x in sh])
+        y = np.where(np.stack([x.flipped for x in sh]), -y_clean[:, :n], y_clean[:, :n])
+        batch = cls(
+            G=GK[..., :n].contiguous(),
+            GK=GK,
+            M=X[:, :n, :2].contiguous(),
+            H0=H0_all[..., :n].contiguous(),
+            H0_all=H0_all,
+            P0=A[..., :2].contiguous(),
+            w0_sq=w0_sq,
+            a=_as_tensor(np.stack([x.a for x in sh]), dtype, device),
+            y=_as_tensor(y, dtype, device),
+            y_test=_as_tensor(y_clean[:, n:], dtype, device),
+        )
+        facts = {
+            "a": np.stack([x.a for x in sh]),
+            "plane": np.stack([x.X12 for x in sh]),
+            "y": y,
+            "y_clean": y_clean,
+            "cluster": np.stack([x.cluster for x in sh]),
+        }
+        return batch, facts
+
 
 def span_step_flops(m: int, n: int) -> int:
     """Floating-point operations of one span-engine step for one seed, counting the matrix product only.
@@ -307,7 +370,7 @@ def span_step_flops(m: int, n: int) -> int:
 def run_span(
     setup: Setup,
     seeds: Sequence[int],
-    make: Callable[[int], Problem],
+    make: Callable[[int], Problem] | None,
     steps: int,
     record_steps: np.ndarray,
     want: Want,
@@ -320,7 +383,8 @@ def run_span(
     """Gradient descent on the coefficients C (W = W^(0) + C X_train), seeds batched in chunks.
 
     ``make(seed)`` builds each seed's problem; only one problem per chunk lives in memory at a time (a chunk
-    keeps only its small matrices). Raises :class:`DivergenceError` naming the first step whose network
+    keeps only its small matrices). ``make=None`` means :func:`xorgrok.data.sample_reduced`'s
+    problems, each chunk built at once from their draws (:meth:`SpanBatch.from_reduced`). Raises :class:`DivergenceError` naming the first step whose network
     output is not finite (in the first chunk, in seed order, that diverges).
 
     On the CPU, chunks run in ``workers`` threads (default: torch's thread count, at most one per chunk),
@@ -339,15 +403,23 @@ def run_span(
             chunk = min(chunk, -(-len(seeds) // (workers or threads)))
     starts = list(range(0, len(seeds), chunk))
 
+    batched = make is None and setup.p - 2 > setup.n_total
+    if make is None and not batched:  # nothing to reduce: the dense sampler's problems
+        make = lambda seed: sample_dense(setup, seed)  # noqa: E731
+
     def run_chunk(start: int, stop: Callable[[], bool] | None = None) -> int:
         part_seeds = list(seeds[start : start + chunk])
-        b = SpanBatch.build(
-            (make(seed) for seed in part_seeds),
-            setup.alpha,
-            dtype,
-            device,
-            keep=lambda s, pb: rec.keep_problem(start + s, pb),
-        )
+        if batched:
+            b, facts = SpanBatch.from_reduced(setup, part_seeds, dtype, device)
+            rec.keep_rows(slice(start, start + len(part_seeds)), facts)
+        else:
+            b = SpanBatch.build(
+                (make(seed) for seed in part_seeds),
+                setup.alpha,
+                dtype,
+                device,
+                keep=lambda s, pb: rec.keep_problem(start + s, pb),
+            )
         span_steps(b, setup, steps, record_steps, want, rec, start, part_seeds, stop=stop)
         return len(part_seeds)
 
@@ -451,6 +523,10 @@ def span_steps(
     H, T = torch.empty_like(C), torch.empty_like(C)  # reused every step
     H_all = torch.empty_like(b.H0_all) if slot else None  # [S, m, N], at recorded steps
     first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
+    T_rec = len(record_steps)
+    # accuracies (as counts) and losses stay in torch until the end: no numpy per step
+    n_right = torch.zeros((2, S, T_rec), dtype=torch.long, device=device)  # train, test
+    losses = torch.zeros((S, T_rec), dtype=b.G.dtype, device=device)
     for t in range(steps + 1):
         recording = t in slot
         if recording:  # train and test pre-activations in one product; keep H for the norms
@@ -469,10 +545,11 @@ def span_steps(
                 raise _Stopped()
         if recording:
             k = slot[t]
-            acc, loss = _fit_stats(f, b.y)
             f_test = alpha * torch.bmm(a_row, torch.relu_(H_all[..., n:])).squeeze(1)
-            acc_test, _ = _fit_stats(f_test, b.y_test)
-            rec.train_acc[rows, k], rec.loss[rows, k], rec.test_acc[rows, k] = acc, loss, acc_test
+            margins = b.y * f
+            n_right[0, :, k] = (margins > 0).sum(-1)
+            n_right[1, :, k] = (b.y_test * f_test > 0).sum(-1)
+            losses[:, k] = logistic_loss(margins).mean(-1)
             if want.neurons:
                 P = torch.baddbmm(b.P0, C, b.M)
                 rec.proj[rows, k] = (alpha * mu_norm) * P.cpu().numpy()
@@ -487,6 +564,9 @@ def span_steps(
             v = loss_derivative_weight(b.y * f) * b.y  # [S, n]: g_i y_i
             _active_times(v.unsqueeze(1).expand_as(R), R, out=T)  # T = 1[H > 0] g_i y_i
             C.addcmul_(T, step_scale)  # C += (a_j / n) 1[H_ji > 0] g_i y_i
+    counts = n_right.cpu().numpy()  # exact fractions in float64, as _fit_stats gives
+    rec.train_acc[rows], rec.test_acc[rows] = counts[0] / n, counts[1] / setup.n_test
+    rec.loss[rows] = losses.cpu().numpy().astype(np.float64)
 
 
 def _active_times(v: torch.Tensor, H: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
