@@ -319,10 +319,12 @@ class SpanBatch:
         stack = lambda get: torch.as_tensor(np.stack([get(d) for d in draws]))  # noqa: E731
         X = torch.zeros((S, N, N + 2), dtype=dtype, device=device)  # [X12 | T]
         X[..., :2] = stack(lambda d: d.shared.X12)
-        rows, cols = (torch.as_tensor(i) for i in strict_lower(N))
-        X[:, rows, cols + 2] = stack(lambda d: d.tri).to(device, dtype)
-        diag = torch.arange(N)
-        X[:, diag, diag + 2] = stack(lambda d: d.diagonal).to(device, dtype)
+        rows, cols = strict_lower(N)  # T's entries, as positions in X's rows of N + 2
+        below = torch.as_tensor(rows * (N + 2) + cols + 2, device=device)
+        diag = torch.arange(N, device=device) * (N + 3) + 2
+        X_flat = X.view(S, N * (N + 2))
+        X_flat.index_copy_(1, below, stack(lambda d: d.tri).to(device, dtype))
+        X_flat.index_copy_(1, diag, stack(lambda d: d.diagonal).to(device, dtype))
         A = torch.empty((S, m, N + 2), dtype=dtype, device=device)  # W0 / alpha
         A[..., :2] = stack(lambda d: d.shared.W12 / alpha)
         A[..., 2:] = stack(lambda d: d.U)
@@ -337,7 +339,7 @@ class SpanBatch:
         y_clean = np.stack([CLUSTER_LABEL[x.cluster] for x in sh])
         y = np.where(np.stack([x.flipped for x in sh]), -y_clean[:, :n], y_clean[:, :n])
         batch = cls(
-            G=GK[..., :n].contiguous(),
+            G=GK[..., :n].contiguous(),  # contiguous: the step's product is faster
             GK=GK,
             M=X[:, :n, :2].contiguous(),
             H0=H0_all[..., :n].contiguous(),
@@ -399,16 +401,20 @@ def run_span(
     parallel = device.type == "cpu" and threads > 1 and len(seeds) > 1 and workers != 1
     if chunk is None:
         chunk = default_chunk(setup.m, setup.n, torch.empty((), dtype=dtype).element_size())
-        if parallel:  # enough chunks to keep every worker busy
-            chunk = min(chunk, -(-len(seeds) // (workers or threads)))
-    starts = list(range(0, len(seeds), chunk))
+    n_chunks = -(-len(seeds) // chunk)
+    if parallel:  # a multiple of the workers, so that they finish together
+        w = workers or threads
+        n_chunks = min(len(seeds), -(-n_chunks // w) * w)
+    bounds = np.linspace(0, len(seeds), n_chunks + 1).round().astype(int)  # sizes differ by <= 1
+    spans = {int(a): int(b) for a, b in zip(bounds[:-1], bounds[1:])}
+    starts = list(spans)
 
     batched = make is None and setup.p - 2 > setup.n_total
     if make is None and not batched:  # nothing to reduce: the dense sampler's problems
         make = lambda seed: sample_dense(setup, seed)  # noqa: E731
 
     def run_chunk(start: int, stop: Callable[[], bool] | None = None) -> int:
-        part_seeds = list(seeds[start : start + chunk])
+        part_seeds = list(seeds[start : spans[start]])
         if batched:
             b, facts = SpanBatch.from_reduced(setup, part_seeds, dtype, device)
             rec.keep_rows(slice(start, start + len(part_seeds)), facts)
@@ -531,8 +537,8 @@ def span_steps(
         recording = t in slot
         if recording:  # train and test pre-activations in one product; keep H for the norms
             torch.baddbmm(b.H0_all, C, b.GK, out=H_all)
-            H.copy_(H_all[..., :n])
-            R = torch.relu(H)
+            H_pre = H_all[..., :n]  # training pre-activations (a view), kept for the norms
+            R = torch.clamp(H_pre, min=0, out=H)  # ReLU into H: one pass
         else:
             torch.baddbmm(b.H0, C, b.G, out=H)  # H = (W0 X^T + C G) / alpha: <w_j, x_i> / alpha
             R = torch.relu_(H)
@@ -554,12 +560,12 @@ def span_steps(
                 P = torch.baddbmm(b.P0, C, b.M)
                 rec.proj[rows, k] = (alpha * mu_norm) * P.cpu().numpy()
                 # ||w0 + C X||^2 = ||w0||^2 + 2 <C, W0 X^T> + <C, C G>, row by row
-                norm_sq = b.w0_sq + (C * (H + b.H0)).sum(-1)
+                norm_sq = b.w0_sq + (C * (H_pre + b.H0)).sum(-1)
                 rec.w_norm[rows, k] = alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
             if want.outputs:
                 rec.f_train[rows, k], rec.f_test[rows, k] = f.cpu().numpy(), f_test.cpu().numpy()
             if want.preacts:
-                rec.preacts[rows, k] = alpha * H.cpu().numpy()
+                rec.preacts[rows, k] = alpha * H_pre.cpu().numpy()
         if t < steps:
             v = loss_derivative_weight(b.y * f) * b.y  # [S, n]: g_i y_i
             _active_times(v.unsqueeze(1).expand_as(R), R, out=T)  # T = 1[H > 0] g_i y_i
