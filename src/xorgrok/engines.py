@@ -305,10 +305,10 @@ class SpanBatch:
         cls, setup: Setup, seeds: Sequence[int], dtype: torch.dtype, device: torch.device
     ) -> tuple["SpanBatch", dict[str, np.ndarray]]:
         """The batch of :func:`xorgrok.data.sample_reduced`'s problems for ``seeds``, built
-        from their draws (:func:`xorgrok.data.reduced_draws`) in the working dtype, with two
-        batched products for the whole chunk: H0 = [W12 | omega U] [X12 | T]^T / alpha and
-        [G | K] = X_train X^T. Also returns the per-seed facts that
-        :meth:`Record.keep_rows` stores.
+        from their draws (:func:`xorgrok.data.reduced_draws`) in the working dtype, with
+        batched products for the whole chunk (:func:`_triangular_products`):
+        H0 = [W12 | omega U] [X12 | T]^T / alpha and [G | K] = X_train X^T. Also returns
+        the per-seed facts that :meth:`Record.keep_rows` stores.
 
         The same problems as :meth:`build` on :func:`~xorgrok.data.sample_reduced` (in
         float64, equal up to rounding: ``tests/test_engines.py``), at a fraction of the cost.
@@ -330,9 +330,7 @@ class SpanBatch:
         A[..., 2:] = stack(lambda d: d.U)
         scale = setup.omega_init / alpha
         A[..., 2:] *= scale
-        Xt = X.transpose(1, 2)
-        H0_all = torch.bmm(A, Xt)  # [S, m, N]
-        GK = torch.bmm(X[:, :n], Xt)  # [S, n, N]
+        H0, H0_all, GK = _triangular_products(X, A, n)
         residual = stack(lambda d: d.residual).to(device, dtype)  # chi^2_{p-2-N}
         w0_sq = (A * A).sum(-1) + (scale * scale) * residual
         sh = [d.shared for d in draws]
@@ -342,7 +340,7 @@ class SpanBatch:
             G=GK[..., :n].contiguous(),  # contiguous: the step's product is faster
             GK=GK,
             M=X[:, :n, :2].contiguous(),
-            H0=H0_all[..., :n].contiguous(),
+            H0=H0,
             H0_all=H0_all,
             P0=A[..., :2].contiguous(),
             w0_sq=w0_sq,
@@ -358,6 +356,28 @@ class SpanBatch:
             "cluster": np.stack([x.cluster for x in sh]),
         }
         return batch, facts
+
+
+def _triangular_products(
+    X: torch.Tensor, A: torch.Tensor, n: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """H0 [S, m, n], H0_all = A X^T [S, m, N] and GK = X[:, :n] X^T [S, n, N] for
+    X = [X12 | T] with T lower triangular, skipping T's zero block above the diagonal.
+
+    With T = [[T11, 0], [T21, T22]] (blocks of n and n_test rows and columns) and
+    A = [A12 | U1 | U2]: H0_train = A12 X12_train^T + U1 T11^T,
+    H0_test = A12 X12_test^T + U1 T21^T + U2 T22^T and
+    GK = X12_train X12^T + T11 [T11 | T21]^T: 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N
+    flops instead of 2 (m + n) N^2.
+    """
+    X12, T = X[..., :2], X[..., 2:]
+    A12, U1, U2 = A[..., :2], A[..., 2 : 2 + n], A[..., 2 + n :]
+    X12_T, T_left = X12.transpose(1, 2), T[..., :n].transpose(1, 2)  # [S, 2, N], [S, n, N]
+    H0_train = torch.baddbmm(torch.bmm(A12, X12_T[..., :n]), U1, T_left[..., :n])
+    H0_test = torch.baddbmm(torch.bmm(A12, X12_T[..., n:]), U1, T_left[..., n:])
+    H0_test.baddbmm_(U2, T[:, n:, n:].transpose(1, 2))
+    GK = torch.baddbmm(torch.bmm(X12[:, :n], X12_T), T[:, :n, :n], T_left)
+    return H0_train, torch.cat([H0_train, H0_test], dim=-1), GK
 
 
 def span_step_flops(m: int, n: int) -> int:
