@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python bench/engines.py --theorem           # + the theorem regime p = n^5 in a clean subprocess
     python bench/engines.py --dtype-evidence    # + float32 vs float64 on both Figure 1 panels (long)
     python bench/engines.py --all --out bench/results.json
+    python bench/engines.py --no-engines --simulate --quick --figure1-command 10 \
+        --out bench/results.json  # what users get: whole simulate calls, explorer, CLI
 
 It compares, on the paper's Figure 1-left setup (p = 40000, n = n_test = 200, m = 1000), per seed and step:
 
@@ -22,6 +24,13 @@ recorded at every step, as a user loop usually does) and ``log`` (only the margi
 records about 20 steps per decade, whose cost is negligible). Times are the median over interleaved
 repeats (engine after engine, repeat after repeat), so that a busy machine slows all engines alike.
 Setup costs (sampling, reduction to small matrices) are excluded from per-step times and reported apart.
+
+``--simulate`` times whole ``xorgrok.simulate`` calls (setup included) at the book's shapes,
+the explorer's answer to a parameter change and to a change of the shown step, interleaved
+with (a) and the matrix-product peak; each call is compared with (a) per seed-step and with
+its floor (its matrix-product flops at the peak measured in the same run). ``--quick`` leaves
+out the 100 seeds x 5000 steps row (minutes). ``--figure1-command RUNS`` times the command
+``python -m xorgrok figure1 --runs RUNS`` (both panels, figures written) against its floor.
 
 Achieved GFLOP/s count the matrix products only (the dense step: 4 m n p, plus 2 m n_test p when the test
 accuracy is recorded; the span step: 2 m n^2, plus 2 m n n_test), against a peak measured with large
@@ -259,17 +268,20 @@ def bench_engines(steps_slow: int, steps_fast: int, repeats: int, seeds_fast: in
     return out
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------
 # What users get: whole simulate calls (setup included), the explorer, the figure1 command
 
 
-def reduced_flops(setup: xg.Setup, steps: int, record: np.ndarray | None) -> dict[str, float]:
+def reduced_flops(
+    setup: xg.Setup, steps: int, record: np.ndarray | None
+) -> dict[str, float]:
     """Matrix-product flops of one seed of ``simulate(engine="reduced")``.
 
-    Setup: the products of ``SpanBatch.from_reduced`` (``engines._triangular_products``),
-    2 m (n^2 + n n_test + n_test^2) + 2 n^2 N, plus the rank-2 parts 4 (m + n) N. Steps:
-    the step's product C G (2 m n^2), or C [G | K] (2 m n N) at a recorded step; steps + 1
-    products (the last step is evaluated, not updated).
+    Setup: the products of ``SpanBatch.from_reduced`` (see
+    ``engines._triangular_products``), 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N, plus the
+    rank-2 parts 4 (m + n) N. Steps: the step's product C G (2 m n^2), or C [G | K]
+    (2 m n N) at a recorded step; steps + 1 products (the last step is evaluated, not
+    updated).
     """
     m, n, n_test, N = setup.m, setup.n, setup.n_test, setup.n_total
     recorded = steps + 1 if record is None else len(record)
@@ -280,7 +292,9 @@ def reduced_flops(setup: xg.Setup, steps: int, record: np.ndarray | None) -> dic
     }
 
 
-def _simulate_rows(quick: bool) -> dict[str, tuple[xg.Setup, int, int, np.ndarray | None]]:
+def _simulate_rows(
+    quick: bool,
+) -> dict[str, tuple[xg.Setup, int, int, np.ndarray | None]]:
     left = xg.PAPER_FIG1_LEFT
     rows = {
         "2 seeds x 50 steps, every step": (left, 50, 2, None),
@@ -291,14 +305,16 @@ def _simulate_rows(quick: bool) -> dict[str, tuple[xg.Setup, int, int, np.ndarra
     }
     if not quick:
         right = xg.PAPER_FIG1_RIGHT
-        rows["100 seeds x 5000 steps, log-spaced"] = (right, 5000, 100, figure1_record(5000))
+        log_spaced = figure1_record(5000)
+        rows["100 seeds x 5000 steps, log-spaced"] = (right, 5000, 100, log_spaced)
     return rows
 
 
 def bench_simulate(repeats: int, quick: bool) -> dict:
-    """Whole ``xorgrok.simulate`` calls at the book's shapes, interleaved with the user's loop
-    (a) and the matrix-product peak, all in this process: per seed-step, against (a) and
-    against the floor (the call's matrix-product flops at the peak measured next to it)."""
+    """Whole ``xorgrok.simulate`` calls at the book's shapes, interleaved with the user's
+    loop (a) and the matrix-product peak, all in this process: per seed-step, against (a)
+    and against the floor (the call's matrix-product flops at the peak measured next to
+    it)."""
     left = xg.PAPER_FIG1_LEFT
     user = UserLoop(xg.sample_dense(left, 0))
     user.run(1, record=True)
@@ -327,8 +343,9 @@ def bench_simulate(repeats: int, quick: bool) -> dict:
     for r in range(repeats):
         times["(a) per seed-step"].append(_timed(lambda: user.run(2, True)) / 2)
         for name, (setup, steps, seeds, record) in shapes.items():
-            call = lambda: xg.simulate(setup, steps, range(seeds), record=record)  # noqa: E731
-            times[name].append(_timed(call))
+            times[name].append(
+                _timed(lambda: xg.simulate(setup, steps, range(seeds), record=record))
+            )
         times["explorer: parameter change"].append(_timed(explorer_change))
         times["explorer: shown step change"].append(_timed(explorer_step))
         peaks.append(matmul_peak(torch.float32, repeats=3))

@@ -220,10 +220,10 @@ def strict_lower(N: int) -> tuple[np.ndarray, np.ndarray]:
 class ReducedDraws:
     """The random draws of :func:`sample_reduced` for one seed, before assembly.
 
-    ``tri`` [N (N - 1) / 2] (float32) are the Bartlett factor's entries below the diagonal,
-    row by row; ``diagonal`` [N] its diagonal sqrt(chi^2_{p-2-i}); ``U`` [m, N] (float32)
-    the standard normals of W_perp Q (before the factor omega_init); ``residual`` [m] the
-    chi^2_{p-2-N} draws (before the factor omega_init^2).
+    ``tri`` [N (N - 1) / 2] (float32): the Bartlett factor's entries below the
+    diagonal, row by row; ``diagonal`` [N]: its diagonal sqrt(chi^2_{p-2-i});
+    ``U`` [m, N] (float32): the standard normals of W_perp Q (before the factor
+    omega_init); ``residual`` [m]: the chi^2_{p-2-N} draws (before omega_init^2).
     """
 
     shared: _Shared
@@ -234,10 +234,10 @@ class ReducedDraws:
 
 
 def reduced_draws(setup: Setup, seed: int) -> ReducedDraws:
-    """The draws :func:`sample_reduced` assembles (for p - 2 > N), from the same streams.
+    """The draws :func:`sample_reduced` assembles (for p - 2 > N), same streams.
 
-    The span engine builds its batches from these directly, in its own dtype and with one
-    batched product per chunk of seeds, instead of going through float64 problems.
+    The span engine builds its batches from these directly, in its own dtype and with
+    batched products per chunk of seeds, instead of going through float64 problems.
     """
     N, m, k = setup.n_total, setup.m, setup.p - 2
     if k <= N:

@@ -12,7 +12,8 @@
   the CPU, chunks run side by side in worker threads (:func:`run_in_workers`).
   Internally C and H are divided by alpha, so tiny step sizes neither underflow nor lose precision.
 * ``reduced``: the span engine run on :func:`xorgrok.data.sample_reduced`'s problems, whose cost does
-  not depend on p.
+  not depend on p, each chunk of seeds built at once from the sampler's draws in the
+  working dtype (:meth:`SpanBatch.from_reduced`).
 
 The book's chapter "Engines" derives both reformulations and shows the benchmark
 (``bench/engines.py``). Each engine returns a :class:`Record` of plain numpy arrays, filled only for
@@ -31,7 +32,14 @@ import numpy as np
 import torch
 
 from .config import Setup
-from .data import CLUSTER_LABEL, Problem, reduced_draws, sample_dense, strict_lower
+from .data import (
+    CLUSTER_LABEL,
+    Problem,
+    ReducedDraws,
+    reduced_draws,
+    sample_dense,
+    strict_lower,
+)
 from .model import gd_step, logistic_loss, loss_derivative_weight
 
 __all__ = [
@@ -110,8 +118,8 @@ class Record:
         )
 
     def keep_rows(self, rows: slice, facts: dict[str, np.ndarray]) -> None:
-        """Store the small per-seed facts (``a``, ``plane``, ``y``, ``y_clean``, ``cluster``,
-        each stacked over the seeds of ``rows``)."""
+        """Store the small per-seed facts (``a``, ``plane``, ``y``, ``y_clean``,
+        ``cluster``, each stacked over the seeds of ``rows``)."""
         for name, value in facts.items():
             getattr(self, name)[rows] = value
 
@@ -302,21 +310,28 @@ class SpanBatch:
 
     @classmethod
     def from_reduced(
-        cls, setup: Setup, seeds: Sequence[int], dtype: torch.dtype, device: torch.device
+        cls,
+        setup: Setup,
+        seeds: Sequence[int],
+        dtype: torch.dtype,
+        device: torch.device,
     ) -> tuple["SpanBatch", dict[str, np.ndarray]]:
-        """The batch of :func:`xorgrok.data.sample_reduced`'s problems for ``seeds``, built
-        from their draws (:func:`xorgrok.data.reduced_draws`) in the working dtype, with
-        batched products for the whole chunk (:func:`_triangular_products`):
+        """The batch of :func:`xorgrok.data.sample_reduced`'s problems for ``seeds``,
+        built from their draws (:func:`xorgrok.data.reduced_draws`) in the working
+        dtype, with batched products for the whole chunk (:func:`_triangular_products`):
         H0 = [W12 | omega U] [X12 | T]^T / alpha and [G | K] = X_train X^T. Also returns
         the per-seed facts that :meth:`Record.keep_rows` stores.
 
         The same problems as :meth:`build` on :func:`~xorgrok.data.sample_reduced` (in
-        float64, equal up to rounding: ``tests/test_engines.py``), at a fraction of the cost.
+        float64, equal up to rounding: ``tests/test_engines.py``), at a fraction of the
+        cost.
         """
         n, N, m, alpha = setup.n, setup.n_total, setup.m, setup.alpha
         draws = [reduced_draws(setup, seed) for seed in seeds]
         S = len(draws)
-        stack = lambda get: torch.as_tensor(np.stack([get(d) for d in draws]))  # noqa: E731
+        def stack(get: Callable[[ReducedDraws], np.ndarray]) -> torch.Tensor:
+            return torch.as_tensor(np.stack([get(d) for d in draws]))
+
         X = torch.zeros((S, N, N + 2), dtype=dtype, device=device)  # [X12 | T]
         X[..., :2] = stack(lambda d: d.shared.X12)
         rows, cols = strict_lower(N)  # T's entries, as positions in X's rows of N + 2
@@ -372,7 +387,8 @@ def _triangular_products(
     """
     X12, T = X[..., :2], X[..., 2:]
     A12, U1, U2 = A[..., :2], A[..., 2 : 2 + n], A[..., 2 + n :]
-    X12_T, T_left = X12.transpose(1, 2), T[..., :n].transpose(1, 2)  # [S, 2, N], [S, n, N]
+    X12_T = X12.transpose(1, 2)  # [S, 2, N]
+    T_left = T[..., :n].transpose(1, 2)  # [S, n, N]
     H0_train = torch.baddbmm(torch.bmm(A12, X12_T[..., :n]), U1, T_left[..., :n])
     H0_test = torch.baddbmm(torch.bmm(A12, X12_T[..., n:]), U1, T_left[..., n:])
     H0_test.baddbmm_(U2, T[:, n:, n:].transpose(1, 2))
@@ -405,9 +421,11 @@ def run_span(
     """Gradient descent on the coefficients C (W = W^(0) + C X_train), seeds batched in chunks.
 
     ``make(seed)`` builds each seed's problem; only one problem per chunk lives in memory at a time (a chunk
-    keeps only its small matrices). ``make=None`` means :func:`xorgrok.data.sample_reduced`'s
-    problems, each chunk built at once from their draws (:meth:`SpanBatch.from_reduced`). Raises :class:`DivergenceError` naming the first step whose network
-    output is not finite (in the first chunk, in seed order, that diverges).
+    keeps only its small matrices). ``make=None`` means the problems of
+    :func:`xorgrok.data.sample_reduced`, each chunk built at once from their draws
+    (:meth:`SpanBatch.from_reduced`). Raises :class:`DivergenceError` naming the first
+    step whose network output is not finite (in the first chunk, in seed order, that
+    diverges).
 
     On the CPU, chunks run in ``workers`` threads (default: torch's thread count, at most one per chunk),
     each with single-threaded torch operations, instead of one chunk at a time with multi-threaded
@@ -425,7 +443,8 @@ def run_span(
     if parallel:  # a multiple of the workers, so that they finish together
         w = workers or threads
         n_chunks = min(len(seeds), -(-n_chunks // w) * w)
-    bounds = np.linspace(0, len(seeds), n_chunks + 1).round().astype(int)  # sizes differ by <= 1
+    # chunk sizes differ by at most 1
+    bounds = np.linspace(0, len(seeds), n_chunks + 1).round().astype(int)
     spans = {int(a): int(b) for a, b in zip(bounds[:-1], bounds[1:])}
     starts = list(spans)
 
@@ -557,7 +576,7 @@ def span_steps(
         recording = t in slot
         if recording:  # train and test pre-activations in one product; keep H for the norms
             torch.baddbmm(b.H0_all, C, b.GK, out=H_all)
-            H_pre = H_all[..., :n]  # training pre-activations (a view), kept for the norms
+            H_pre = H_all[..., :n]  # training pre-activations (a view), for the norms
             R = torch.clamp(H_pre, min=0, out=H)  # ReLU into H: one pass
         else:
             torch.baddbmm(b.H0, C, b.G, out=H)  # H = (W0 X^T + C G) / alpha: <w_j, x_i> / alpha
