@@ -42,17 +42,23 @@ def _add_vendor_static(app: Sphinx, config: Any) -> None:
 
 
 def _clean_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Drop repeated ``<script>`` entries and sphinx-thebe's (it would load thebe from a CDN; the book
-    has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
+    """Drop repeated ``<script>`` entries, the widget manager on pages that show no widget, and
+    sphinx-thebe's (it would load thebe from a CDN; the book has no live-code button). sphinx-thebe adds its scripts once per page, so without this the
     second page on declares ``const THEBE_JS_URL`` twice: a console error."""
     scripts = context.get("script_files")
     if not scripts:
         return
+    # Saved widget state without a widget on the page (the explorer's controls are not shown on the
+    # website): neither the state nor the 1.9 MB widget manager is needed.
+    no_widget_view = "application/vnd.jupyter.widget-view+json" not in str(context.get("body", ""))
     kept, seen = [], set()
     for js in scripts:
         filename = str(getattr(js, "filename", js) or "")
-        body = str(getattr(js, "attributes", {}).get("body", "") or "")
+        attributes = getattr(js, "attributes", {}) or {}
+        body = str(attributes.get("body", "") or "")
         if "thebe" in filename or "THEBE_JS_URL" in body:
+            continue
+        if no_widget_view and ("jupyter-widgets/embed.js" in filename or "widget-state" in str(attributes.get("type", ""))):
             continue
         key = (filename, body)
         if key in seen:
@@ -80,15 +86,80 @@ def _check_assets(app: Sphinx) -> None:
     )
 
 
-def _add_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Write ``_sources/<pagename>.ipynb`` for a notebook page and offer it in the download menu."""
+# --- Launch on Colab or Binder -------------------------------------------------------------------
+# CI (.github/workflows/book.yml) pushes the site's notebooks (``_sources/book/*.ipynb``, written below)
+# to the branch NOTEBOOKS_BRANCH; the theme's Colab and Binder buttons are pointed there, since neither
+# service opens a MyST Markdown chapter. Each notebook starts with LAUNCH_CELL: on Colab or Binder only,
+# it clones the repository (package and data) and installs the package; elsewhere it does nothing.
+NOTEBOOKS_BRANCH = "notebooks"
+LAUNCH_TAG = "xorgrok-launch"
+LAUNCH_CELL = """\
+# Runs only on Colab or Binder: fetch the book (package and data) and install the package.
+# Anywhere else (your computer, the website's build) this cell does nothing.
+import os, subprocess, sys
+
+REPOSITORY = "{url}"
+if "google.colab" in sys.modules or "BINDER_LAUNCH_HOST" in os.environ:
+    if not os.path.isdir("xorgrok-book"):
+        subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "xorgrok-book"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "xorgrok-book"], check=True)
+    sys.path.insert(0, os.path.abspath("xorgrok-book/src"))
+    os.chdir("xorgrok-book/book")"""
+
+
+def repository_url(app: Sphinx) -> str:
+    """The repository's address, as set once in ``_config.yml`` (``repository.url``)."""
+    return str(app.config.html_theme_options.get("repository_url", "")).rstrip("/")
+
+
+def launch_cell_source(url: str) -> str:
+    """The first cell of a chapter's notebook: installs the package on Colab or Binder only."""
+    return LAUNCH_CELL.format(url=url)
+
+
+def _write_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Write ``_sources/<pagename>.ipynb`` (no outputs, the launch cell first). After the theme
+    (priority 501), whose launch buttons copy the executed notebook to the same path."""
     if app.builder.format != "html" or doctree is None or pagename not in app.env.all_docs:
         return
     source = Path(app.env.doc2path(pagename))
     if not is_notebook(source):
         return
+    import nbformat
+
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     export_notebook(source, target)
+    nb = nbformat.read(str(target), as_version=4)
+    cell = nbformat.v4.new_code_cell(launch_cell_source(repository_url(app)))
+    cell.metadata["tags"] = [LAUNCH_TAG]
+    nb.cells.insert(0, cell)
+    nbformat.write(nb, str(target))
+
+
+def _point_launch_buttons(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Point the theme's Colab and Binder buttons at the page's notebook on NOTEBOOKS_BRANCH."""
+    url = repository_url(app)
+    if "github.com/" not in url:
+        return
+    org_repo = url.split("github.com/", 1)[1]
+    path = f"{pagename}.ipynb"
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("text") == "Colab":
+                button["url"] = (
+                    f"https://colab.research.google.com/github/{org_repo}/blob/{NOTEBOOKS_BRANCH}/{path}"
+                )
+            elif button.get("text") == "Binder":
+                button["url"] = f"https://mybinder.org/v2/gh/{org_repo}/{NOTEBOOKS_BRANCH}?urlpath=lab/tree/{path}"
+
+
+def _add_ipynb(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """Offer ``_sources/<pagename>.ipynb`` (written by :func:`_write_ipynb`) in the download menu."""
+    if app.builder.format != "html" or doctree is None or pagename not in app.env.all_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    if not is_notebook(source):
+        return
     context["ipynb_source"] = f"{pagename}.ipynb"
     href = context["pathto"]("_sources", 1) + f"/{pagename}.ipynb"
     context["metatags"] = context.get("metatags", "") + (
@@ -193,6 +264,53 @@ def _restore_attribute_doc(app: Sphinx, what: str, name: str, obj: Any, options:
         lines[:] = _SAVED.pop(name)
 
 
+# --- Bibliography labels: author-year, as the text cites -----------------------------------------
+# The text cites "Xu et al. (2024)" (bibtex_reference_style: author_year); pybtex's own label styles
+# number the entries ([1]) or abbreviate them ([XWF+24]). This style labels them "Xu et al., 2024".
+
+
+def _register_author_year_style() -> str:
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.plain import Style as PlainStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            for entry in sorted_entries:
+                people = entry.persons.get("author") or entry.persons.get("editor") or []
+                names = [" ".join(p.last_names) for p in people] or [entry.key]
+                who = names[0] if len(names) == 1 else (
+                    f"{names[0]} and {names[1]}" if len(names) == 2 else f"{names[0]} et al."
+                )
+                yield f"{who}, {entry.fields.get('year', 'n.d.')}".replace("{", "").replace("}", "")
+
+    class AuthorYearStyle(PlainStyle):
+        default_label_style = AuthorYearLabels
+
+    name = "xorgrok_author_year"
+    register_plugin("pybtex.style.formatting", name, AuthorYearStyle, force=True)
+    return name
+
+
+AUTHOR_YEAR_STYLE = _register_author_year_style()
+
+
+# The theme's template loads Font Awesome's script (1.5 MB of SVG icons) on every page; its CSS draws the
+# same icons from its web fonts, so the script only adds weight. It is not in ``script_files``: remove
+# its tag from the written pages.
+_FONTAWESOME_JS = re.compile(r'<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>\n?')
+
+
+def _drop_fontawesome_js(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = _FONTAWESOME_JS.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", _add_vendor_static)
     app.connect("html-page-context", _clean_scripts, priority=950)
@@ -201,7 +319,11 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("autodoc-process-docstring", _save_attribute_doc, priority=400)
     app.connect("autodoc-process-docstring", _restore_attribute_doc, priority=900)
     app.connect("builder-inited", _check_assets)
+    app.connect("build-finished", _drop_fontawesome_js)
     app.connect("missing-reference", _resolve_package_name)
     # Before sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", _add_ipynb, priority=400)
+    # After sphinx-book-theme's launch buttons (priority 501).
+    app.connect("html-page-context", _write_ipynb, priority=600)
+    app.connect("html-page-context", _point_launch_buttons, priority=600)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -54,6 +54,7 @@ import numpy as np
 import torch
 
 import xorgrok as xg
+from xorgrok.figures import figure1_record
 from xorgrok.engines import Record, SpanBatch, Want, default_chunk, run_dense, run_in_workers, span_step_flops, span_steps
 
 HERE = Path(__file__).resolve().parent
@@ -447,18 +448,6 @@ def bench_figure1_command(runs: int, peak: float) -> dict:
 
 # ----------------------------------------------------------------------------------------------------
 # Figure 1 at the paper's size, the theorem regime, the dtype evidence
-
-
-def figure1_record(steps: int) -> np.ndarray:
-    """The recorded steps of a Figure 1 panel (as the figures module records them)."""
-    try:
-        from xorgrok.figures import figure1_record as rec
-
-        return rec(steps)
-    except ImportError:  # pragma: no cover - standalone fallback: every step to 100, then 20 per decade
-        if steps <= 100:
-            return np.arange(steps + 1)
-        return np.unique(np.concatenate([np.arange(101), np.round(np.logspace(2, math.log10(steps), 41)), [steps]])).astype(int)
 
 
 PANELS = {"left": (xg.PAPER_FIG1_LEFT, 50), "right": (xg.PAPER_FIG1_RIGHT, 5000)}

@@ -1,4 +1,5 @@
-"""Tests of xorgrok.baselines: linear rules, logistic regression, the Bayes-optimal rule."""
+"""Tests of xorgrok.baselines: linear rules, logistic regression, the Bayes-optimal
+rule."""
 
 import math
 
@@ -13,20 +14,26 @@ from xorgrok.data import CLUSTER_LABEL, cluster_means
 def _clean_plane_sample(mu_norm, k, seed):
     rng = np.random.default_rng(seed)
     cluster = rng.integers(0, 4, size=k)
-    return cluster_means(mu_norm)[cluster] + rng.standard_normal((k, 2)), CLUSTER_LABEL[cluster]
+    return cluster_means(mu_norm)[cluster] + rng.standard_normal((k, 2)), CLUSTER_LABEL[
+        cluster
+    ]
 
 
 @pytest.mark.parametrize("v", [[1.0, 0.0], [0.3, -2.0], [1.0, 1.0]])
 @pytest.mark.parametrize("mu_norm", [0.0, 1.0, 35.0])
 def test_homogeneous_linear_is_exactly_half(v, mu_norm):
-    assert bl.linear_classifier_accuracy(v, 3.0, mu_norm) == pytest.approx(0.5, abs=1e-15)
+    assert bl.linear_classifier_accuracy(v, 3.0, mu_norm) == pytest.approx(
+        0.5, abs=1e-15
+    )
 
 
 def test_linear_accuracy_matches_monte_carlo():
     X, y = _clean_plane_sample(2.0, 400_000, 1)
     v, b = np.array([1.0, 0.5]), -1.0
     mc = np.mean(np.sign(X @ v + b) == y)
-    assert bl.linear_classifier_accuracy(v, np.linalg.norm(v), 2.0, b) == pytest.approx(mc, abs=4 * 0.5 / math.sqrt(4e5))
+    assert bl.linear_classifier_accuracy(v, np.linalg.norm(v), 2.0, b) == pytest.approx(
+        mc, abs=4 * 0.5 / math.sqrt(4e5)
+    )
 
 
 def test_best_affine_tends_to_three_quarters():
@@ -50,20 +57,29 @@ def test_logistic_regression_recovers_a_separable_direction():
 def test_logistic_regression_on_xor_is_near_trivial():
     X, y = _clean_plane_sample(3.0, 20_000, 2)
     v, b = bl.fit_logistic_regression(X, y.astype(float), l2=0.0)
-    # the population minimizer is v = 0, b = 0 (symmetry x -> -x and convexity); the sample one is close
+    # the population minimizer is v = 0, b = 0 (symmetry x -> -x and convexity); the
+    # sample one is close
     assert np.linalg.norm(v) < 0.05 and abs(b) < 0.05
-    # with an intercept the rule sgn(<v, x> + b) depends on b / ||v||, a ratio of two small numbers:
-    # anything up to the best affine accuracy; without intercept it is exactly 1/2
-    assert bl.linear_classifier_accuracy(v, np.linalg.norm(v), 3.0, b) <= bl.best_affine_accuracy(3.0)[0] + 1e-9
+    # with an intercept the rule sgn(<v, x> + b) depends on b / ||v||, a ratio of two
+    # small numbers: anything up to the best affine accuracy; without intercept it is
+    # exactly 1/2
+    assert (
+        bl.linear_classifier_accuracy(v, np.linalg.norm(v), 3.0, b)
+        <= bl.best_affine_accuracy(3.0)[0] + 1e-9
+    )
     v0, b0 = bl.fit_logistic_regression(X, y.astype(float), l2=0.0, fit_intercept=False)
     assert b0 == 0.0
-    assert np.mean(np.sign(X @ v0) == y) == pytest.approx(0.5, abs=4 * 0.5 / math.sqrt(20_000))
+    assert np.mean(np.sign(X @ v0) == y) == pytest.approx(
+        0.5, abs=4 * 0.5 / math.sqrt(20_000)
+    )
 
 
 def test_bayes_posterior_and_rule():
     pts = np.array([[2.0, 0.1], [0.1, -2.0], [1.0, 1.0], [-3.0, 2.0]])
     post = bl.bayes_posterior(pts, 1.5)
-    expected = np.cosh(1.5 * pts[:, 0]) / (np.cosh(1.5 * pts[:, 0]) + np.cosh(1.5 * pts[:, 1]))
+    expected = np.cosh(1.5 * pts[:, 0]) / (
+        np.cosh(1.5 * pts[:, 0]) + np.cosh(1.5 * pts[:, 1])
+    )
     np.testing.assert_allclose(post, expected, rtol=1e-12)
     np.testing.assert_array_equal(bl.bayes_predict(pts), [1, -1, -1, 1])
     assert np.all(np.isfinite(bl.bayes_posterior(pts * 1e4, 35.0)))

@@ -1,5 +1,6 @@
-"""Unit tests of the book's infrastructure: citation metadata, the API page, the table of contents,
-the bibliography and the export of chapters as notebooks (:mod:`xorgrok.notebooks`)."""
+"""Unit tests of the book's infrastructure: citation metadata, the API page, the
+table of contents, the bibliography and the export of chapters as notebooks
+(:mod:`xorgrok.notebooks`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import pytest
 import yaml
 
 import xorgrok
-from xorgrok.notebooks import chapter_paths, export_notebooks, is_notebook, main, to_notebook
+from xorgrok.notebooks import (
+    chapter_paths,
+    export_notebooks,
+    is_notebook,
+    main,
+    to_notebook,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -30,7 +37,8 @@ kernelspec:
 """
 
 
-# --- citation --------------------------------------------------------------------------------------
+# --- citation
+# --------------------------------------------------------------------------------------
 
 
 def test_citation_cff_version_matches_package() -> None:
@@ -48,10 +56,14 @@ def test_cite_page_version_matches_package() -> None:
 
 def test_pyproject_version_matches_package() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'^version\s*=\s*"([^"]+)"', text, re.M).group(1) == xorgrok.__version__
+    assert (
+        re.search(r'^version\s*=\s*"([^"]+)"', text, re.M).group(1)
+        == xorgrok.__version__
+    )
 
 
-# --- configuration, table of contents, references ---------------------------------------------------
+# --- configuration, table of contents, references
+# ---------------------------------------------------
 
 
 def _config() -> dict:
@@ -73,7 +85,9 @@ def test_toc_files_exist_and_every_page_is_listed() -> None:
     for f in files:
         assert (ROOT / f"{f}.md").is_file(), f
     pages = {f"book/{p.stem}" for p in BOOK.glob("*.md")}
-    assert pages == set(files), "every book/*.md page must be in _toc.yml and vice versa"
+    assert pages == set(files), (
+        "every book/*.md page must be in _toc.yml and vice versa"
+    )
 
 
 def test_config_builds_offline_and_strict() -> None:
@@ -84,47 +98,80 @@ def test_config_builds_offline_and_strict() -> None:
     sphinx = cfg["sphinx"]["config"]
     assert sphinx["nitpicky"] is True
     assert "://" not in sphinx["mathjax_path"]
-    assert "html_static_path" not in sphinx, "Jupyter Book would load every .js file of it on every page"
+    assert "html_static_path" not in sphinx, (
+        "Jupyter Book would load every .js file of it on every page"
+    )
     for path in sphinx["nb_ipywidgets_js"]:
         assert "://" not in path
     static = [ROOT / "_vendor"]  # added to html_static_path by _ext/xorgrok_site.py
-    assert any((d / sphinx["mathjax_path"]).is_file() for d in static), "vendored MathJax is missing"
+    assert any((d / sphinx["mathjax_path"]).is_file() for d in static), (
+        "vendored MathJax is missing"
+    )
     for path in sphinx["nb_ipywidgets_js"]:
         assert any((d / path).is_file() for d in static), f"vendored {path} is missing"
     # The repository address is written once.
-    assert (ROOT / "_config.yml").read_text(encoding="utf-8").count("github.com/xorgrok/xorgrok") == 1
+    assert (ROOT / "_config.yml").read_text(encoding="utf-8").count(
+        "github.com/xorgrok/xorgrok"
+    ) == 1
 
 
 def test_cited_keys_exist_in_references() -> None:
     bib = (ROOT / "references.bib").read_text(encoding="utf-8")
     keys = set(re.findall(r"^@\w+\{([^,]+),", bib, re.M))
-    for key in ("xu2024benign", "frei2022benign", "frei2023random", "meng2024benign", "power2022grokking",
-                "lyu2024dichotomy", "kumar2024grokking", "karhadkar2024benign", "xu2025grok"):
+    for key in (
+        "xu2024benign",
+        "frei2022benign",
+        "frei2023random",
+        "meng2024benign",
+        "power2022grokking",
+        "lyu2024dichotomy",
+        "kumar2024grokking",
+        "karhadkar2024benign",
+        "xu2025grok",
+    ):
         assert key in keys
     for page in BOOK.glob("*.md"):
-        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", page.read_text(encoding="utf-8")):
+        for group in re.findall(
+            r"\{cite(?::\w+)?\}`([^`]+)`", page.read_text(encoding="utf-8")
+        ):
             for key in group.split(","):
-                assert key.strip() in keys, f"{page.name} cites unknown key {key.strip()!r}"
+                assert key.strip() in keys, (
+                    f"{page.name} cites unknown key {key.strip()!r}"
+                )
 
 
 def test_api_page_documents_every_module() -> None:
-    text = (BOOK / "api.md").read_text(encoding="utf-8")
+    pages = [BOOK / "api.md", *sorted((BOOK / "api").glob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     documented = set(re.findall(r"automodule::\s*(xorgrok[\w.]*)", text))
-    modules = {"xorgrok"} | {
-        f"xorgrok.{p.stem}" for p in (ROOT / "src" / "xorgrok").glob("*.py") if not p.stem.startswith("_")
-    }
-    assert modules - documented == set(), "add these modules to book/api.md"
-    assert documented - modules == set(), "book/api.md names modules that do not exist"
+    package = ROOT / "src" / "xorgrok"
+    modules = (
+        {"xorgrok"}
+        | {
+            f"xorgrok.{p.stem}"
+            for p in package.glob("*.py")
+            if not p.stem.startswith("_")
+            # subpackages
+        }
+        | {f"xorgrok.{p.parent.name}" for p in package.glob("*/__init__.py")}
+    )
+    assert modules - documented == set(), "add these modules to a page of book/api/"
+    assert documented - modules == set(), "book/api/ names modules that do not exist"
 
 
-# --- xorgrok.notebooks -------------------------------------------------------------------------------
+# --- xorgrok.notebooks
+# -------------------------------------------------------------------------------
 
 
 def _book(tmp_path: Path) -> Path:
     book = tmp_path / "book"
     book.mkdir()
-    (book / "b_chapter.md").write_text(HEADER + "\n# B\n\nText.\n\n```{code-cell} ipython3\nx = 1\n```\n")
-    (book / "a_chapter.md").write_text(HEADER + "\n# A\n\n```{code-cell} ipython3\nprint('a')\n```\n")
+    (book / "b_chapter.md").write_text(
+        HEADER + "\n# B\n\nText.\n\n```{code-cell} ipython3\nx = 1\n```\n"
+    )
+    (book / "a_chapter.md").write_text(
+        HEADER + "\n# A\n\n```{code-cell} ipython3\nprint('a')\n```\n"
+    )
     (book / "plain.md").write_text("# Plain page\n\nNo header.\n")
     return book
 
@@ -140,8 +187,19 @@ def test_is_notebook_and_chapter_paths(tmp_path: Path) -> None:
 def test_book_chapters_are_notebooks() -> None:
     names = [p.stem for p in chapter_paths(BOOK)]
     assert "intro" in names
-    assert all(n in names for n in ("01_data", "02_network", "03_one_step", "04_feature_learning",
-                                    "05_grokking", "06_engines", "07_beyond", "08_explorer"))
+    assert all(
+        n in names
+        for n in (
+            "01_data",
+            "02_network",
+            "03_one_step",
+            "04_feature_learning",
+            "05_grokking",
+            "06_engines",
+            "07_beyond",
+            "08_explorer",
+        )
+    )
 
 
 def test_to_notebook_has_cells_and_kernel(tmp_path: Path) -> None:

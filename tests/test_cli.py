@@ -1,4 +1,5 @@
-"""Tests of the command line (xorgrok.cli, python -m xorgrok): outputs, progress, one-line errors with status 2."""
+"""Tests of the command line (xorgrok.cli, python -m xorgrok): outputs, progress,
+one-line errors with status 2."""
 
 import os
 import subprocess
@@ -21,9 +22,17 @@ def _one_line_error(stderr: str) -> None:
 
 def test_figure1_command_writes_csv_and_images(tmp_path, capsys):
     out = tmp_path / "out"
-    assert cli.main(["figure1", "--runs", "2", "--out", str(out), "--no-progress", *TINY]) == 0
+    assert (
+        cli.main(["figure1", "--runs", "2", "--out", str(out), "--no-progress", *TINY])
+        == 0
+    )
     files = set(os.listdir(out))
-    assert {"figure1_left.csv", "figure1_right.csv", "figure1.png", "figure1.svg"} <= files
+    assert {
+        "figure1_left.csv",
+        "figure1_right.csv",
+        "figure1.png",
+        "figure1.svg",
+    } <= files
     header = (out / "figure1_left.csv").read_text().splitlines()[0]
     assert header == "t,train_median,train_q20,train_q80,test_median,test_q20,test_q80"
     printed = capsys.readouterr().out.split()
@@ -67,7 +76,10 @@ def test_value_error_from_the_library_is_one_line(monkeypatch, tmp_path, capsys)
         raise ValueError("steps must be an integer >= 0, got -1\nsecond line")
 
     monkeypatch.setattr(FG, "make_figure", bad)
-    assert cli.main(["figure1", "--runs", "1", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert (
+        cli.main(["figure1", "--runs", "1", "--out", str(tmp_path), "--no-progress"])
+        == 2
+    )
     _one_line_error(capsys.readouterr().err)
 
 
@@ -78,26 +90,58 @@ def test_interrupt_leaves_no_partial_output(monkeypatch, tmp_path, capsys):
         real(path, table)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(FG, "write_csv", interrupted)
+    monkeypatch.setattr(FG.commands, "write_csv", interrupted)
     out = tmp_path / "out"
-    assert cli.main(["figure3", "--runs", "1", "--out", str(out), "--no-progress", *TINY]) == 130
-    # the one file written before the interrupt is complete; nothing half-written or temporary remains
-    assert os.listdir(out) == ["figure3_hist.csv"]
-    assert FG.read_csv(out / "figure3_hist.csv")["count"].size > 0
+    assert (
+        cli.main(["figure3", "--runs", "1", "--out", str(out), "--no-progress", *TINY])
+        == 130
+    )
+    # the output set is all or nothing: the folder did not exist, so it still does not,
+    # and the staging folder the file went into is gone (tests/test_robustness.py: an
+    # existing folder)
+    assert os.listdir(tmp_path) == []
     assert "interrupted" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point_and_error(tmp_path):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     ok = subprocess.run(
-        [sys.executable, "-m", "xorgrok", "figure2", "--runs", "1", "--out", str(tmp_path), "--no-progress", *TINY],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "xorgrok",
+            "figure2",
+            "--runs",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            *TINY,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert ok.returncode == 0, ok.stderr
-    assert (tmp_path / "figure2.png").exists() and (tmp_path / "figure2_points.csv").exists()
+    assert (tmp_path / "figure2.png").exists() and (
+        tmp_path / "figure2_points.csv"
+    ).exists()
     bad = subprocess.run(
-        [sys.executable, "-m", "xorgrok", "figure1", "--runs", "0", "--out", str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "xorgrok",
+            "figure1",
+            "--runs",
+            "0",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert bad.returncode == 2
     _one_line_error(bad.stderr)
@@ -108,12 +152,56 @@ def test_export_notebooks(tmp_path, capsys):
     book = tmp_path / "book"
     book.mkdir()
     (book / "ch.md").write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n# Title\n\n"
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: "
+        "myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: "
+        "python3\n---\n\n# "
+        "Title\n\n"
         "```{code-cell} ipython3\n1 + 1\n```\n"
     )
     out = tmp_path / "nb"
     assert cli.main(["export-notebooks", str(out), "--book", str(book)]) == 0
     assert (out / "ch.ipynb").exists()
-    assert cli.main(["export-notebooks", str(tmp_path / "x"), "--book", str(tmp_path / "missing")]) == 2
+    assert (
+        cli.main(
+            [
+                "export-notebooks",
+                str(tmp_path / "x"),
+                "--book",
+                str(tmp_path / "missing"),
+            ]
+        )
+        == 2
+    )
     _one_line_error(capsys.readouterr().err)
+
+
+def test_step_and_init_scale_reach_the_setup(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake(name, out_dir, **kwargs):
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr(FG, "make_figure", fake)
+    argv = ["figure1", "--out", str(tmp_path), "--no-progress", "--step-scale", "2"]
+    assert cli.main([*argv, "--init-scale", "0.5"]) == 0
+    assert seen["step_scale"] == 2.0 and seen["init_scale"] == 0.5
+    assert (
+        "--step-scale"
+        in cli.build_parser()
+        ._subparsers._group_actions[0]
+        .choices["figure4"]
+        .format_help()
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "nan", "inf", "two"])
+def test_bad_scale_exits_2_with_one_line(value, capsys):
+    for option in ("--step-scale", "--init-scale"):
+        with pytest.raises(SystemExit) as exc:
+            cli.main(["figure1", "--out", "x", option, value])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        _one_line_error(err)
+        assert option in err

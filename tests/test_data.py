@@ -1,9 +1,10 @@
-"""The samplers against the distribution they claim (the paper's Definition 2.1), and
-their random streams (one per object, so that changing one parameter keeps the other draws).
+"""The samplers against the distribution they claim (the paper's Definition 2.1),
+and their random streams (one per object, so that changing one parameter keeps the
+other draws).
 
-Tolerances are five standard errors of the statistic for the sample size used, so a correct sampler
-fails with probability below about 1e-6 per check, while a wrong constant (e.g. a variance off by 10%)
-is far outside.
+Tolerances are five standard errors of the statistic for the sample size used, so a
+correct sampler fails with probability below about 1e-6 per check, while a wrong
+constant (e.g. a variance off by 10%) is far outside.
 """
 
 import math
@@ -14,7 +15,9 @@ import pytest
 import xorgrok as xg
 from xorgrok.data import CLUSTER_LABEL, cluster_means
 
-SETUP = xg.Setup(p=500, n=300, n_test=500, m=400, mu_norm=7.0, eta=0.2, omega_init=0.3, alpha=1.0)
+SETUP = xg.Setup(
+    p=500, n=300, n_test=500, m=400, mu_norm=7.0, eta=0.2, omega_init=0.3, alpha=1.0
+)
 Z = 5.0
 
 
@@ -27,7 +30,11 @@ def test_shapes_and_label_structure(problems):
     pb = problems[0]
     N = SETUP.n_total
     assert pb.X.shape == (N, SETUP.p) and pb.W0.shape == (SETUP.m, SETUP.p)
-    assert pb.a.shape == (SETUP.m,) and pb.cluster.shape == (N,) and pb.flipped.shape == (SETUP.n,)
+    assert (
+        pb.a.shape == (SETUP.m,)
+        and pb.cluster.shape == (N,)
+        and pb.flipped.shape == (SETUP.n,)
+    )
     np.testing.assert_array_equal(pb.y_clean, CLUSTER_LABEL[pb.cluster])
     np.testing.assert_array_equal(pb.y[pb.flipped], -pb.y_clean[: SETUP.n][pb.flipped])
     np.testing.assert_array_equal(pb.y[~pb.flipped], pb.y_clean[: SETUP.n][~pb.flipped])
@@ -56,7 +63,8 @@ def test_cluster_means_are_orthogonal_with_norm_mu(problems):
         pts = X[clusters == k]
         # the empirical mean of each coordinate has standard error 1/sqrt(count)
         err = pts.mean(0) - np.concatenate([means[k], np.zeros(SETUP.p - 2)])
-        assert np.all(np.abs(err) < (Z + 1.0) / math.sqrt(len(pts)))  # +1: max over p coordinates
+        # +1: max over p coordinates
+        assert np.all(np.abs(err) < (Z + 1.0) / math.sqrt(len(pts)))
 
 
 def test_noise_norms_and_weights(problems):
@@ -82,14 +90,17 @@ def test_same_seed_same_problem_and_bad_seed():
 
 
 def test_reduced_shares_labels_and_layer_with_dense():
-    dense, reduced = xg.sample_dense(SETUP, 5), xg.sample_reduced(SETUP.replace(p=10**9), 5)
+    dense, reduced = (
+        xg.sample_dense(SETUP, 5),
+        xg.sample_reduced(SETUP.replace(p=10**9), 5),
+    )
     np.testing.assert_array_equal(dense.cluster, reduced.cluster)
     np.testing.assert_array_equal(dense.flipped, reduced.flipped)
     np.testing.assert_array_equal(dense.a, reduced.a)
     assert reduced.X.shape == (SETUP.n_total, SETUP.n_total + 2)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # One random stream per object: what a change of one parameter keeps
 
 REDUCED = SETUP.replace(p=10**6)  # p - 2 > N: the reduced sampler reduces
@@ -119,7 +130,9 @@ def test_eta_keeps_the_data_and_only_adds_flips(sampler, setup):
 @pytest.mark.parametrize("sampler, setup", BOTH)
 def test_omega_init_scales_the_first_layer_only(sampler, setup):
     base = sampler(setup, 6)
-    double, triple = (sampler(setup.replace(omega_init=c * setup.omega_init), 6) for c in (2, 3))
+    double, triple = (
+        sampler(setup.replace(omega_init=c * setup.omega_init), 6) for c in (2, 3)
+    )
     np.testing.assert_array_equal(double.W0, 2 * base.W0)  # a power of two: exact
     np.testing.assert_array_equal(double.w0_residual_sq, 4 * base.w0_residual_sq)
     # otherwise one rounding of omega_init * z: relative error at most 2 ulp
@@ -129,7 +142,10 @@ def test_omega_init_scales_the_first_layer_only(sampler, setup):
 
 
 def test_mu_norm_moves_only_the_cluster_means():
-    base, far = xg.sample_dense(SETUP, 1), xg.sample_dense(SETUP.replace(mu_norm=9.0), 1)
+    base, far = (
+        xg.sample_dense(SETUP, 1),
+        xg.sample_dense(SETUP.replace(mu_norm=9.0), 1),
+    )
     shift = cluster_means(9.0 - SETUP.mu_norm)[base.cluster]
     np.testing.assert_allclose(far.X[:, :2], base.X[:, :2] + shift, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(far.X[:, 2:], base.X[:, 2:])
@@ -137,10 +153,10 @@ def test_mu_norm_moves_only_the_cluster_means():
 
 
 def test_both_samplers_share_the_plane_of_every_seed():
-    """Clusters, flips, second layer and every coordinate along mu1, mu2 (points and weights)."""
+    """Clusters, flips, second layer and every coordinate along mu1, mu2 (points and
+    weights)."""
     dense, reduced = xg.sample_dense(SETUP, 8), xg.sample_reduced(REDUCED, 8)
     for field in ("cluster", "flipped", "a"):
         np.testing.assert_array_equal(getattr(dense, field), getattr(reduced, field))
     np.testing.assert_array_equal(dense.X[:, :2], reduced.X[:, :2])
     np.testing.assert_array_equal(dense.W0[:, :2], reduced.W0[:, :2])
-

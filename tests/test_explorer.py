@@ -1,4 +1,5 @@
-"""Tests of xorgrok.explorer: parameters, drawing, the animation and the widget's caching."""
+"""Tests of xorgrok.explorer: parameters, drawing, the animation and the widget's
+caching."""
 
 import base64
 import io
@@ -14,8 +15,12 @@ import pytest
 
 import xorgrok
 from xorgrok import explorer as ex
+from xorgrok.animation import offline_controls, shrink_frames
+from xorgrok.schedule import log_steps
 
-TINY = ex.ExplorerParams(p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2)
+TINY = ex.ExplorerParams(
+    p=300, n=10, m=10, steps=6, seeds=2, n_test=10, init_ratio=1e-2
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +29,9 @@ def tiny_traj():
 
 
 def test_setup_mapping():
-    params = ex.ExplorerParams(p=1000, n=50, mu_factor=2.0, eta=0.1, m=30, init_ratio=10.0, alpha=1e-10)
+    params = ex.ExplorerParams(
+        p=1000, n=50, mu_factor=2.0, eta=0.1, m=30, init_ratio=10.0, alpha=1e-10
+    )
     setup = ex.to_setup(params)
     assert isinstance(setup, xorgrok.Setup)
     assert (setup.p, setup.n, setup.m, setup.n_test) == (1000, 50, 30, 200)
@@ -37,17 +44,38 @@ def test_setup_mapping():
 def test_default_matches_paper_left_panel_ratio_and_snr():
     params = ex.ExplorerParams()
     left = xorgrok.PAPER_FIG1_LEFT
-    assert params.omega_init / params.alpha == pytest.approx(left.omega_init / left.alpha)
-    assert params.mu_norm / math.sqrt(params.p / params.n) == pytest.approx(left.mu_norm / math.sqrt(left.p / left.n))
+    assert params.omega_init / params.alpha == pytest.approx(
+        left.omega_init / left.alpha
+    )
+    assert params.mu_norm / math.sqrt(params.p / params.n) == pytest.approx(
+        left.mu_norm / math.sqrt(left.p / left.n)
+    )
 
 
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("p", 99), ("p", 2_000_000), ("p", 1000.0), ("n", 5), ("n", 401), ("n", True), ("mu_factor", 0.0),
-        ("mu_factor", float("nan")), ("eta", -0.01), ("eta", 0.5), ("m", 9), ("m", 2001), ("init_ratio", 0.0),
-        ("init_ratio", 1e5), ("steps", 0), ("steps", 5001), ("seeds", 0), ("seeds", 17), ("n_test", 5),
-        ("alpha", 1e-3), ("alpha", "1e-12"),
+        ("p", 99),
+        ("p", 2_000_000),
+        ("p", 1000.0),
+        ("n", 5),
+        ("n", 401),
+        ("n", True),
+        ("mu_factor", 0.0),
+        ("mu_factor", float("nan")),
+        ("eta", -0.01),
+        ("eta", 0.5),
+        ("m", 9),
+        ("m", 2001),
+        ("init_ratio", 0.0),
+        ("init_ratio", 1e5),
+        ("steps", 0),
+        ("steps", 5001),
+        ("seeds", 0),
+        ("seeds", 17),
+        ("n_test", 5),
+        ("alpha", 1e-3),
+        ("alpha", "1e-12"),
     ],
 )
 def test_validation_names_the_parameter(field, value):
@@ -60,22 +88,11 @@ def test_to_setup_rejects_other_types():
         ex.to_setup(xorgrok.PAPER_FIG1_LEFT)
 
 
-def test_record_steps():
-    t = ex.record_steps(200)
-    assert t[0] == 0 and t[-1] == 200
-    assert np.all(np.diff(t) > 0)
-    assert set(range(11)) <= set(t.tolist())
-    assert len(t) <= 60
-    assert ex.record_steps(3).tolist() == [0, 1, 2, 3]
-    with pytest.raises(ValueError, match="steps"):
-        ex.record_steps(-1)
-
-
 def test_run_explorer_setup_records_neurons(tiny_traj):
     assert tiny_traj.setup == ex.to_setup(TINY)
     assert tiny_traj.engine == "reduced"
     assert tiny_traj.seeds.tolist() == [0, 1]
-    np.testing.assert_array_equal(tiny_traj.t, ex.record_steps(TINY.steps))
+    np.testing.assert_array_equal(tiny_traj.t, log_steps(TINY.steps))
     assert tiny_traj.proj.shape == (2, len(tiny_traj.t), TINY.m, 2)
 
 
@@ -83,8 +100,12 @@ def test_run_explorer_setup_restores_torch_threads(monkeypatch):
     import torch
 
     seen = []
-    real = ex.simulate
-    monkeypatch.setattr(ex, "simulate", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    real = ex.params.simulate
+    monkeypatch.setattr(
+        ex.params,
+        "simulate",
+        lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k),
+    )
     before = torch.get_num_threads()
     ex.run_explorer_setup(TINY)  # tiny: one thread
     ex.run_explorer_setup(TINY, threads=None)  # unchanged
@@ -113,7 +134,7 @@ def test_draw_views_shows_last_recorded_step_before_request():
     traj = ex.run_explorer_setup(TINY.replace(steps=40))
     assert 14 not in traj.t
     fig = ex.new_figure()
-    assert ex.draw_views(fig, traj, 14) == 13
+    assert ex.draw_views(fig, traj, 14) == 12  # recorded: 0..10, 12, 15, ...
 
 
 def test_draw_views_errors(tiny_traj):
@@ -128,8 +149,9 @@ def test_draw_views_errors(tiny_traj):
 
 
 def test_projection_unit_counts_points_at_first_step():
-    # with W^(0) negligible (init_ratio tiny), <w_j, mu1>^(1) is close to D_{+mu1, j} - in projection_unit,
-    # a signed count of training points: values near integers, at most n in size
+    # with W^(0) negligible (init_ratio tiny), <w_j, mu1>^(1) is close to D_{+mu1, j} -
+    # in projection_unit, a signed count of training points: values near integers, at
+    # most n in size
     params = TINY.replace(init_ratio=1e-4, n=40, n_test=10, p=100_000, steps=1, seeds=1)
     traj = ex.run_explorer_setup(params)
     v = traj.proj[0, 1, :, 0] / ex.projection_unit(traj.setup)
@@ -145,11 +167,14 @@ def test_make_animation_returns_html_with_frames(tiny_traj):
     frames = re.findall(r"frames\[\d+\] = \"data:image/png;base64,", html.data)
     assert len(frames) == 4
     assert "<script" in html.data
-    # self-contained: no stylesheet or script from the network (matplotlib's icons come from a CDN)
+    # self-contained: no stylesheet or script from the network (matplotlib's icons come
+    # from a CDN)
     assert "http" not in html.data and "font-awesome" not in html.data
     assert 'title="Play"' in html.data and "\u25b6" in html.data
     # the player's image has an alt text and shrinks to the page width
-    assert re.search(r'<img id="_anim_img[0-9a-f]*" alt="Animation of the explorer', html.data)
+    assert re.search(
+        r'<img id="_anim_img[0-9a-f]*" alt="Animation of the explorer', html.data
+    )
     assert "max-width: 100%" in html.data
 
 
@@ -159,9 +184,10 @@ def test_make_animation_custom_alt_is_escaped(tiny_traj):
 
 
 def test_offline_controls_replaces_cdn_icons():
-    html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n<button><i class="fa fa-play"></i></button>'
+    html = '<link rel="stylesheet"\nhref="https://cdn.example/font-awesome.min.css">\n'
+    html += '<button><i class="fa fa-play"></i></button>'
     html += '<button><i class="fa fa-play fa-flip-horizontal"></i></button>'
-    out = ex.offline_controls(html)
+    out = offline_controls(html)
     assert "http" not in out and "fa-play" not in out
     assert "\u25b6" in out and "\u25c0" in out
 
@@ -176,7 +202,7 @@ def test_make_animation_explicit_steps(tiny_traj):
 
 def test_shrink_frames_keeps_decodable_frames(tiny_traj):
     raw = ex.make_animation(tiny_traj, steps=[0, 1], dpi=30, palette=False).data
-    small = ex.shrink_frames(raw)
+    small = shrink_frames(raw)
     assert len(small) < len(raw)
     datas = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)\"", small)
     assert len(datas) == 2
@@ -190,20 +216,22 @@ def test_shrink_frames_keeps_decodable_frames(tiny_traj):
 def test_sweep_rows():
     rows = ex.sweep(TINY, "eta", [0.0, 0.2])
     assert [r["value"] for r in rows] == [0.0, 0.2]
-    assert all(0.0 <= r["test_acc_final"] <= 1.0 and r["train_acc_1"] is not None for r in rows)
+    assert all(
+        0.0 <= r["test_acc_final"] <= 1.0 and r["train_acc_1"] is not None for r in rows
+    )
     with pytest.raises(ValueError, match="name"):
         ex.sweep(TINY, "omega", [1.0])
 
 
 def _count_simulate(monkeypatch):
     calls = []
-    real = ex.simulate
+    real = ex.params.simulate
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("seeds"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ex, "simulate", counting)
+    monkeypatch.setattr(ex.params, "simulate", counting)
     return calls
 
 
@@ -212,7 +240,7 @@ def test_explorer_builds_and_caches_the_trajectory(monkeypatch):
     calls = _count_simulate(monkeypatch)
     explorer = ex.build_explorer(TINY, dpi=30)
     assert len(calls) == 1
-    assert explorer.step_slider.options == tuple(int(t) for t in ex.record_steps(TINY.steps))
+    assert explorer.step_slider.options == tuple(int(t) for t in log_steps(TINY.steps))
     assert explorer.step_slider.value == TINY.steps
     first = explorer.image.value
     assert first[:4] == b"\x89PNG"
@@ -256,9 +284,14 @@ def test_explorer_rejects_invalid_slider_values_without_simulating(monkeypatch):
     pytest.importorskip("ipywidgets")
     explorer = ex.build_explorer(TINY, dpi=30)
     calls = _count_simulate(monkeypatch)
-    explorer.controls["p"].options = (50, 300)  # a front end cannot do this, but code can
+    # a front end cannot do this, but code can
+    explorer.controls["p"].options = (50, 300)
     explorer.controls["p"].value = 50
-    assert calls == [] and "invalid" in explorer.status.value and "p" in explorer.status.value
+    assert (
+        calls == []
+        and "invalid" in explorer.status.value
+        and "p" in explorer.status.value
+    )
 
 
 def test_explorer_reuses_a_given_trajectory(monkeypatch, tiny_traj):
@@ -280,6 +313,128 @@ def test_slider_ranges_match_validation():
             values = [float(o) for o in control.options]
             assert low <= min(values) and max(values) <= high, name
         elif hasattr(control, "base"):
-            assert control.base ** control.min == pytest.approx(low) and control.base ** control.max == pytest.approx(high)
+            assert control.base**control.min == pytest.approx(
+                low
+            ) and control.base**control.max == pytest.approx(high)
         else:
             assert (control.min, control.max) == (low, high), name
+
+
+# ---------------------------------------------------------------- robustness (issue 16)
+
+
+def test_a_failed_simulation_keeps_the_last_picture_and_parameters(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30)
+    picture, shown = explorer.image.value, explorer.traj
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of luck\nsecond line")
+
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", broken)
+    explorer.controls["m"].value = 20  # must not raise out of the slider
+    assert (
+        "simulation failed" in explorer.status.value
+        and "out of luck" in explorer.status.value
+    )
+    assert (
+        "second line" not in explorer.status.value
+        and "simulating" not in explorer.status.value
+    )
+    assert explorer.controls["m"].value == TINY.m and explorer.params == TINY
+    assert explorer.traj is shown and explorer.image.value == picture
+
+
+def test_a_setting_predicted_too_slow_is_refused_without_simulating(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30, max_seconds=1.0)
+    calls = _count_simulate(monkeypatch)
+    slow = TINY.replace(m=2000, n=400, seeds=16, steps=5000)
+    assert explorer.predict_seconds(slow) > 1.0  # 2 m n^2 S T = 5e13 flops
+    explorer.controls["seeds"].value = 16
+    # each change is checked; these may still be fast enough
+    explorer.controls["m"].value = 2000
+    before = len(calls)
+    explorer.controls["n"].value = 400
+    assert len(calls) == before  # refused: nothing simulated
+    assert (
+        "not run" in explorer.status.value and "limit of 1 s" in explorer.status.value
+    )
+    assert explorer.controls["n"].value == explorer.params.n == explorer.traj.setup.n
+    assert explorer.predict_seconds(explorer.params) <= 1.0
+
+
+def test_the_flop_rate_is_measured_by_each_simulation():
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30)
+    assert explorer.simulations == 1 and explorer.flop_rate != ex.DEFAULT_FLOP_RATE
+    assert ex.explorer_flops(TINY) == TINY.seeds * (
+        2 * TINY.m * TINY.n**2 * TINY.steps
+        + TINY.m * TINY.n_test * TINY.n * len(log_steps(TINY.steps))
+    )
+
+
+def test_a_kernel_interrupt_cancels_a_synchronous_simulation(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(TINY, dpi=30)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", interrupted)
+    explorer.controls["eta"].value = 0.1
+    assert (
+        "cancelled" in explorer.status.value
+        and explorer.controls["eta"].value == TINY.eta
+    )
+
+
+def test_the_stop_button_cancels_a_background_simulation(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import threading
+
+    explorer = ex.build_explorer(
+        TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True
+    )
+    started = threading.Event()
+
+    # reports a finished seed until it is told to stop
+    def slow(params, progress=None, **kwargs):
+        started.set()
+        for _ in range(10_000):
+            progress(1)
+            threading.Event().wait(0.01)
+        raise AssertionError("never cancelled")
+
+    monkeypatch.setattr(ex.widget, "run_explorer_setup", slow)
+    # returns at once: the simulation runs in a thread
+    explorer.controls["eta"].value = 0.1
+    assert started.wait(30) and not explorer.cancel_button.disabled
+    explorer.cancel_button.click()
+    explorer._thread.join(30)
+    assert not explorer._thread.is_alive()
+    assert "cancelled" in explorer.status.value and explorer.params == TINY
+    assert explorer.cancel_button.disabled
+
+
+def test_a_background_simulation_shows_its_result(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    explorer = ex.build_explorer(
+        TINY, traj=ex.run_explorer_setup(TINY), dpi=30, background=True
+    )
+    explorer.controls["m"].value = 20
+    explorer._thread.join(120)
+    assert (
+        explorer.traj.setup.m == 20
+        and explorer.simulations == 1
+        and "t = " in explorer.status.value
+    )
+
+
+def test_measure_updates_is_the_benchmarks_hook():
+    pytest.importorskip("ipywidgets")
+    times = ex.measure_updates(TINY, repeats=2)
+    assert set(times) == {"step_s", "param_s", "param_simulate_s"}
+    assert 0 < times["param_simulate_s"] < times["param_s"] and times["step_s"] > 0
+    with pytest.raises(ValueError, match="repeats"):
+        ex.measure_updates(TINY, repeats=0)

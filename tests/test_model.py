@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from xorgrok.model import empirical_risk, gd_step, gradient, logistic_loss, loss_derivative_weight, network_output
+from xorgrok.model import (
+    empirical_risk,
+    gd_step,
+    gradient,
+    logistic_loss,
+    loss_derivative_weight,
+    network_output,
+)
 
 
 def _random_problem(seed, m=7, n=11, d=5, batch=()):
@@ -34,7 +41,9 @@ def test_gradient_matches_autograd_batched():
 
 def test_network_output_is_the_sum_over_neurons():
     W, a, X, _ = _random_problem(1)
-    direct = torch.stack([sum(a[j] * torch.relu(W[j] @ x) for j in range(W.shape[0])) for x in X])
+    direct = torch.stack(
+        [sum(a[j] * torch.relu(W[j] @ x) for j in range(W.shape[0])) for x in X]
+    )
     torch.testing.assert_close(network_output(W, a, X), direct)
 
 
@@ -61,4 +70,6 @@ def test_loss_is_stable_for_large_margins():
     g = loss_derivative_weight(z)
     assert torch.isfinite(g).all() and g[0] == 1.0 and g[-1] == 0.0 and g[2] == 0.5
     for dtype in (torch.float32, torch.float64):
-        assert torch.isfinite(logistic_loss(torch.tensor([-1e30, 1e30], dtype=dtype))).all()
+        assert torch.isfinite(
+            logistic_loss(torch.tensor([-1e30, 1e30], dtype=dtype))
+        ).all()

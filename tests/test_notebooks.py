@@ -1,14 +1,17 @@
-"""Run every chapter of the book as a notebook under nbval: every cell must execute without error.
+"""Run every chapter of the book as a notebook under nbval: every cell must execute
+without error.
 
-The chapters are MyST Markdown notebooks (``book/*.md`` with a jupytext header) and have no stored
-outputs, so nbval runs in ``--nbval-lax`` mode: it executes each cell and fails on any exception
-(the chapters' own ``assert`` statements included); it does not compare outputs.
+The chapters are MyST Markdown notebooks (``book/*.md`` with a jupytext header) and have
+no stored outputs, so nbval runs in ``--nbval-lax`` mode: it executes each cell and
+fails on any exception (the chapters' own ``assert`` statements included); it does not
+compare outputs.
 
-One pytest item per chapter. Each one converts the chapter with jupytext into a temporary folder (no
-``.ipynb`` is ever written into the repository), prepends a cell that makes ``book/`` the working
-directory (as in the site build), and runs ``python -m pytest --nbval-lax`` on it in a subprocess with
-this interpreter's kernel (``--nbval-current-env``). On failure the message shows nbval's report:
-which cell failed and its traceback.
+One pytest item per chapter. Each one converts the chapter with jupytext into a
+temporary folder (no ``.ipynb`` is ever written into the repository), prepends a cell
+that makes ``book/`` the working directory (as in the site build), and runs ``python -m
+pytest --nbval-lax`` on it in a subprocess with this interpreter's kernel
+(``--nbval-current-env``). On failure the message shows nbval's report: which cell
+failed and its traceback.
 
 Select chapters with ``-k``: ``pytest tests/test_notebooks.py -k intro``.
 """
@@ -51,11 +54,29 @@ def test_chapter_runs(chapter: Path, tmp_path: Path) -> None:
     nbformat.write(nb, str(ipynb))
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts =\n")
 
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        MPLBACKEND="Agg",
+        PYTHONPATH=os.pathsep.join(
+            filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])
+        ),
+    )
     cmd = [
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"),
-        "--rootdir", str(tmp_path), "--nbval-lax", "--nbval-current-env",
-        "--nbval-cell-timeout", str(CELL_TIMEOUT_S), str(ipynb),
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        str(tmp_path / "pytest.ini"),
+        "--rootdir",
+        str(tmp_path),
+        "--nbval-lax",
+        "--nbval-current-env",
+        "--nbval-cell-timeout",
+        str(CELL_TIMEOUT_S),
+        str(ipynb),
     ]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     report = (proc.stdout + proc.stderr)[-20000:]

@@ -1,4 +1,5 @@
-"""Tests of xorgrok.plane: the decision function on span(mu1, mu2) equals the network's output there."""
+"""Tests of xorgrok.plane: the decision function on span(mu1, mu2) equals the
+network's output there."""
 
 import numpy as np
 import pytest
@@ -22,10 +23,13 @@ def _explicit(setup, seed, steps):
 
 @pytest.mark.parametrize("steps", [0, 1, 3])
 def test_matches_network_output_on_plane_points(steps):
-    setup = xorgrok.Setup(p=60, n=20, n_test=10, m=30, mu_norm=4.0, eta=0.1, omega_init=0.01, alpha=0.05)
+    setup = xorgrok.Setup(
+        p=60, n=20, n_test=10, m=30, mu_norm=4.0, eta=0.1, omega_init=0.01, alpha=0.05
+    )
     prob, W, a = _explicit(setup, seed=3, steps=steps)
     mu_norm = setup.mu_norm
-    proj = np.stack([W[:, 0] * mu_norm, W[:, 1] * mu_norm], axis=1)  # <w_j, mu1>, <w_j, mu2> with mu_k = ||mu|| e_k
+    # <w_j, mu1>, <w_j, mu2> with mu_k = ||mu|| e_k
+    proj = np.stack([W[:, 0] * mu_norm, W[:, 1] * mu_norm], axis=1)
     rng = np.random.default_rng(0)
     pts = rng.normal(scale=6.0, size=(50, 2))
     X = np.zeros((50, setup.p))
@@ -36,16 +40,24 @@ def test_matches_network_output_on_plane_points(steps):
 
 
 def test_matches_trajectory_proj_and_batches():
-    setup = xorgrok.Setup(p=50, n=16, n_test=8, m=12, mu_norm=3.0, eta=0.0, omega_init=0.05, alpha=0.1)
+    setup = xorgrok.Setup(
+        p=50, n=16, n_test=8, m=12, mu_norm=3.0, eta=0.0, omega_init=0.05, alpha=0.1
+    )
     traj = xorgrok.simulate(setup, 2, seeds=[0, 1], engine="dense", neurons=True)
     _, _, pts = plane_grid(5.0, 7)
-    batch = decision_function_on_plane(traj.proj, traj.a[:, None, :], setup.mu_norm, pts)
+    batch = decision_function_on_plane(
+        traj.proj, traj.a[:, None, :], setup.mu_norm, pts
+    )
     assert batch.shape == (2, 3, 7, 7)
     for s, seed in enumerate([0, 1]):
         _, W, a = _explicit(setup, seed, 2)
         X = np.zeros((49, setup.p))
         X[:, :2] = pts.reshape(-1, 2)
-        expected = network_output(torch.tensor(W), torch.tensor(a), torch.tensor(X)).numpy().reshape(7, 7)
+        expected = (
+            network_output(torch.tensor(W), torch.tensor(a), torch.tensor(X))
+            .numpy()
+            .reshape(7, 7)
+        )
         np.testing.assert_allclose(batch[s, 2], expected, rtol=1e-9, atol=1e-12)
 
 
@@ -57,7 +69,9 @@ def test_positive_homogeneous_and_odd_part():
     np.testing.assert_allclose(decision_function_on_plane(proj, a, 2.0, 3 * pts), 3 * f)
     # phi(z) - phi(-z) = z: f(x) - f(-x) is linear in x
     lin = (a[:, None] * (proj / 2.0)).sum(0)
-    np.testing.assert_allclose(f - decision_function_on_plane(proj, a, 2.0, -pts), pts @ lin, atol=1e-12)
+    np.testing.assert_allclose(
+        f - decision_function_on_plane(proj, a, 2.0, -pts), pts @ lin, atol=1e-12
+    )
 
 
 def test_plane_grid_shapes():
@@ -78,7 +92,9 @@ def test_plane_grid_shapes():
     ],
 )
 def test_bad_input(kw, match):
-    args = dict(proj=np.zeros((3, 2)), a=np.zeros(3), mu_norm=1.0, grid=np.zeros((4, 2)))
+    args = dict(
+        proj=np.zeros((3, 2)), a=np.zeros(3), mu_norm=1.0, grid=np.zeros((4, 2))
+    )
     args.update(kw)
     with pytest.raises(ValueError, match=match):
         decision_function_on_plane(**args)

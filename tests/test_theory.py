@@ -1,4 +1,5 @@
-"""Tests of xorgrok.theory: assumptions, near-orthogonality bounds, the one-step approximation, e_nu."""
+"""Tests of xorgrok.theory: assumptions, near-orthogonality bounds, the one-step
+approximation, e_nu."""
 
 import math
 
@@ -10,7 +11,9 @@ import xorgrok
 from xorgrok import theory as th
 
 PAPER = xorgrok.PAPER_FIG1_LEFT
-SMALL = xorgrok.Setup(p=3000, n=24, n_test=40, m=400, mu_norm=12.0, eta=0.1, omega_init=1e-10, alpha=1e-6)
+SMALL = xorgrok.Setup(
+    p=3000, n=24, n_test=40, m=400, mu_norm=12.0, eta=0.1, omega_init=1e-10, alpha=1e-6
+)
 
 
 def test_assumptions_paper_setup_values():
@@ -22,14 +25,20 @@ def test_assumptions_paper_setup_values():
     assert checks["A2"].factor == pytest.approx(40000 / (200**2 * 1250))
     assert checks["A3"].max_C == pytest.approx(20.0)
     assert checks["A4"].max_C == pytest.approx(1 / (1e-12 * 200 * 40000))
-    assert checks["A5"].factor == pytest.approx(1e-12 * 1250 / (1e-15 * 200 * 1000**1.5 * 40000))
+    assert checks["A5"].factor == pytest.approx(
+        1e-12 * 1250 / (1e-15 * 200 * 1000**1.5 * 40000)
+    )
 
 
 def test_max_C_is_the_threshold():
     for c in th.check_assumptions(PAPER, C=1):
         if c.name in ("A1", "A2", "A3", "A4", "A6") and c.max_C >= 1:
-            just_below = {x.name: x for x in th.check_assumptions(PAPER, C=c.max_C * (1 - 1e-9))}[c.name]
-            just_above = {x.name: x for x in th.check_assumptions(PAPER, C=c.max_C * (1 + 1e-9))}[c.name]
+            just_below = {
+                x.name: x for x in th.check_assumptions(PAPER, C=c.max_C * (1 - 1e-9))
+            }[c.name]
+            just_above = {
+                x.name: x for x in th.check_assumptions(PAPER, C=c.max_C * (1 + 1e-9))
+            }[c.name]
             assert just_below.holds and not just_above.holds
 
 
@@ -58,13 +67,18 @@ def test_pairwise_bounds_hold_on_samples():
         G = pb.X_train @ pb.X_train.T
         off = np.abs(G[np.triu_indices(100, 1)])
         assert off.max() <= b["inner"]
-        assert b["norm_sq_low"] <= np.diag(G).min() and np.diag(G).max() <= b["norm_sq_high"]
+        assert (
+            b["norm_sq_low"] <= np.diag(G).min()
+            and np.diag(G).max() <= b["norm_sq_high"]
+        )
         assert np.abs(th.cosine_similarities(pb.X_train)).max() <= b["cosine"]
 
 
 def test_cosine_similarities_shape_and_values():
     X = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
-    np.testing.assert_allclose(th.cosine_similarities(X), [0.0, 1 / math.sqrt(2), 1 / math.sqrt(2)])
+    np.testing.assert_allclose(
+        th.cosine_similarities(X), [0.0, 1 / math.sqrt(2), 1 / math.sqrt(2)]
+    )
     with pytest.raises(ValueError):
         th.cosine_similarities(np.ones(3))
 
@@ -78,19 +92,26 @@ def test_one_step_weights_match_simulate_dense():
 
 
 def test_one_step_error_equals_subtraction_and_respects_lemma_a10():
-    setup = SMALL.replace(omega_init=1e-4, alpha=1e-3)  # large enough init that the difference is visible
+    setup = SMALL.replace(
+        omega_init=1e-4, alpha=1e-3
+    )  # large enough init that the difference is visible
     pb = xorgrok.sample_dense(setup, 0)
     W1, WT = th.one_step_weights(pb), th.one_step_approximation(pb)
     direct = th.one_step_error(pb)
     assert direct == pytest.approx(float(torch.linalg.norm(W1 - WT)), rel=1e-6)
     assert 0 < direct <= th.lemma_a10_bound(setup)
-    # dense and reduced samplers agree in distribution: the bound holds for the reduced problem too
-    assert th.one_step_error(xorgrok.sample_reduced(setup, 0)) <= th.lemma_a10_bound(setup)
+    # dense and reduced samplers agree in distribution: the bound holds for the reduced
+    # problem too
+    assert th.one_step_error(xorgrok.sample_reduced(setup, 0)) <= th.lemma_a10_bound(
+        setup
+    )
 
 
 def test_one_step_approximation_without_init():
     pb = xorgrok.sample_dense(SMALL, 1)
-    diff = th.one_step_approximation(pb) - th.one_step_approximation(pb, include_init=False)
+    diff = th.one_step_approximation(pb) - th.one_step_approximation(
+        pb, include_init=False
+    )
     np.testing.assert_allclose(diff.numpy(), pb.W0)
 
 
@@ -99,8 +120,11 @@ def test_frobenius_norm_includes_residual():
     W0 = torch.as_tensor(pb.W0)
     expected = math.sqrt(float((W0**2).sum()) + pb.w0_residual_sq.sum())
     assert th.frobenius_norm(pb, W0) == pytest.approx(expected)
-    # the reduced problem's ||W0||_F is distributed like the dense one: omega^2 chi^2_{m p}
-    assert th.frobenius_norm(pb, W0) ** 2 / (SMALL.omega_init**2 * SMALL.m * SMALL.p) == pytest.approx(1, abs=0.01)
+    # the reduced problem's ||W0||_F is distributed like the dense one: omega^2 chi^2_{m
+    # p}
+    assert th.frobenius_norm(pb, W0) ** 2 / (
+        SMALL.omega_init**2 * SMALL.m * SMALL.p
+    ) == pytest.approx(1, abs=0.01)
 
 
 def test_linear_limit_is_approached_as_m_grows():
@@ -113,7 +137,9 @@ def test_linear_limit_is_approached_as_m_grows():
             f, fl = th.one_step_outputs(pb), th.linear_limit_outputs(pb)
             rel.append(np.linalg.norm(f - fl) / np.linalg.norm(fl))
         errs.append(np.mean(rel))
-    assert errs[1] < errs[0] / 4  # O(1/sqrt(m)): a factor 10 expected, 4 leaves room for noise
+    assert (
+        errs[1] < errs[0] / 4
+    )  # O(1/sqrt(m)): a factor 10 expected, 4 leaves room for noise
     assert errs[1] < 0.1
 
 
@@ -121,7 +147,9 @@ def test_linear_limit_direction():
     pb = xorgrok.sample_dense(SMALL, 0)
     v = th.linear_limit_direction(pb)
     np.testing.assert_allclose(v, sum(pb.y[i] * pb.X_train[i] for i in range(SMALL.n)))
-    np.testing.assert_allclose(th.linear_limit_outputs(pb), SMALL.alpha / (8 * SMALL.n) * pb.X @ v)
+    np.testing.assert_allclose(
+        th.linear_limit_outputs(pb), SMALL.alpha / (8 * SMALL.n) * pb.X @ v
+    )
 
 
 def test_initial_g_deviation_is_tiny_for_tiny_init():
@@ -139,7 +167,9 @@ def test_cluster_counts_and_e_nu():
     np.testing.assert_allclose(e, [(1 - 2) / 2, (2 - 1) / 2, (1 - 0) / 2, (0 - 1) / 2])
     np.testing.assert_allclose(e, -e[th.OPPOSITE])
     # batched
-    cb, nb = th.cluster_counts(np.stack([cluster, cluster]), np.stack([flipped, ~flipped]))
+    cb, nb = th.cluster_counts(
+        np.stack([cluster, cluster]), np.stack([flipped, ~flipped])
+    )
     assert cb.shape == (2, 4) and (cb[1] + nb[1] == c + noisy).all()
     with pytest.raises(ValueError):
         th.cluster_counts(cluster[:3], flipped)
@@ -147,8 +177,23 @@ def test_cluster_counts_and_e_nu():
         th.cluster_counts(np.full(8, 5), flipped)
 
 
+def test_e_nu_equals_the_counts_written_out():
+    """The formula chapter 7a's solution wrote out: (c_nu - n_nu - c_-nu + n_-nu) /
+    2."""
+    rng = np.random.default_rng(3)
+    cluster, flipped = rng.integers(0, 4, (5, 40)), rng.random((5, 40)) < 0.2
+    e = th.e_nu(cluster, flipped)
+    for s in range(5):
+        c = [np.sum((cluster[s] == v) & ~flipped[s]) for v in range(4)]
+        f = [np.sum((cluster[s] == v) & flipped[s]) for v in range(4)]
+        assert e[s, 0] == (c[0] - f[0] - c[1] + f[1]) / 2
+        assert e[s, 2] == (c[2] - f[2] - c[3] + f[3]) / 2
+        assert e[s, 1] == -e[s, 0] and e[s, 3] == -e[s, 2]
+
+
 def test_e_nu_predicts_the_linear_margin():
-    # y_nu <v, nu> / ||mu||^2 = 2 e_nu exactly when the noise is removed (x_i = its cluster mean)
+    # y_nu <v, nu> / ||mu||^2 = 2 e_nu exactly when the noise is removed (x_i = its
+    # cluster mean)
     pb = xorgrok.sample_dense(SMALL, 4)
     means = xorgrok.data.cluster_means(SMALL.mu_norm)
     Xc = np.zeros_like(pb.X_train)
@@ -201,7 +246,9 @@ def test_with_omega_init_matches_the_sampler():
         scaled = th.with_omega_init(pb, 3e-12)
         direct = sampler(SMALL.replace(omega_init=3e-12), 5)
         np.testing.assert_allclose(scaled.W0, direct.W0, rtol=1e-12)
-        np.testing.assert_allclose(scaled.w0_residual_sq, direct.w0_residual_sq, rtol=1e-12)
+        np.testing.assert_allclose(
+            scaled.w0_residual_sq, direct.w0_residual_sq, rtol=1e-12
+        )
         np.testing.assert_array_equal(scaled.X, direct.X)
         assert scaled.setup == direct.setup
     with pytest.raises(ValueError):

@@ -1,28 +1,36 @@
-"""The experiments of the part "Beyond the theorem": named sweep plans at two resolutions, and their analysis.
+"""The experiments of the part "Beyond the theorem": named sweep plans at two
+resolutions, and their analysis.
 
-Each experiment answers one of the open questions of the paper (digest section 7). :func:`plan` returns the
-grid of setups, steps, seeds and recorded steps of an experiment; ``resolution="page"`` is the coarse grid
-the book executes within its time budget, ``resolution="full"`` the finer grid with more seeds that the
-command line runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan through
-:func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
+Each experiment answers one of the open questions of the paper (its Section 5 and the
+ICLR reviews). :func:`plan` returns the grid of setups, steps, seeds and recorded steps
+of an experiment; ``resolution="page"`` is the coarse grid the book executes within its
+time budget, ``resolution="full"`` the finer grid with more seeds that the command line
+runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan
+through :func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
 
-All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1 setup (m = 100 neurons
-and n = 50 training points instead of 1000 and 200, so that a grid costs seconds): it keeps p = 40000,
-eta = 0.05, omega_init = 1e-15, alpha = 1e-12 and chooses ||mu|| = 50 so that the two dimensionless ratios
-that decide the paper's regime stay as in the paper: ||mu||^2 sqrt(n) / p (the cluster term against the
-memorization term at t = 1) and n ||mu||^4 / p (the exponent of the generalization bound).
+All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1
+setup (m = 100 neurons and n = 50 training points instead of 1000 and 200, so that a
+grid costs seconds): it keeps p = 40000, eta = 0.05, omega_init = 1e-15, alpha = 1e-12
+and chooses ||mu|| = 50 so that the two dimensionless ratios that decide the paper's
+regime stay as in the paper: ||mu||^2 sqrt(n) / p (the cluster term against the
+memorization term at t = 1) and n ||mu||^4 / p (the exponent of the generalization
+bound).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from .config import Setup
-from .sweep import SweepResult, first_crossing, log_steps, sweep
+from .data import CLUSTER_DIRECTIONS
+from .schedule import first_crossing, log_steps
+from .sweep import SweepResult, as_setup_array, stack_results, sweep
+from .theory import mu_norm_range
+from .validation import Progress
 
 __all__ = [
     "BOOK_BASE",
@@ -31,30 +39,41 @@ __all__ = [
     "Plan",
     "plan",
     "run",
-    "theorem_window",
     "crossing",
     "fit_power_law",
     "bootstrap_first_steps",
     "memorization_split",
-    "cluster_accuracy",
+    "memorization_split_runs",
     "SPLIT_GROUPS",
     "GROKKING_FACTORS",
     "VARIANTS",
 ]
 
-#: The base setup of the part: the paper's Figure 1 (left) at m = 100, n = 50, ||mu|| = 50 (module docstring).
-BOOK_BASE = Setup(p=40_000, n=50, n_test=200, m=100, mu_norm=50.0, eta=0.05, omega_init=1e-15, alpha=1e-12)
+#: The base setup of the part: the paper's Figure 1 (left) at m = 100, n = 50, ||mu|| =
+#: 50 (module docstring).
+BOOK_BASE = Setup(
+    p=40_000,
+    n=50,
+    n_test=200,
+    m=100,
+    mu_norm=50.0,
+    eta=0.05,
+    omega_init=1e-15,
+    alpha=1e-12,
+)
 #: The two resolutions of every experiment.
 RESOLUTIONS = ("page", "full")
 
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """A sweep to run: ``setups`` (object array, shape G), ``steps`` (int or [G] ints), ``seeds``, ``record``.
+    """A sweep to run: ``setups`` (object array, shape G), ``steps`` (int or [G] ints),
+    ``seeds``, ``record``.
 
-    ``axes`` names the grid axes (name -> values, in grid order); ``variants`` (if not None) lists one
-    variant-switch dictionary per value of the last axis, for experiments that compare model variants
-    (then ``setups`` has the shape G without that axis and :func:`run` stacks one sweep per variant).
+    ``axes`` names the grid axes (name -> values, in grid order); ``variants`` (if not
+    None) lists one variant-switch dictionary per value of the last axis, for
+    experiments that compare model variants (then ``setups`` has the shape G without
+    that axis and :func:`run` stacks one sweep per variant).
     """
 
     name: str
@@ -68,76 +87,146 @@ class Plan:
 
 def _check_resolution(resolution: str) -> None:
     if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
-
-
-def _objects(nested: list) -> np.ndarray:
-    shape = np.shape(np.array(nested, dtype=object))
-    out = np.empty(shape, dtype=object)
-    out.reshape(-1)[:] = np.array(nested, dtype=object).reshape(-1)
-    return out
+        raise ValueError(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}"
+        )
 
 
 def _init(res: str) -> Plan:
     """Q1: omega_init / alpha over many orders of magnitude (alpha fixed at 1e-12)."""
-    ratios = [1e-4, 1e-2, 1.0, 10.0, 100.0] if res == "page" else list(10.0 ** np.arange(-6, 3.01, 0.5))
-    setups = _objects([BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios])
+    ratios = (
+        [1e-4, 1e-2, 1.0, 10.0, 100.0]
+        if res == "page"
+        else list(10.0 ** np.arange(-6, 3.01, 0.5))
+    )
+    setups = as_setup_array(
+        [BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios]
+    )
     steps = np.array([int(300 + 120 * r) for r in ratios])
-    return Plan("init", setups, steps, range(8 if res == "page" else 32),
-                log_steps(int(steps.max()), 20 if res == "page" else 40), {"ratio": ratios})
+    return Plan(
+        "init",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(int(steps.max()), 20 if res == "page" else 40),
+        {"ratio": ratios},
+    )
 
 
 def _init_onestep(res: str) -> Plan:
-    """Q1: memorization after one step, over omega_init / alpha and p (one step per run: cheap)."""
+    """Q1: memorization after one step, over omega_init / alpha and p (one step per
+    run: cheap)."""
     ratios = list(10.0 ** np.arange(-3, 3.01, 0.5 if res == "page" else 0.25))
-    ps = [1_000, 10_000, 100_000, 1_000_000, 10**8] if res == "page" else [10**k for k in range(3, 13)]
-    # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against memorization) stays fixed
-    mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
-    setups = _objects(
-        [[BOOK_BASE.replace(p=p, mu_norm=mu[p], omega_init=r * BOOK_BASE.alpha) for r in ratios] for p in ps]
+    ps = (
+        [1_000, 10_000, 100_000, 1_000_000, 10**8]
+        if res == "page"
+        else [10**k for k in range(3, 13)]
     )
-    return Plan("init-onestep", setups, 1, range(16 if res == "page" else 64), np.array([0, 1]),
-                {"p": ps, "ratio": ratios})
+    # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against
+    # memorization) stays fixed
+    mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
+    setups = as_setup_array(
+        [
+            [
+                BOOK_BASE.replace(p=p, mu_norm=mu[p], omega_init=r * BOOK_BASE.alpha)
+                for r in ratios
+            ]
+            for p in ps
+        ]
+    )
+    return Plan(
+        "init-onestep",
+        setups,
+        1,
+        range(16 if res == "page" else 64),
+        np.array([0, 1]),
+        {"p": ps, "ratio": ratios},
+    )
 
 
 def _phase(res: str) -> Plan:
-    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps (1000 at full resolution)."""
+    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps (1000 at full
+    resolution)."""
     if res == "page":
         ps = [50, 200, 1_000, 10_000, 40_000, 100_000, 10**6, 10**8, 10**10, 10**12]
         kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
         steps, seeds = 200, range(8)
     else:
-        ps = [50, 100, 200, 500, 1_000, 3_000, 10_000, 40_000, 100_000, 10**6, 10**7, 10**8, 10**9, 10**10,
-              10**11, 10**12]
+        ps = [
+            50,
+            100,
+            200,
+            500,
+            1_000,
+            3_000,
+            10_000,
+            40_000,
+            100_000,
+            10**6,
+            10**7,
+            10**8,
+            10**9,
+            10**10,
+            10**11,
+            10**12,
+        ]
         kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.125))
         steps, seeds = 1000, range(32)
-    setups = _objects([[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps])
-    record = np.unique(np.concatenate([[0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 200], log_steps(steps, 10)]))
+    setups = as_setup_array(
+        [[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps]
+    )
+    record = np.unique(
+        np.concatenate([[0, 1, 2, 3, 5, 8, 10, 20, 50, 100, 200], log_steps(steps, 10)])
+    )
     return Plan("phase", setups, steps, seeds, record, {"p": ps, "kappa": kappas})
 
 
 def _samples(res: str) -> Plan:
     """Q4: n against ||mu|| at the paper's p = 40000, after 200 steps."""
-    ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200, 280, 400]
+    ns = (
+        [25, 50, 100, 200]
+        if res == "page"
+        else [25, 35, 50, 70, 100, 140, 200, 280, 400]
+    )
     mus = list(10.0 ** np.arange(1.0, 2.76, 0.125 if res == "page" else 0.0625))
-    setups = _objects([[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns])
-    return Plan("samples", setups, 200, range(8 if res == "page" else 32),
-                np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]), {"n": ns, "mu_norm": mus})
+    setups = as_setup_array(
+        [[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns]
+    )
+    return Plan(
+        "samples",
+        setups,
+        200,
+        range(8 if res == "page" else 32),
+        np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]),
+        {"n": ns, "mu_norm": mus},
+    )
 
 
 def _samples_extreme(res: str) -> Plan:
-    """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2 window with C = 1."""
+    """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2
+    window with C = 1."""
     ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200]
-    p = 10**12  # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) / n^2.51)
+    p = (
+        10**12
+        # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) /
+        # n^2.51)
+    )
     setups = []
     for n in ns:
-        low, high = theorem_window(n, p)
+        low, high = mu_norm_range(p, n)
         setups.append(BOOK_BASE.replace(n=n, p=p, mu_norm=math.sqrt(low * high)))
-    return Plan("samples-extreme", _objects(setups), 2000, range(16 if res == "page" else 64),
-                np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]), {"n": ns})
+    return Plan(
+        "samples-extreme",
+        as_setup_array(setups),
+        2000,
+        range(16 if res == "page" else 64),
+        np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]),
+        {"n": ns},
+    )
 
 
-#: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with omega_init/alpha = 3.
+#: Q5: the one-factor-at-a-time design of the grokking-time fit, around BOOK_BASE with
+#: omega_init/alpha = 3.
 GROKKING_FACTORS = ("ratio", "n", "p", "mu_norm", "m")
 
 
@@ -166,38 +255,79 @@ def _grokking_design(res: str) -> list[dict[str, float]]:
 
 def _grokking(res: str) -> Plan:
     design = _grokking_design(res)
-    setups = _objects(
-        [BOOK_BASE.replace(omega_init=d["ratio"] * BOOK_BASE.alpha, n=int(d["n"]), p=int(d["p"]),
-                           mu_norm=float(d["mu_norm"]), m=int(d["m"])) for d in design]
+    setups = as_setup_array(
+        [
+            BOOK_BASE.replace(
+                omega_init=d["ratio"] * BOOK_BASE.alpha,
+                n=int(d["n"]),
+                p=int(d["p"]),
+                mu_norm=float(d["mu_norm"]),
+                m=int(d["m"]),
+            )
+            for d in design
+        ]
     )
     steps = 3000 if res == "page" else 10_000
-    return Plan("grokking-time", setups, steps, range(16 if res == "page" else 64),
-                np.unique(np.concatenate([np.arange(0, 101), log_steps(steps, 60)])),
-                {"design": design})
+    return Plan(
+        "grokking-time",
+        setups,
+        steps,
+        range(16 if res == "page" else 64),
+        np.unique(np.concatenate([np.arange(0, 101), log_steps(steps, 60)])),
+        {"design": design},
+    )
 
 
 def _long(res: str) -> Plan:
-    """Q6: long training with step sizes up to where the loss falls, at two signal strengths."""
-    alphas = [1e-12, 1e-6, 1e-4, 1e-2, 1e-1] if res == "page" else [1e-12, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3,
-                                                                    1e-2, 3e-2, 1e-1, 1.0]
+    """Q6: long training with step sizes up to where the loss falls, at two signal
+    strengths."""
+    alphas = (
+        [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
+        if res == "page"
+        else [1e-12, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0]
+    )
     mus = [50.0, 120.0] if res == "page" else [35.0, 50.0, 85.0, 120.0]
     steps = 5000 if res == "page" else 200_000
-    setups = _objects([[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus])
-    return Plan("long", setups, steps, range(8 if res == "page" else 32), log_steps(steps, 10),
-                {"mu_norm": mus, "alpha": alphas})
+    setups = as_setup_array(
+        [[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus]
+    )
+    return Plan(
+        "long",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(steps, 10),
+        {"mu_norm": mus, "alpha": alphas},
+    )
 
 
 def _width(res: str) -> Plan:
     """Q7: width m at a small and a large omega_init / alpha (the lazy side)."""
-    ms = [10, 100, 1000] if res == "page" else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
+    ms = (
+        [10, 100, 1000]
+        if res == "page"
+        else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
+    )
     ratios = [1e-3, 10.0]
-    setups = _objects([[BOOK_BASE.replace(m=m, omega_init=r * BOOK_BASE.alpha) for m in ms] for r in ratios])
+    setups = as_setup_array(
+        [
+            [BOOK_BASE.replace(m=m, omega_init=r * BOOK_BASE.alpha) for m in ms]
+            for r in ratios
+        ]
+    )
     steps = np.array([[300 if r < 1 else 4000 for _ in ms] for r in ratios])
-    return Plan("width", setups, steps, range(8 if res == "page" else 32), log_steps(4000, 20),
-                {"ratio": ratios, "m": ms})
+    return Plan(
+        "width",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(4000, 20),
+        {"ratio": ratios, "m": ms},
+    )
 
 
-#: Q7: the model variants compared (switches of xorgrok.variants.train_variant), by name.
+#: Q7: the model variants compared (switches of xorgrok.variants.train_variants), by
+#: name.
 VARIANTS = {
     "paper (ReLU, fixed a, GD)": {},
     "leaky ReLU 0.1": {"leaky": 0.1},
@@ -208,22 +338,39 @@ VARIANTS = {
 
 
 def _variants(res: str) -> Plan:
-    """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha and at alpha = 1e-4."""
+    """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha
+    and at alpha = 1e-4."""
     alphas = [1e-12, 1e-4]
-    setups = _objects([BOOK_BASE.replace(alpha=a) for a in alphas])
+    setups = as_setup_array([BOOK_BASE.replace(alpha=a) for a in alphas])
     steps = np.array([300, 3000]) if res == "page" else np.array([3000, 30_000])
-    return Plan("variants", setups, steps, range(8 if res == "page" else 32), log_steps(int(steps.max()), 20),
-                {"alpha": alphas, "variant": list(VARIANTS)}, variants=list(VARIANTS.values()))
+    return Plan(
+        "variants",
+        setups,
+        steps,
+        range(8 if res == "page" else 32),
+        log_steps(int(steps.max()), 20),
+        {"alpha": alphas, "variant": list(VARIANTS)},
+        variants=list(VARIANTS.values()),
+    )
 
 
 #: name -> (question, plan builder). The command line lists these.
 EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
     "init": ("Q1 omega_init/alpha: curves and the grokking time", _init),
-    "init-onestep": ("Q1 one-step memorization over omega_init/alpha and p", _init_onestep),
+    "init-onestep": (
+        "Q1 one-step memorization over omega_init/alpha and p",
+        _init_onestep,
+    ),
     "phase": ("Q2, Q3 the plane of p and mu_norm / p^(1/4)", _phase),
     "samples": ("Q4 n against mu_norm at p = 40000", _samples),
-    "samples-extreme": ("Q3, Q4 n inside the A1-A2 window at p = 1e12, 2000 steps", _samples_extreme),
-    "grokking-time": ("Q5 the grokking time: one-factor design for a scaling law", _grokking),
+    "samples-extreme": (
+        "Q3, Q4 n inside the A1-A2 window at p = 1e12, 2000 steps",
+        _samples_extreme,
+    ),
+    "grokking-time": (
+        "Q5 the grokking time: one-factor design for a scaling law",
+        _grokking,
+    ),
     "long": ("Q6 long training, step sizes up to where the loss falls", _long),
     "width": ("Q7 wide networks and the lazy side", _width),
     "variants": ("Q7 leaky ReLU, trained second layer, mini-batch SGD", _variants),
@@ -231,61 +378,54 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
 
 
 def plan(name: str, resolution: str = "page") -> Plan:
-    """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution ("page" or "full")."""
+    """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution
+    ("page" or "full")."""
     if name not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}")
+        raise ValueError(
+            f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}"
+        )
     _check_resolution(resolution)
     return EXPERIMENTS[name][1](resolution)
 
 
-def run(name: str, resolution: str = "page", **sweep_options: Any) -> SweepResult:
-    """Run a named experiment through :func:`xorgrok.sweep.sweep`; ``sweep_options`` go to it
-    (``cache_dir``, ``executor``, ``workers``, ``progress``, ``seeds``: override the plan's seeds).
+def run(
+    name: str,
+    resolution: str = "page",
+    *,
+    seeds: Iterable[int] | None = None,
+    progress: Progress = None,
+    **sweep_options: Any,
+) -> SweepResult:
+    """Run a named experiment through :func:`xorgrok.sweep.sweep` (its steps and record
+    are the plan's).
 
-    For an experiment over model variants the result's grid gets a last axis, one entry per variant.
+    ``seeds`` overrides the plan's seeds; ``progress`` and ``sweep_options``
+    (``cache_dir``, ``executor``, ``workers``...) go to :func:`xorgrok.sweep.sweep`. For
+    an experiment over model variants the result's grid gets a last axis, one entry per
+    variant (:func:`xorgrok.sweep.stack_results`).
     """
     pl = plan(name, resolution)
-    seeds = sweep_options.pop("seeds", pl.seeds)
+    seeds = pl.seeds if seeds is None else seeds
+    options = dict(record=pl.record, progress=progress, **sweep_options)
     if pl.variants is None:
-        return sweep(pl.setups, pl.steps, seeds, pl.record, axes=pl.axes, **sweep_options)
-    parts = [sweep(pl.setups, pl.steps, seeds, pl.record, variant=v, **sweep_options) for v in pl.variants]
-    fields = ("train_acc", "test_acc", "loss", "flipped_acc", "clean_train_acc")
-    cells = np.empty(pl.setups.shape + (len(parts),), dtype=object)
-    for k, part in enumerate(parts):
-        cells[..., k] = part.cells
-    G = len(pl.setups.shape)
-    return SweepResult(
-        cells=cells,
-        seeds=parts[0].seeds,
-        t=parts[0].t,
-        diverged_at=np.stack([p.diverged_at for p in parts], axis=G),
-        n_cached=sum(p.n_cached for p in parts),
-        n_computed=sum(p.n_computed for p in parts),
-        axes=dict(pl.axes),
-        **{f: np.stack([getattr(p, f) for p in parts], axis=G) for f in fields},
-    )
+        return sweep(pl.setups, pl.steps, seeds, axes=pl.axes, **options)
+    parts = [
+        sweep(pl.setups, pl.steps, seeds, variant=v, **options) for v in pl.variants
+    ]
+    return stack_results(parts, pl.axes)
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Analysis
-# ---------------------------------------------------------------------------------------------------------
-
-
-def theorem_window(n: int, p: float, C: float = 1.0) -> tuple[float, float]:
-    """The range of ||mu|| allowed by A1 and A2 with constant C: (sqrt(C n^0.51 sqrt(p)), sqrt(p / (C n^2))).
-
-    A1: ||mu||^2 >= C n^0.51 sqrt(p); A2: p >= C n^2 ||mu||^2. The window is empty when low > high.
-    """
-    if n < 1 or p <= 0 or C <= 0:
-        raise ValueError(f"n must be >= 1, p > 0 and C > 0, got n={n}, p={p}, C={C}")
-    return math.sqrt(C * n**0.51 * math.sqrt(p)), math.sqrt(p / (C * n**2))
+# --------------------------------------------------------------------------------------
 
 
 def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> float:
-    """Where the curve y(x) first crosses ``level`` (either way), linearly interpolated in (log) x; NaN if never.
+    """Where the curve y(x) first crosses ``level`` (either way), linearly interpolated
+    in (log) x; NaN if never.
 
-    x [K] increasing, y [K]. Used to locate phase boundaries on a grid (e.g. where the median test accuracy
-    first reaches 0.9).
+    x [K] increasing, y [K]. Used to locate phase boundaries on a grid (e.g. where the
+    median test accuracy first reaches 0.9).
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     u = np.log10(x) if log_x else x
@@ -298,29 +438,47 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float, log_x: bool = True) -> 
     return float("nan")
 
 
-def fit_power_law(features: Mapping[str, np.ndarray], target: np.ndarray) -> dict[str, float]:
-    """Least-squares fit of log target = log c + sum_k b_k log feature_k; returns {"c": c, name: b_k, ...}.
+def fit_power_law(
+    features: Mapping[str, np.ndarray], target: np.ndarray
+) -> dict[str, float]:
+    """Least-squares fit of log target = log c + sum_k b_k log feature_k; returns {"c":
+    c, name: b_k, ...}.
 
-    Every array has shape [K] (one entry per design point); entries with a non-finite target are dropped.
+    Every array has shape [K] (one entry per design point); entries with a non-finite
+    target are dropped.
     """
     target = np.asarray(target, dtype=float)
     keep = np.isfinite(target) & (target > 0)
     names = list(features)
-    A = np.column_stack([np.ones(keep.sum())] + [np.log(np.asarray(features[k], float)[keep]) for k in names])
+    A = np.column_stack(
+        [np.ones(keep.sum())]
+        + [np.log(np.asarray(features[k], float)[keep]) for k in names]
+    )
     if A.shape[0] < A.shape[1]:
-        raise ValueError(f"need at least {A.shape[1]} finite design points, got {A.shape[0]}")
+        raise ValueError(
+            f"need at least {A.shape[1]} finite design points, got {A.shape[0]}"
+        )
     coef, *_ = np.linalg.lstsq(A, np.log(target[keep]), rcond=None)
-    return {"c": float(np.exp(coef[0])), **{k: float(b) for k, b in zip(names, coef[1:])}}
+    return {
+        "c": float(np.exp(coef[0])),
+        **{k: float(b) for k, b in zip(names, coef[1:])},
+    }
 
 
 def bootstrap_first_steps(
-    t: np.ndarray, curves: np.ndarray, threshold: float, n_boot: int = 1000, seed: int = 0
+    t: np.ndarray,
+    curves: np.ndarray,
+    threshold: float,
+    n_boot: int = 1000,
+    seed: int = 0,
 ) -> np.ndarray:
-    """Bootstrap over seeds of the first step where the median curve reaches ``threshold``.
+    """Bootstrap over seeds of the first step where the median curve reaches
+    ``threshold``.
 
-    curves [K, S, T] (K design points, S seeds, T recorded steps ``t``). Each replicate resamples the S seeds
-    of every design point with replacement and takes the median over them. Returns [n_boot, K] (NaN where
-    the resampled median never reaches the threshold).
+    curves [K, S, T] (K design points, S seeds, T recorded steps ``t``). Each replicate
+    resamples the S seeds of every design point with replacement and takes the median
+    over them. Returns [n_boot, K] (NaN where the resampled median never reaches the
+    threshold).
     """
     curves = np.asarray(curves, dtype=float)
     K, S, _ = curves.shape
@@ -328,24 +486,10 @@ def bootstrap_first_steps(
     out = np.empty((n_boot, K))
     for b in range(n_boot):
         pick = rng.integers(0, S, size=(K, S))
-        med = np.median(np.take_along_axis(curves, pick[:, :, None], axis=1), axis=1)  # [K, T]
+        med = np.median(
+            np.take_along_axis(curves, pick[:, :, None], axis=1), axis=1
+        )  # [K, T]
         out[b] = first_crossing(t, med, threshold)
-    return out
-
-
-def cluster_accuracy(f: np.ndarray, cluster: np.ndarray, y_clean: np.ndarray) -> np.ndarray:
-    """Accuracy (sgn f = y, f = 0 counts as an error) on each of the four clusters.
-
-    f, cluster, y_clean: [..., N] outputs, cluster indices and clean labels of the same points.
-    Returns [..., 4] (NaN for a cluster without points).
-    """
-    f, cluster, y_clean = np.asarray(f, float), np.asarray(cluster), np.asarray(y_clean, float)
-    correct = (f * y_clean) > 0
-    out = np.full(f.shape[:-1] + (4,), np.nan)
-    for c in range(4):
-        members = cluster == c
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[..., c] = (correct & members).sum(-1) / members.sum(-1)
     return out
 
 
@@ -353,32 +497,42 @@ def cluster_accuracy(f: np.ndarray, cluster: np.ndarray, y_clean: np.ndarray) ->
 SPLIT_GROUPS = ("label_aligned", "label_other", "opposite_aligned", "opposite_other")
 
 
-def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, cluster: np.ndarray,
-                       y: np.ndarray) -> dict[str, np.ndarray]:
-    """Split each training point's signed output y_i f(x_i) = sum_j y_i a_j ReLU(<w_j, x_i>) by groups of neurons.
+def memorization_split(
+    preacts: np.ndarray,
+    proj: np.ndarray,
+    a: np.ndarray,
+    cluster: np.ndarray,
+    y: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Split each training point's signed output y_i f(x_i) = sum_j y_i a_j ReLU(<w_j,
+    x_i>) by groups of neurons.
 
     Args (one seed, one step):
-        preacts: [m, n] <w_j, x_i> on the training points.
-        proj: [m, 2] (<w_j, mu1>, <w_j, mu2>).
-        a: [m] second layer.
-        cluster: [n] cluster index of each training point (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2).
-        y: [n] the training labels the network fits (noisy).
+        preacts: [m, n] <w_j, x_i> on the training points. proj: [m, 2] (<w_j, mu1>,
+        <w_j, mu2>). a: [m] second layer. cluster: [n] cluster index of each training
+        point (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2). y: [n] the training labels the
+        network fits (noisy).
 
-    Returns a dict of [n] arrays. For each group of :data:`SPLIT_GROUPS`, the summed signed contributions
-    y_i a_j ReLU(<w_j, x_i>) (positive: the group pushes f(x_i) towards y_i) and, under ``"active_" + group``,
-    how many of its neurons are active on x_i. The groups: neurons of the label's sign (a_j y_i > 0,
-    ``label_*``) or of the opposite sign (``opposite_*``), aligned with the point's cluster or not. A neuron's
-    cluster is the cluster mean nu in {+-mu1, +-mu2} it points at most, argmax_nu <w_j, nu>.
-    Also ``noise_share``: over the neurons active on x_i, the part of <w_j, x_i> not explained by the
-    cluster mean, sum |<w_j, x_i> - <w_j, nu_i>| / sum (|<w_j, x_i> - <w_j, nu_i>| + |<w_j, nu_i>|)
-    (0: the point is seen through its cluster mean only; near 1: through its own noise vector).
-    The four contributions add up to y_i f(x_i).
+    Returns a dict of [n] arrays. For each group of :data:`SPLIT_GROUPS`, the summed
+    signed contributions y_i a_j ReLU(<w_j, x_i>) (positive: the group pushes f(x_i)
+    towards y_i) and, under ``"active_" + group``, how many of its neurons are active on
+    x_i. The groups: neurons of the label's sign (a_j y_i > 0, ``label_*``) or of the
+    opposite sign (``opposite_*``), aligned with the point's cluster or not. A neuron's
+    cluster is the cluster mean nu in {+-mu1, +-mu2} it points at most, argmax_nu <w_j,
+    nu>. Also ``noise_share``: over the neurons active on x_i, the part of <w_j, x_i>
+    not explained by the cluster mean, sum |<w_j, x_i> - <w_j, nu_i>| / sum (|<w_j, x_i>
+    - <w_j, nu_i>| + |<w_j, nu_i>|) (0: the point is seen through its cluster mean only;
+    near 1: through its own noise vector). The four contributions add up to y_i f(x_i).
     """
-    preacts, proj, a = np.asarray(preacts, float), np.asarray(proj, float), np.asarray(a, float)
+    preacts, proj, a = (
+        np.asarray(preacts, float),
+        np.asarray(proj, float),
+        np.asarray(a, float),
+    )
     cluster, y = np.asarray(cluster), np.asarray(y, float)
-    means = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])  # the cluster means / ||mu||
-    preferred = np.argmax(proj @ means.T, axis=1)  # [m]: the cluster each neuron points at most
-    along = proj @ means[cluster].T  # [m, n]: <w_j, nu_i>
+    # [m]: the cluster each neuron points at most
+    preferred = np.argmax(proj @ CLUSTER_DIRECTIONS.T, axis=1)
+    along = proj @ CLUSTER_DIRECTIONS[cluster].T  # [m, n]: <w_j, nu_i>
     active = preacts > 0
     signed = y[None, :] * a[:, None] * np.maximum(preacts, 0.0)  # [m, n]
     same = (a[:, None] * y[None, :]) > 0
@@ -395,5 +549,30 @@ def memorization_split(preacts: np.ndarray, proj: np.ndarray, a: np.ndarray, clu
         out["active_" + name] = (active & mask).sum(0)
     noise = np.abs(preacts - along)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["noise_share"] = (noise * active).sum(0) / ((noise + np.abs(along)) * active).sum(0)
+        out["noise_share"] = (noise * active).sum(0) / (
+            (noise + np.abs(along)) * active
+        ).sum(0)
     return out
+
+
+def memorization_split_runs(traj: Any, k: int) -> dict[str, np.ndarray]:
+    """:func:`memorization_split` of every seed of ``traj`` at its ``k``-th recorded
+    step, stacked: each entry [S, n] (row s: seed ``traj.seeds[s]``).
+
+    ``traj`` is a :class:`~xorgrok.simulate.Trajectory` simulated with
+    ``neurons=True, preacts=True``; ``ValueError`` otherwise.
+    """
+    if traj.preacts is None or traj.proj is None:
+        raise ValueError("traj must be simulated with neurons=True and preacts=True")
+    n = traj.setup.n
+    parts = [
+        memorization_split(
+            traj.preacts[s, k],
+            traj.proj[s, k],
+            traj.a[s],
+            traj.cluster[s, :n],
+            traj.y[s],
+        )
+        for s in range(len(traj.seeds))
+    ]
+    return {key: np.stack([p[key] for p in parts]) for key in parts[0]}

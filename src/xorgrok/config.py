@@ -1,6 +1,7 @@
-"""One configuration of the paper's experiment: :class:`Setup` and the paper's own setups.
+"""One configuration of the paper's experiment: :class:`Setup` and the paper's own
+setups.
 
-The field names are the paper's symbols (digest sections 1-3 and 6):
+The field names are the paper's symbols (the paper's Sections 2-3 and Appendix A.7):
 
 ====================  =====================================================
 ``p``                 input dimension
@@ -20,20 +21,37 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+import numpy as np
+
 __all__ = ["Setup", "PAPER_FIG1_LEFT", "PAPER_FIG1_RIGHT"]
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+#: Largest integer field: 2**53 (float64 holds every integer up to it exactly).
+MAX_INT = 2**53
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as a Python int: ints and numpy integers only (no bool, no float,
+    however round)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        message = f"{name} must be an integer in [{minimum}, 2**53], got {value!r}"
+        raise ValueError(message)
+    if not minimum <= value <= MAX_INT:
+        raise ValueError(
+            f"{name} must be an integer in [{minimum}, 2**53], got {value}"
+        )
+    return int(value)
 
 
 def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """``value`` as a finite Python float: ints, floats and numpy numbers (no bool)."""
+    real = (int, float, np.integer, np.floating)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got {value}") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
@@ -43,9 +61,12 @@ def _check_real(name: str, value: Any) -> float:
 class Setup:
     """An immutable, validated configuration of data, network and gradient descent.
 
-    Raises ``ValueError`` naming the field and its allowed range when a value is out of range:
-    ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers),
-    ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0`` (finite).
+    Raises ``ValueError`` naming the field and its allowed range when a value is out of
+    range: ``p >= 3`` (two mean directions plus noise), ``n, n_test, m >= 1`` (integers,
+    at most 2**53; numpy integers are accepted, floats are not, however round),
+    ``mu_norm > 0`` and ``alpha > 0`` (finite), ``0 <= eta < 0.5``, ``omega_init >= 0``
+    (finite, with omega_init^2 p finite); numpy floating scalars are accepted and stored
+    as Python floats.
     """
 
     p: int
@@ -58,11 +79,13 @@ class Setup:
     alpha: float
 
     def __post_init__(self) -> None:
-        _check_int("p", self.p, 3)
-        _check_int("n", self.n, 1)
-        _check_int("n_test", self.n_test, 1)
-        _check_int("m", self.m, 1)
-        for name, low, low_open in (("mu_norm", 0.0, True), ("alpha", 0.0, True), ("omega_init", 0.0, False)):
+        for name, low in (("p", 3), ("n", 1), ("n_test", 1), ("m", 1)):
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), low))
+        for name, low, low_open in (
+            ("mu_norm", 0.0, True),
+            ("alpha", 0.0, True),
+            ("omega_init", 0.0, False),
+        ):
             value = _check_real(name, getattr(self, name))
             if value < low or (low_open and value == low):
                 bound = "> 0" if low_open else ">= 0"
@@ -72,6 +95,13 @@ class Setup:
         if not 0.0 <= eta < 0.5:
             raise ValueError(f"eta must be in [0, 0.5), got {eta}")
         object.__setattr__(self, "eta", eta)
+        # The sampler squares these: ||w_j^(0)||^2 and ||mu||^2 must be finite.
+        if not math.isfinite(self.omega_init * self.omega_init * self.p):
+            raise ValueError(
+                f"omega_init must make omega_init^2 p finite, got {self.omega_init:g}"
+            )
+        if not math.isfinite(self.mu_norm * self.mu_norm * 4.0):
+            raise ValueError(f"mu_norm must make ||mu||^2 finite, got {self.mu_norm:g}")
 
     def replace(self, **changes: Any) -> "Setup":
         """A copy with some fields changed (validated again)."""
@@ -90,7 +120,7 @@ class Setup:
 _PAPER_P = 40_000
 _PAPER_N = 200
 
-#: Figure 1, left panel (digest section 6): alpha = 1e-12, about 50 steps.
+#: Figure 1, left panel (the paper's Appendix A.7): alpha = 1e-12, about 50 steps.
 PAPER_FIG1_LEFT = Setup(
     p=_PAPER_P,
     n=_PAPER_N,
@@ -102,5 +132,5 @@ PAPER_FIG1_LEFT = Setup(
     alpha=1e-12,
 )
 
-#: Figure 1, right panel (digest section 6): alpha = 1e-16, about 5000 steps.
+#: Figure 1, right panel (the paper's Appendix A.7): alpha = 1e-16, about 5000 steps.
 PAPER_FIG1_RIGHT = PAPER_FIG1_LEFT.replace(alpha=1e-16)

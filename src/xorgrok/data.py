@@ -53,37 +53,56 @@ import numpy as np
 
 from .config import Setup
 
-__all__ = ["Problem", "sample_dense", "sample_reduced", "CLUSTER_NAMES", "CLUSTER_LABEL", "cluster_means"]
+__all__ = [
+    "Problem",
+    "sample_dense",
+    "sample_reduced",
+    "CLUSTER_NAMES",
+    "CLUSTER_LABEL",
+    "CLUSTER_DIRECTIONS",
+    "OPPOSITE",
+    "cluster_means",
+]
 
-#: Cluster index -> name. Clusters 0, 1 have clean label +1; clusters 2, 3 have clean label -1.
+#: Cluster index -> name. Clusters 0, 1 have clean label +1; clusters 2, 3 have clean
+#: label -1.
 CLUSTER_NAMES = ("+mu1", "-mu1", "+mu2", "-mu2")
 #: Cluster index -> clean label.
 CLUSTER_LABEL = np.array([1, 1, -1, -1], dtype=np.int64)
+#: Cluster index -> its mean divided by ||mu||, in the (mu1/||mu||, mu2/||mu||) plane:
+#: [4, 2]
+#: (+mu1, -mu1, +mu2, -mu2). The one place that writes the +-mu sign pattern.
+CLUSTER_DIRECTIONS = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+#: Cluster index nu -> index of -nu (+mu1 <-> -mu1, +mu2 <-> -mu2).
+OPPOSITE = np.array([1, 0, 3, 2], dtype=np.int64)
 
 
 def cluster_means(mu_norm: float) -> np.ndarray:
     """The four cluster means in the (mu1/||mu||, mu2/||mu||) plane, shape [4, 2]."""
-    return mu_norm * np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    return mu_norm * CLUSTER_DIRECTIONS
 
 
 @dataclass(frozen=True, eq=False)
 class Problem:
     """One training problem: data, labels and initialization, for one seed.
 
-    Shapes (N = n + n_test, d = the number of coordinates: p for the dense sampler, 2 + min(p - 2, N)
-    for the reduced one). Rows ``0..n-1`` of ``X`` are the training points, the rest the test points.
+    Shapes (N = n + n_test, d = the number of coordinates: p for the dense sampler, 2 +
+    min(p - 2, N) for the reduced one). Rows ``0..n-1`` of ``X`` are the training
+    points, the rest the test points.
 
     Attributes:
         setup: the configuration.
         seed: the seed that produced it.
-        X: [N, d] points; columns 0 and 1 are the coordinates along mu1/||mu|| and mu2/||mu||.
+        X: [N, d] points; columns 0 and 1 are the coordinates along mu1/||mu|| and
+            mu2/||mu||.
         W0: [m, d] initial first-layer weights in the same coordinates.
         a: [m] fixed second layer, each entry +-1/sqrt(m).
         cluster: [N] cluster index (0: +mu1, 1: -mu1, 2: +mu2, 3: -mu2).
         y_clean: [N] clean labels (+1 for clusters 0, 1; -1 for clusters 2, 3).
         flipped: [n] whether each training label was flipped.
-        w0_residual_sq: [m] squared norm of the part of each w_j^(0) outside the d coordinates
-            (zero for the dense sampler); it never meets the data but enters ||w_j||.
+        w0_residual_sq: [m] squared norm of the part of each w_j^(0) outside the d
+            coordinates (zero for the dense sampler); it never meets the data but enters
+            ||w_j||.
     """
 
     setup: Setup
@@ -119,7 +138,8 @@ class Problem:
 
     @property
     def plane(self) -> np.ndarray:
-        """[N, 2] the points projected on span(mu1, mu2), in the (mu1/||mu||, mu2/||mu||) basis."""
+        """[N, 2] the points projected on span(mu1, mu2), in the (mu1/||mu||,
+        mu2/||mu||) basis."""
         return self.X[:, :2]
 
 

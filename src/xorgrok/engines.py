@@ -1,28 +1,29 @@
 """Gradient-descent engines: the same dynamics, computed three ways.
 
-* ``dense``: the reference. Explicit weights W in R^{m x d}, the paper's update (2.2) applied literally
-  by :func:`xorgrok.model.gd_step`, one seed at a time. Plain and slow on purpose: everything else is
-  tested against it.
-* ``span``: gradient descent never leaves W^(0) + span(training points), so
-  W^(t) = W^(0) + C^(t) X_train with C in R^{m x n}. With the Gram matrix G = X_train X_train^T the
-  training pre-activations are H^(t) = W^(0) X_train^T + C^(t) G and the update (2.2) becomes
-  C^(t+1) = C^(t) + (alpha / n) diag(a) (1[H^(t) > 0] * (g^(t) y)^T): O(m n^2) a step instead of O(m n p).
-  Test outputs, projections on mu1, mu2 and norms follow from C and small Gram matrices, only at the
-  recorded steps. All seeds of a chunk advance together with one batched matrix product per step; on
-  the CPU, chunks run side by side in worker threads (:func:`run_in_workers`).
-  Internally C and H are divided by alpha, so tiny step sizes neither underflow nor lose precision.
-* ``reduced``: the span engine run on :func:`xorgrok.data.sample_reduced`'s problems, whose cost does
-  not depend on p, each chunk of seeds built at once from the sampler's draws in the
-  working dtype (:meth:`SpanBatch.from_reduced`).
+* ``dense``: the reference. Explicit weights W in R^{m x d}, the paper's update (2.2)
+  applied literally by :func:`xorgrok.model.gd_step`, one seed at a time. Plain and slow
+  on purpose: everything else is tested against it.
+* ``span``: gradient descent never leaves W^(0) + span(training points), so W^(t) =
+  W^(0) + C^(t) X_train with C in R^{m x n}. With the Gram matrix G = X_train X_train^T
+  the training pre-activations are H^(t) = W^(0) X_train^T + C^(t) G and the update
+  (2.2) becomes C^(t+1) = C^(t) + (alpha / n) diag(a) (1[H^(t) > 0] * (g^(t) y)^T): O(m
+  n^2) a step instead of O(m n p). Test outputs, projections on mu1, mu2 and norms
+  follow from C and small Gram matrices, only at the recorded steps. All seeds of a
+  chunk advance together with one batched matrix product per step; on the CPU, chunks
+  run side by side in worker threads (:func:`run_in_workers`). Internally C and H are
+  divided by alpha, so tiny step sizes neither underflow nor lose precision.
+* ``reduced``: the span engine run on :func:`xorgrok.data.sample_reduced`'s problems,
+  whose cost does not depend on p, each chunk of seeds built at once from the sampler's
+  draws in the working dtype (:meth:`SpanBatch.from_reduced`).
 
 The book's chapter "Engines" derives both reformulations and shows the benchmark
-(``bench/engines.py``). Each engine returns a :class:`Record` of plain numpy arrays, filled only for
-what was asked.
+(``bench/engines.py``). Each engine returns a :class:`Record` of plain numpy arrays,
+filled only for what was asked.
 """
 
 from __future__ import annotations
 
-import os
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
@@ -59,15 +60,36 @@ __all__ = [
 
 
 class DivergenceError(FloatingPointError):
-    """Gradient descent produced a non-finite network output; ``step`` is the first such step."""
+    """Gradient descent produced a non-finite network output at step ``step``.
 
-    def __init__(self, step: int, seed: int):
+    With the logistic loss the weights grow at most linearly in t (-1 < l' < 0), so a
+    non-finite output is an overflow of the floating range. Given the ``setup``, the
+    message names the parameter that drives it (:func:`xorgrok.resources.output_bound`):
+    alpha (the step), omega_init (the initialization) or mu_norm (when ||mu||^2 > p
+    dominates ||x_i||^2).
+    """
+
+    def __init__(self, step: int, seed: int, setup: Setup | None = None):
         super().__init__(
-            f"gradient descent diverged at step t = {step} (seed {seed}): the network output is not finite; "
-            "reduce alpha"
+            f"gradient descent diverged at step t = {step} (seed {seed}): the network "
+            "output is not finite (it overflowed the floating range); "
+            f"{_divergence_hint(setup, step)}"
         )
         self.step = step
         self.seed = seed
+
+
+def _divergence_hint(setup: Setup | None, step: int) -> str:
+    if setup is None:
+        return "reduce alpha, or mu_norm when mu_norm^2 > p, or compute in float64"
+    drift = max(step, 1) * setup.alpha / math.sqrt(setup.m)
+    cause = "alpha" if drift >= setup.omega_init else "omega_init"
+    if setup.mu_norm**2 > setup.p:
+        cause = "mu_norm" if cause == "alpha" else "omega_init or mu_norm"
+    return (
+        f"reduce {cause} (alpha = {setup.alpha:g}, omega_init = {setup.omega_init:g}, "
+        f"mu_norm = {setup.mu_norm:g}, p = {setup.p})"
+    )
 
 
 @dataclass(frozen=True)
@@ -124,19 +146,24 @@ class Record:
             getattr(self, name)[rows] = value
 
     def keep_problem(self, s: int, pb: Problem) -> None:
-        """Store the small per-seed facts of a problem (second layer, plane coordinates, labels)."""
+        """Store the small per-seed facts of a problem (second layer, plane
+        coordinates, labels)."""
         self.a[s], self.plane[s], self.y[s] = pb.a, pb.plane, pb.y
         self.y_clean[s], self.cluster[s] = pb.y_clean, pb.cluster
 
 
 def _fit_stats(f: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy (sign f = y; f = 0 counts as an error) and mean logistic loss. f, y [..., N] -> [...].
+    """Accuracy (sign f = y; f = 0 counts as an error) and mean logistic loss. f, y
+    [..., N] -> [...].
 
-    The accuracy is an exact fraction (count / N in float64), whatever the working dtype.
+    The accuracy is an exact fraction (count / N in float64), whatever the working
+    dtype.
     """
     margins = y * f
     correct = (margins > 0).sum(-1).cpu().numpy()
-    return correct / f.shape[-1], logistic_loss(margins).mean(-1).cpu().numpy().astype(np.float64)
+    return correct / f.shape[-1], logistic_loss(margins).mean(-1).cpu().numpy().astype(
+        np.float64
+    )
 
 
 def _check_finite(f: torch.Tensor, step: int, seeds: Sequence[int]) -> None:
@@ -149,35 +176,36 @@ def _as_tensor(x: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch
     return torch.as_tensor(np.ascontiguousarray(x), dtype=dtype, device=device)
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Memory guard of the engines that hold p-dimensional arrays
 
 
 def dense_bytes_per_seed(problem_shape: tuple[int, int, int], itemsize: int) -> int:
     """Peak memory of one dense seed, in bytes, for a problem of shape (m, N, d).
 
-    The sampler's float64 arrays W0 [m, d] and X [N, d], plus the engine's copies in the working dtype
-    (itemsize bytes): W, the gradient and two temporaries of the update (m x d each), X and the
-    [m, N] pre-activations.
+    The sampler's float64 arrays W0 [m, d] and X [N, d], plus the engine's copies in the
+    working dtype (itemsize bytes): W, the gradient and two temporaries of the update (m
+    x d each), X and the [m, N] pre-activations.
     """
     m, N, d = problem_shape
     return 8 * (m + N) * d + itemsize * (4 * m * d + N * d + 2 * m * N)
 
 
 def _available_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - platforms without sysconf
-        return 2**63 - 1
+    from .resources import available_bytes  # the machine's and the cgroup's limits
+
+    return available_bytes(device)
 
 
-def check_dense_fits(setup: Setup, engine: str, dtype: torch.dtype, device: torch.device | str = "cpu") -> None:
-    """Raise ``MemoryError`` when one seed of an engine that samples in R^p would not fit in memory.
+def check_dense_fits(
+    setup: Setup, engine: str, dtype: torch.dtype, device: torch.device | str = "cpu"
+) -> None:
+    """Raise ``MemoryError`` when one seed of an engine that samples in R^p would not
+    fit in memory.
 
-    The ``dense`` engine holds m x p weights; the ``span`` engine samples the points and W^(0) in R^p
-    (float64) before reducing them to small matrices. The message points to the fast engines.
+    The ``dense`` engine holds m x p weights; the ``span`` engine samples the points and
+    W^(0) in R^p (float64) before reducing them to small matrices. The message points to
+    the fast engines.
     """
     device = torch.device(device)
     itemsize = torch.empty((), dtype=dtype).element_size()
@@ -185,21 +213,23 @@ def check_dense_fits(setup: Setup, engine: str, dtype: torch.dtype, device: torc
     if engine == "dense":
         need = dense_bytes_per_seed((m, N, p), itemsize)
     else:
-        need = 8 * (m + N) * p * 2  # the float64 problem and the products that reduce it
+        # the float64 problem and the products that reduce it
+        need = 8 * (m + N) * p * 2
     have = _available_bytes(device if engine == "dense" else torch.device("cpu"))
     if need > 0.8 * have:
-        hint = (
-            "use engine='span' (same numbers, O(m n^2) a step) or engine='reduced' (cost independent of p)"
-            if engine == "dense"
-            else "use engine='reduced' (the same distribution, cost and memory independent of p)"
+        reduced = (
+            "engine='reduced' (the same distribution, cost and memory independent of p)"
         )
+        span = "engine='span' (same numbers, O(m n^2) a step)"
+        hint = f"use {span} or {reduced}" if engine == "dense" else f"use {reduced}"
         raise MemoryError(
-            f"the {engine} engine needs about {need / 2**30:.3g} GiB for one seed at p = {p} (m x p weights) "
+            f"the {engine} engine needs about {need / 2**30:.3g} GiB for one seed at p "
+            f"= {p} (m x p weights) "
             f"but only {have / 2**30:.3g} GiB are free; {hint}"
         )
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The dense reference engine
 
 
@@ -214,11 +244,12 @@ def run_dense(
     device: torch.device,
     progress: Callable[[int], None] | None = None,
 ) -> Record:
-    """Explicit weights, the paper's update (2.2) step by step, one seed after the other.
+    """Explicit weights, the paper's update (2.2) step by step, one seed after the
+    other.
 
-    ``make(seed)`` builds each seed's problem; only one lives in memory at a time. Raises ``MemoryError``
-    (before sampling anything) when one seed would not fit, and :class:`DivergenceError` at the first
-    step whose network output is not finite.
+    ``make(seed)`` builds each seed's problem; only one lives in memory at a time.
+    Raises ``MemoryError`` (before sampling anything) when one seed would not fit, and
+    :class:`DivergenceError` at the first step whose network output is not finite.
     """
     check_dense_fits(setup, "dense", dtype, device)
     rec = Record.empty(setup, len(seeds), len(record_steps), want)
@@ -226,8 +257,14 @@ def run_dense(
     for s, seed in enumerate(seeds):
         pb = make(seed)
         rec.keep_problem(s, pb)
-        X_train, X_test = _as_tensor(pb.X_train, dtype, device), _as_tensor(pb.X_test, dtype, device)
-        y, y_test = _as_tensor(pb.y, dtype, device), _as_tensor(pb.y_test, dtype, device)
+        X_train, X_test = (
+            _as_tensor(pb.X_train, dtype, device),
+            _as_tensor(pb.X_test, dtype, device),
+        )
+        y, y_test = (
+            _as_tensor(pb.y, dtype, device),
+            _as_tensor(pb.y_test, dtype, device),
+        )
         a = _as_tensor(pb.a, dtype, device)
         W = _as_tensor(pb.W0, dtype, device)
         residual_sq = _as_tensor(pb.w0_residual_sq, dtype, device)
@@ -240,12 +277,21 @@ def run_dense(
                 acc, loss = _fit_stats(f, y)
                 f_test = torch.relu(X_test @ W.T) @ a  # [n_test]
                 acc_test, _ = _fit_stats(f_test, y_test)
-                rec.train_acc[s, k], rec.loss[s, k], rec.test_acc[s, k] = float(acc), float(loss), float(acc_test)
+                rec.train_acc[s, k], rec.loss[s, k], rec.test_acc[s, k] = (
+                    float(acc),
+                    float(loss),
+                    float(acc_test),
+                )
                 if want.neurons:
                     rec.proj[s, k] = setup.mu_norm * W[:, :2].cpu().numpy()
-                    rec.w_norm[s, k] = torch.sqrt((W * W).sum(-1) + residual_sq).cpu().numpy()
+                    rec.w_norm[s, k] = (
+                        torch.sqrt((W * W).sum(-1) + residual_sq).cpu().numpy()
+                    )
                 if want.outputs:
-                    rec.f_train[s, k], rec.f_test[s, k] = f.cpu().numpy(), f_test.cpu().numpy()
+                    rec.f_train[s, k], rec.f_test[s, k] = (
+                        f.cpu().numpy(),
+                        f_test.cpu().numpy(),
+                    )
                 if want.preacts:
                     rec.preacts[s, k] = H.cpu().numpy()
             if t < steps:
@@ -255,20 +301,23 @@ def run_dense(
     return rec
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The span engine
 
 
 @dataclass
 class SpanBatch:
-    """The small matrices the span engine needs for a chunk of S seeds (state divided by alpha)."""
+    """The small matrices the span engine needs for a chunk of S seeds (state divided
+    by alpha)."""
 
     G: torch.Tensor  # [S, n, n]       X_train X_train^T
-    GK: torch.Tensor  # [S, n, N]      X_train X^T = [G | K], K = X_train X_test^T (N = n + n_test)
+    # [S, n, N]      X_train X^T = [G | K], K = X_train X_test^T (N = n + n_test)
+    GK: torch.Tensor
     M: torch.Tensor  # [S, n, 2]       X_train's coordinates along mu1/|mu|, mu2/|mu|
     H0: torch.Tensor  # [S, m, n]      W0 X_train^T / alpha
     H0_all: torch.Tensor  # [S, m, N]  W0 X^T / alpha = [H0 | H0_test]
-    P0: torch.Tensor  # [S, m, 2]      W0's coordinates along mu1/|mu|, mu2/|mu|, / alpha
+    # [S, m, 2]      W0's coordinates along mu1/|mu|, mu2/|mu|, / alpha
+    P0: torch.Tensor
     w0_sq: torch.Tensor  # [S, m]      ||w_j^(0)||^2 / alpha^2
     a: torch.Tensor  # [S, m]
     y: torch.Tensor  # [S, n]
@@ -283,11 +332,14 @@ class SpanBatch:
         device: torch.device,
         keep: Callable[[int, Problem], None] | None = None,
     ) -> "SpanBatch":
-        """Reduce each problem to its small matrices (in float64), one problem in memory at a time.
+        """Reduce each problem to its small matrices (in float64), one problem in memory
+        at a time.
 
         ``keep(s, problem)`` is called on each problem before it is dropped.
         """
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in cls.__dataclass_fields__}
+        parts: dict[str, list[np.ndarray]] = {
+            name: [] for name in cls.__dataclass_fields__
+        }
         for s, pb in enumerate(problems):
             if keep is not None:
                 keep(s, pb)
@@ -300,13 +352,21 @@ class SpanBatch:
             parts["H0"].append(H0_all[:, :n])
             parts["H0_all"].append(H0_all)
             parts["P0"].append(W0[:, :2] / alpha)
-            W0_scaled = W0 / alpha  # (not W0 * W0 / alpha**2: alpha**2 may overflow or underflow)
-            parts["w0_sq"].append((W0_scaled * W0_scaled).sum(1) + pb.w0_residual_sq / alpha / alpha)
+            # (not W0 * W0 / alpha**2: alpha**2 may overflow or underflow)
+            W0_scaled = W0 / alpha
+            parts["w0_sq"].append(
+                (W0_scaled * W0_scaled).sum(1) + pb.w0_residual_sq / alpha / alpha
+            )
             parts["a"].append(pb.a)
             parts["y"].append(pb.y.astype(float))
             parts["y_test"].append(pb.y_test.astype(float))
             del pb, Xtr, W0, GK, H0_all
-        return cls(**{name: _as_tensor(np.stack(v), dtype, device) for name, v in parts.items()})
+        return cls(
+            **{
+                name: _as_tensor(np.stack(v), dtype, device)
+                for name, v in parts.items()
+            }
+        )
 
     @classmethod
     def from_reduced(
@@ -329,6 +389,7 @@ class SpanBatch:
         n, N, m, alpha = setup.n, setup.n_total, setup.m, setup.alpha
         draws = [reduced_draws(setup, seed) for seed in seeds]
         S = len(draws)
+
         def stack(get: Callable[[ReducedDraws], np.ndarray]) -> torch.Tensor:
             return torch.as_tensor(np.stack([get(d) for d in draws]))
 
@@ -397,10 +458,11 @@ def _triangular_products(
 
 
 def span_step_flops(m: int, n: int) -> int:
-    """Floating-point operations of one span-engine step for one seed, counting the matrix product only.
+    """Floating-point operations of one span-engine step for one seed, counting the
+    matrix product only.
 
-    The product C G ([m, n] x [n, n]) costs 2 m n^2; the element-wise work (about ten passes over the
-    m x n state) is memory traffic, not counted.
+    The product C G ([m, n] x [n, n]) costs 2 m n^2; the element-wise work (about ten
+    passes over the m x n state) is memory traffic, not counted.
     """
     return 2 * m * n * n
 
@@ -418,27 +480,31 @@ def run_span(
     chunk: int | None = None,
     workers: int | None = None,
 ) -> Record:
-    """Gradient descent on the coefficients C (W = W^(0) + C X_train), seeds batched in chunks.
+    """Gradient descent on the coefficients C (W = W^(0) + C X_train), seeds batched in
+    chunks.
 
-    ``make(seed)`` builds each seed's problem; only one problem per chunk lives in memory at a time (a chunk
-    keeps only its small matrices). ``make=None`` means the problems of
-    :func:`xorgrok.data.sample_reduced`, each chunk built at once from their draws
-    (:meth:`SpanBatch.from_reduced`). Raises :class:`DivergenceError` naming the first
-    step whose network output is not finite (in the first chunk, in seed order, that
-    diverges).
+    ``make(seed)`` builds each seed's problem; only one problem per chunk lives in
+    memory at a time (a chunk keeps only its small matrices). ``make=None`` means the
+    problems of :func:`xorgrok.data.sample_reduced`, each chunk built at once from their
+    draws (:meth:`SpanBatch.from_reduced`). Raises :class:`DivergenceError` naming the
+    first step whose network output is not finite (in the first chunk, in seed order,
+    that diverges).
 
-    On the CPU, chunks run in ``workers`` threads (default: torch's thread count, at most one per chunk),
-    each with single-threaded torch operations, instead of one chunk at a time with multi-threaded
-    operations: every core then advances its own seeds without waiting for the others at each operation
-    (on a machine shared with other jobs, such waits made the multi-threaded schedule several times
-    slower; ``bench/engines.py`` compares both, rows (d) and (d')). The global torch thread count is set
-    to 1 for the duration of the run and restored afterwards.
+    On the CPU, chunks run in ``workers`` threads (default: torch's thread count, at
+    most one per chunk), each with single-threaded torch operations, instead of one
+    chunk at a time with multi-threaded operations: every core then advances its own
+    seeds without waiting for the others at each operation (on a machine shared with
+    other jobs, such waits made the multi-threaded schedule several times slower;
+    ``bench/engines.py`` compares both, rows (d) and (d')). The global torch thread
+    count is set to 1 for the duration of the run and restored afterwards.
     """
     rec = Record.empty(setup, len(seeds), len(record_steps), want)
     threads = torch.get_num_threads()
     parallel = device.type == "cpu" and threads > 1 and len(seeds) > 1 and workers != 1
     if chunk is None:
-        chunk = default_chunk(setup.m, setup.n, torch.empty((), dtype=dtype).element_size())
+        chunk = default_chunk(
+            setup.m, setup.n, torch.empty((), dtype=dtype).element_size()
+        )
     n_chunks = -(-len(seeds) // chunk)
     if parallel:  # a multiple of the workers, so that they finish together
         w = workers or threads
@@ -465,7 +531,9 @@ def run_span(
                 device,
                 keep=lambda s, pb: rec.keep_problem(start + s, pb),
             )
-        span_steps(b, setup, steps, record_steps, want, rec, start, part_seeds, stop=stop)
+        span_steps(
+            b, setup, steps, record_steps, want, rec, start, part_seeds, stop=stop
+        )
         return len(part_seeds)
 
     n_workers = min(workers or threads, len(starts)) if parallel else 1
@@ -479,13 +547,16 @@ def run_in_workers(
     workers: int,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Call ``fn(item, stop)`` for every item, in ``workers`` threads with single-threaded torch operations.
+    """Call ``fn(item, stop)`` for every item, in ``workers`` threads with
+    single-threaded torch operations.
 
-    ``fn`` returns the number of seeds it finished (passed to ``progress``) and should return early (by
-    raising any exception) once ``stop()`` is true, as :func:`span_steps` does. With ``workers <= 1`` the
-    items run one after the other with torch's current thread count. When an item fails, the items after
-    it in ``items`` order are stopped, those before it run on, and the exception of the first failing item
-    is re-raised: the error a serial run would report. The torch thread count is restored on exit.
+    ``fn`` returns the number of seeds it finished (passed to ``progress``) and should
+    return early (by raising any exception) once ``stop()`` is true, as
+    :func:`span_steps` does. With ``workers <= 1`` the items run one after the other
+    with torch's current thread count. When an item fails, the items after it in
+    ``items`` order are stopped, those before it run on, and the exception of the first
+    failing item is re-raised: the error a serial run would report. The torch thread
+    count is restored on exit.
     """
     if workers <= 1:
         for item in items:
@@ -493,7 +564,8 @@ def run_in_workers(
             if progress is not None:
                 progress(done)
         return
-    first_failure = [len(items)]  # index of the first failing item so far (len(items): none)
+    # index of the first failing item so far (len(items): none)
+    first_failure = [len(items)]
     lock = threading.Lock()
 
     def call(index: int) -> int:
@@ -504,10 +576,12 @@ def run_in_workers(
                 first_failure[0] = min(first_failure[0], index)
             raise
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xorgrok") as pool:
+    from .resources import torch_threads
+
+    with torch_threads(1):
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="xorgrok"
+        ) as pool:
             futures = [pool.submit(call, index) for index in range(len(items))]
             try:
                 for fut in as_completed(futures):
@@ -522,11 +596,10 @@ def run_in_workers(
                 for f in futures:
                     f.cancel()
                 wait(futures)
-            for f in futures:  # in order: the first failure is the one a serial run would report
+            # in order: the first failure is the one a serial run would report
+            for f in futures:
                 if not f.cancelled() and f.exception() is not None:
                     raise f.exception()
-    finally:
-        torch.set_num_threads(threads)
 
 
 def span_steps(
@@ -541,21 +614,25 @@ def span_steps(
     check_every: int = 16,
     stop: Callable[[], bool] | None = None,
 ) -> None:
-    """Run ``steps`` steps of the span engine on one batch, writing the recorded steps into ``rec`` rows
+    """Run ``steps`` steps of the span engine on one batch, writing the recorded steps
+    into ``rec`` rows
     ``first_row .. first_row + S - 1``.
 
-    One step is one batched matrix product and four element-wise passes over the [S, m, n] state:
+    One step is one batched matrix product and four element-wise passes over the [S, m,
+    n] state:
 
-    1. H = H0 + C G (``baddbmm``), the pre-activations / alpha (at a recorded step, one product
-       C [G | K] gives the training and the test pre-activations together);
+    1. H = H0 + C G (``baddbmm``), the pre-activations / alpha (at a recorded step, one
+       product C [G | K] gives the training and the test pre-activations together);
     2. H <- ReLU(H) in place (the signs, hence 1[H > 0], are unchanged);
-    3. f = alpha a^T ReLU(H) (a batched matrix-vector product), then v = g(y f) y (n numbers a seed);
+    3. f = alpha a^T ReLU(H) (a batched matrix-vector product), then v = g(y f) y (n
+       numbers a seed);
     4. T = v * 1[H > 0] (torch's ReLU-gradient kernel, one pass);
     5. C += (a_j / n) T (``addcmul_``).
 
-    Non-finite outputs are tracked every step and reported (naming the first bad step) every
-    ``check_every`` steps, at recorded steps and at the end, so that a GPU is not synchronised every step.
-    At the same moments, ``stop()`` is asked whether to give up early (another worker failed).
+    Non-finite outputs are tracked every step and reported (naming the first bad step)
+    every ``check_every`` steps, at recorded steps and at the end, so that a GPU is not
+    synchronised every step. At the same moments, ``stop()`` is asked whether to give up
+    early (another worker failed).
     """
     alpha, n, mu_norm = setup.alpha, setup.n, setup.mu_norm
     slot = {int(t): k for k, t in enumerate(record_steps)}
@@ -574,12 +651,14 @@ def span_steps(
     losses = torch.zeros((S, T_rec), dtype=b.G.dtype, device=device)
     for t in range(steps + 1):
         recording = t in slot
-        if recording:  # train and test pre-activations in one product; keep H for the norms
+        # train and test pre-activations in one product; keep H for the norms
+        if recording:
             torch.baddbmm(b.H0_all, C, b.GK, out=H_all)
             H_pre = H_all[..., :n]  # training pre-activations (a view), for the norms
             R = torch.clamp(H_pre, min=0, out=H)  # ReLU into H: one pass
         else:
-            torch.baddbmm(b.H0, C, b.G, out=H)  # H = (W0 X^T + C G) / alpha: <w_j, x_i> / alpha
+            # H = (W0 X^T + C G) / alpha: <w_j, x_i> / alpha
+            torch.baddbmm(b.H0, C, b.G, out=H)
             R = torch.relu_(H)
         f = alpha * torch.bmm(a_row, R).squeeze(1)  # [S, n]: f(x_i; W^(t))
         bad = ~torch.isfinite(f).all(-1)
@@ -600,9 +679,14 @@ def span_steps(
                 rec.proj[rows, k] = (alpha * mu_norm) * P.cpu().numpy()
                 # ||w0 + C X||^2 = ||w0||^2 + 2 <C, W0 X^T> + <C, C G>, row by row
                 norm_sq = b.w0_sq + (C * (H_pre + b.H0)).sum(-1)
-                rec.w_norm[rows, k] = alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
+                rec.w_norm[rows, k] = (
+                    alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
+                )
             if want.outputs:
-                rec.f_train[rows, k], rec.f_test[rows, k] = f.cpu().numpy(), f_test.cpu().numpy()
+                rec.f_train[rows, k], rec.f_test[rows, k] = (
+                    f.cpu().numpy(),
+                    f_test.cpu().numpy(),
+                )
             if want.preacts:
                 rec.preacts[rows, k] = alpha * H_pre.cpu().numpy()
         if t < steps:
@@ -615,7 +699,8 @@ def span_steps(
 
 
 def _active_times(v: torch.Tensor, H: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """out = v * 1[H > 0] (0 where H <= 0), in one pass (torch's ReLU backward kernel)."""
+    """out = v * 1[H > 0] (0 where H <= 0), in one pass (torch's ReLU backward
+    kernel)."""
     return torch.ops.aten.threshold_backward.grad_input(v, H, 0, grad_input=out)
 
 
@@ -631,6 +716,8 @@ def _raise_if_diverged(first_bad: torch.Tensor, seeds: Sequence[int]) -> None:
 
 
 def default_chunk(m: int, n: int, itemsize: int, cache_bytes: int = 8 * 2**20) -> int:
-    """Seeds per batch: few enough that a worker's per-step state (about five m x n arrays a seed) stays
-    in its share of the cache (2 seeds of the paper's size in float32: measured fastest per core)."""
+    """Seeds per batch: few enough that a worker's per-step state (about five m x n
+    arrays a seed) stays
+    in its share of the cache (2 seeds of the paper's size in float32: measured
+    fastest per core)."""
     return max(1, cache_bytes // (5 * m * n * itemsize))

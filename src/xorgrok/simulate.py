@@ -1,9 +1,10 @@
-"""The public entry point: :func:`simulate` trains one network per seed and returns a :class:`Trajectory`."""
+"""The public entry point: :func:`simulate` trains one network per seed and returns a
+:class:`Trajectory`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -11,31 +12,46 @@ import torch
 from .config import Setup
 from .data import Problem, sample_dense, sample_reduced
 from .engines import Want, check_dense_fits, run_dense, run_span
+from .resources import check_resources
+from .schedule import Recorded
+from .validation import (
+    ENGINES,
+    Progress,
+    check_dtype,
+    check_engine,
+    check_record,
+    check_seeds,
+)
 
 __all__ = ["simulate", "Trajectory", "ENGINES", "DEFAULT_DTYPE", "sample"]
 
-#: The engines :func:`simulate` accepts.
-ENGINES = ("auto", "dense", "span", "reduced")
-#: Default floating-point type of the fast engines (the chapter on the engines shows the evidence).
+#: Default floating-point type of the fast engines (the chapter on the engines shows the
+#: evidence).
 DEFAULT_DTYPE = torch.float32
 
 
 @dataclass(frozen=True, eq=False)
-class Trajectory:
+class Trajectory(Recorded):
     """What :func:`simulate` recorded, for S seeds at the T recorded steps ``t``.
 
     Always present:
 
     - ``t`` [T]: the recorded steps;
-    - ``train_acc``, ``test_acc``, ``loss`` [S, T]: train accuracy against the noisy training labels, test
-      accuracy against clean labels, and the empirical risk L(W^(t));
+    - ``train_acc``, ``test_acc``, ``loss`` [S, T]: train accuracy against the noisy
+      training labels, test accuracy against clean labels, and the empirical risk
+      L(W^(t));
     - ``a`` [S, m]: the second layer (its sign tells positive from negative neurons);
-    - ``plane`` [S, N, 2]: every point's coordinates along mu1/||mu||, mu2/||mu|| (rows 0..n-1: training);
-    - ``y`` [S, n] noisy training labels, ``y_clean`` [S, N] clean labels, ``cluster`` [S, N] cluster index.
+    - ``plane`` [S, N, 2]: every point's coordinates along mu1/||mu||, mu2/||mu|| (rows
+      0..n-1: training);
+    - ``y`` [S, n] noisy training labels, ``y_clean`` [S, N] clean labels, ``cluster``
+      [S, N] cluster index.
 
-    With ``neurons=True``: ``proj`` [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and ``w_norm`` [S, T, m] = ||w_j||.
-    With ``outputs=True``: ``f_train`` [S, T, n] and ``f_test`` [S, T, n_test].
-    With ``preacts=True``: ``preacts`` [S, T, m, n] = <w_j^(t), x_i> on the training points.
+    With ``neurons=True``: ``proj`` [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and
+    ``w_norm`` [S, T, m] = ||w_j||. With ``outputs=True``: ``f_train`` [S, T, n] and
+    ``f_test`` [S, T, n_test]. With ``preacts=True``: ``preacts`` [S, T, m, n] =
+    <w_j^(t), x_i> on the training points. From :func:`xorgrok.variants.train_variants`:
+    ``a_t`` [S, T, m], the second layer at each recorded step (``a`` is its initial
+    value).
     """
 
     setup: Setup
@@ -56,105 +72,73 @@ class Trajectory:
     f_train: np.ndarray | None = None
     f_test: np.ndarray | None = None
     preacts: np.ndarray | None = None
-
-    def index(self, step: int) -> int:
-        """Position of a recorded step in ``t``; ``KeyError`` if that step was not recorded."""
-        hits = np.flatnonzero(self.t == step)
-        if hits.size == 0:
-            raise KeyError(f"step {step} was not recorded (recorded: {self.t.min()}..{self.t.max()})")
-        return int(hits[0])
+    a_t: np.ndarray | None = None
 
     def quantiles(self, name: str, q: Iterable[float] = (0.2, 0.5, 0.8)) -> np.ndarray:
         """Quantiles over seeds of a [S, T] field, shape [len(q), T]."""
         return np.quantile(getattr(self, name), list(q), axis=0)
 
-    def first_step(self, name: str, threshold: float, q: float = 0.5) -> int | None:
-        """First recorded step at which the q-quantile over seeds of ``name`` reaches ``threshold`` (None if never)."""
-        curve = np.quantile(getattr(self, name), q, axis=0)
-        hits = np.flatnonzero(curve >= threshold)
-        return int(self.t[hits[0]]) if hits.size else None
-
 
 def sample(setup: Setup, seed: int, engine: str = "auto") -> Problem:
-    """The problem (data and initialization) that :func:`simulate` trains for this seed and engine."""
-    return (sample_reduced if _resolve_engine(engine) == "reduced" else sample_dense)(setup, seed)
-
-
-def _resolve_engine(engine: str) -> str:
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    return "reduced" if engine == "auto" else engine
-
-
-def _check_steps(steps: int, record: Iterable[int] | None) -> np.ndarray:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if record is None:
-        return np.arange(steps + 1)
-    t = np.unique(np.asarray(list(record), dtype=np.int64))
-    if t.size == 0 or t[0] < 0 or t[-1] > steps:
-        raise ValueError(f"record must be a non-empty set of steps in [0, {steps}], got {list(record)!r}")
-    return t
-
-
-def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    seeds = [int(s) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-    bad = [s for s in seeds if not isinstance(s, int) or s < 0]
-    if bad:
-        raise ValueError(f"seeds must be integers >= 0, got {bad[0]!r}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError("seeds must be distinct")
-    return seeds
+    """The problem (data and initialization) that :func:`simulate` trains for this
+    seed and engine."""
+    return (sample_reduced if check_engine(engine) == "reduced" else sample_dense)(
+        setup, seed
+    )
 
 
 def simulate(
     setup: Setup,
     steps: int,
     seeds: Iterable[int],
+    *,
     record: Iterable[int] | None = None,
     engine: str = "auto",
     dtype: torch.dtype | None = None,
+    progress: Progress = None,
     device: str | torch.device = "cpu",
-    *,
     neurons: bool = False,
     outputs: bool = False,
     preacts: bool = False,
-    progress: Callable[[int], None] | None = None,
 ) -> Trajectory:
     """Train one network per seed by full-batch gradient descent for ``steps`` steps.
 
     Args:
         setup: the configuration.
         steps: number of GD steps (>= 0).
-        seeds: distinct non-negative integers; each fixes its own data and initialization.
-        record: the steps to record (default: every step 0..steps). Test outputs, neuron statistics and the
-            like are only computed at these steps.
-        engine: ``"dense"`` (explicit weights, the reference), ``"span"`` (coefficients in the span of the
-            training data: the same problem and the same numbers as dense, O(m n^2) a step),
-            ``"reduced"`` (the span engine on the dimension-free sampler: exact in distribution, cost
-            independent of p) or ``"auto"`` (``"reduced"``: everything a Trajectory reports is exact in
+        seeds: distinct non-negative integers; each fixes its own data and
+            initialization.
+        record: the steps to record (default: every step 0..steps). Test outputs, neuron
+            statistics and the like are only computed at these steps.
+        engine: ``"dense"`` (explicit weights, the reference), ``"span"`` (coefficients
+            in the span of the training data: the same problem and the same numbers as
+            dense, O(m n^2) a step), ``"reduced"`` (the span engine on the
+            dimension-free sampler: exact in distribution, cost independent of p) or
+            ``"auto"`` (``"reduced"``: everything a Trajectory reports is exact in
             distribution with it).
-        dtype: torch floating type; default float64 for ``"dense"``, :data:`DEFAULT_DTYPE` otherwise.
+        dtype: torch floating type; default float64 for ``"dense"``,
+            :data:`DEFAULT_DTYPE` otherwise.
         device: any torch device.
-        neurons, outputs, preacts: also record per-neuron projections and norms, network outputs,
-            pre-activations (see :class:`Trajectory`).
-        progress: called with the number of seeds finished, as they finish.
+        neurons, outputs, preacts: also record per-neuron projections and norms, network
+            outputs, pre-activations (see :class:`Trajectory`).
+        progress: called with the number of seeds just finished, as they finish
+            (:data:`xorgrok.validation.Progress`).
     """
     if not isinstance(setup, Setup):
         raise ValueError(f"setup must be an xorgrok.Setup, got {type(setup).__name__}")
-    record_steps = _check_steps(steps, record)
-    seeds = _check_seeds(seeds)
-    engine = _resolve_engine(engine)
-    if dtype is None:
-        dtype = torch.float64 if engine == "dense" else DEFAULT_DTYPE
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    record_steps = check_record(record, steps)
+    seeds = check_seeds(seeds)
+    engine = check_engine(engine)
+    explicit = dtype is not None
+    dtype = check_dtype(dtype, torch.float64 if engine == "dense" else DEFAULT_DTYPE)
     device = torch.device(device)
     want = Want(neurons=neurons, outputs=outputs, preacts=preacts)
+    # the dtype's range and the memory, before anything is allocated
+    S, T = len(seeds), len(record_steps)
+    dtype = check_resources(setup, engine, steps, S, T, want, dtype, device, explicit)
     if engine in ("dense", "span"):
-        check_dense_fits(setup, engine, dtype, device)  # MemoryError pointing to the fast engines
+        # MemoryError pointing to the fast engines
+        check_dense_fits(setup, engine, dtype, device)
     if engine == "reduced":
         make = None  # run_span builds sample_reduced's problems a chunk at a time
     else:

@@ -1,43 +1,63 @@
-"""Model variants beyond the paper's setting, trained with explicit weights: :func:`train_variant`.
+"""Model variants beyond the paper's setting, trained with explicit weights:
+:func:`train_variants`.
 
-The paper trains only the first layer W of f(x; W) = sum_j a_j phi(<w_j, x>) (phi = ReLU, a_j fixed at
-+-1/sqrt(m)) by full-batch gradient descent on the logistic loss (digest section 2). The variants switch on,
-one by one or together:
+The paper trains only the first layer W of f(x; W) = sum_j a_j phi(<w_j, x>) (phi =
+ReLU, a_j fixed at +-1/sqrt(m)) by full-batch gradient descent on the logistic loss (the
+paper's Section 2.3). The variants switch on, one by one or together:
 
-* ``leaky``: phi(z) = max(z, leaky * z), a leaky ReLU with slope ``leaky`` in [0, 1) for z < 0
-  (``leaky = 0`` is the ReLU); phi'(z) = 1 for z > 0 and ``leaky`` otherwise.
-* ``train_second_layer``: a is trained too, with its own step size ``alpha_a`` (default: alpha):
-  a_j <- a_j + (alpha_a / |B|) sum_{i in B} g_i y_i phi(<w_j, x_i>).
-* ``batch_size``: mini-batch SGD; each step draws |B| = batch_size training points uniformly without
-  replacement (from ``numpy.random.default_rng([batch_seed, problem.seed])``) and takes the gradient of
-  their mean loss. ``None`` (default) is full-batch gradient descent.
+* ``leaky``: phi(z) = max(z, leaky * z), a leaky ReLU with slope ``leaky`` in [0, 1) for
+  z < 0 (``leaky = 0`` is the ReLU); phi'(z) = 1 for z > 0 and ``leaky`` otherwise.
+* ``train_second_layer``: a is trained too, with its own step size ``alpha_a`` (default:
+  alpha): a_j <- a_j + (alpha_a / |B|) sum_{i in B} g_i y_i phi(<w_j, x_i>).
+* ``batch_size``: mini-batch SGD; each step draws |B| = batch_size training points
+  uniformly without replacement (from ``numpy.random.default_rng([batch_seed,
+  problem.seed])``) and takes the gradient of their mean loss. ``None`` (default) is
+  full-batch gradient descent.
 
-The first-layer step is the paper's update (2.2) on the batch B, with phi' of the variant:
-w_j <- w_j + (alpha a_j / |B|) sum_{i in B} g_i phi'(<w_j, x_i>) y_i x_i, g_i = -l'(y_i f(x_i)).
+The first-layer step is the paper's update (2.2) on the batch B, with phi' of the
+variant: w_j <- w_j + (alpha a_j / |B|) sum_{i in B} g_i phi'(<w_j, x_i>) y_i x_i, g_i =
+-l'(y_i f(x_i)).
 
-Any :class:`~xorgrok.Problem` works: in the reduced coordinates of :func:`xorgrok.sample_reduced`
-(d = 2 + N coordinates with the inner products of the dense model, exact in distribution) explicit weights
-are cheap whatever p. With every switch off, :func:`train_variant` computes the numbers of
-``xorgrok.simulate(engine="dense")`` on the same problem; the tests check this and the hand-written
-gradients against ``torch.autograd``.
+Any :class:`~xorgrok.Problem` works: in the reduced coordinates of
+:func:`xorgrok.sample_reduced` (d = 2 + N coordinates with the inner products of the
+dense model, exact in distribution) explicit weights are cheap whatever p. With every
+switch off, :func:`train_variants` computes the numbers of
+``xorgrok.simulate(engine="dense")`` on the same problem; the tests check this and the
+hand-written gradients against ``torch.autograd``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import numpy as np
 import torch
 
+from .config import Setup
 from .data import Problem
 from .engines import DivergenceError
 from .model import logistic_loss, loss_derivative_weight
+from .simulate import Trajectory, sample
+from .validation import (
+    Progress,
+    check_dtype,
+    check_engine,
+    check_int,
+    check_progress,
+    check_record,
+    check_seeds,
+)
 
-__all__ = ["VARIANT_DEFAULTS", "VariantRun", "check_options", "activation", "variant_output", "variant_gradients",
-           "train_variant", "train_variants"]
+__all__ = [
+    "VARIANT_DEFAULTS",
+    "check_options",
+    "activation",
+    "variant_output",
+    "variant_gradients",
+    "train_variants",
+]
 
-#: The switches of :func:`train_variant` and their "off" values (the paper's model).
+#: The switches of :func:`train_variants` and their "off" values (the paper's model).
 VARIANT_DEFAULTS: dict[str, Any] = {
     "leaky": 0.0,
     "train_second_layer": False,
@@ -48,34 +68,51 @@ VARIANT_DEFAULTS: dict[str, Any] = {
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Validate variant switches; return those that differ from :data:`VARIANT_DEFAULTS` (JSON-able values).
+    """Validate variant switches; return those that differ from :data:`VARIANT_DEFAULTS`
+    (JSON-able values).
 
-    An empty result means the paper's model. Raises ``ValueError`` naming the switch and its allowed range.
+    An empty result means the paper's model. Raises ``ValueError`` naming the switch and
+    its allowed range.
     """
     unknown = set(options) - set(VARIANT_DEFAULTS)
     if unknown:
-        raise ValueError(f"variant switch must be one of {', '.join(VARIANT_DEFAULTS)}, got {sorted(unknown)[0]!r}")
+        raise ValueError(
+            f"variant switch must be one of {', '.join(VARIANT_DEFAULTS)}, got "
+            f"{sorted(unknown)[0]!r}"
+        )
     out: dict[str, Any] = {}
     for name, value in options.items():
         if name == "leaky":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0.0 <= float(value) < 1.0
+            ):
                 raise ValueError(f"leaky must be a number in [0, 1), got {value!r}")
             value = float(value)
         elif name == "train_second_layer":
             if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"train_second_layer must be True or False, got {value!r}")
+                raise ValueError(
+                    f"train_second_layer must be True or False, got {value!r}"
+                )
             value = bool(value)
         elif name == "alpha_a":
             if value is not None:
                 number = isinstance(value, (int, float)) and not isinstance(value, bool)
                 if not number or not np.isfinite(value) or value <= 0:
-                    raise ValueError(f"alpha_a must be a finite number > 0 or None, got {value!r}")
+                    raise ValueError(
+                        f"alpha_a must be a finite number > 0 or None, got {value!r}"
+                    )
                 value = float(value)
         elif name in ("batch_size", "batch_seed"):
             low = 1 if name == "batch_size" else 0
             if value is None and name == "batch_size":
                 pass
-            elif isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            elif (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < low
+            ):
                 allowed = f"an integer >= {low}" + (" or None" if low else "")
                 raise ValueError(f"{name} must be {allowed}, got {value!r}")
             else:
@@ -99,7 +136,9 @@ def _activation_derivative(z: torch.Tensor, leaky: float) -> torch.Tensor:
     return torch.where(z > 0, one, leaky * one)
 
 
-def variant_output(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, leaky: float = 0.0) -> torch.Tensor:
+def variant_output(
+    W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, leaky: float = 0.0
+) -> torch.Tensor:
     """f(x) = sum_j a_j phi(<w_j, x>) for every row of X.
 
     Shapes: W [..., m, d], a [..., m], X [..., N, d] -> [..., N] (leading axes: seeds).
@@ -108,13 +147,18 @@ def variant_output(W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, leaky: flo
 
 
 def variant_gradients(
-    W: torch.Tensor, a: torch.Tensor, X: torch.Tensor, y: torch.Tensor, leaky: float = 0.0
+    W: torch.Tensor,
+    a: torch.Tensor,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    leaky: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients of L = (1/B) sum_i l(y_i f(x_i)) with respect to W and a, written by hand.
+    """Gradients of L = (1/B) sum_i l(y_i f(x_i)) with respect to W and a, written by
+    hand.
 
-    grad_{w_j} = -(a_j / B) sum_i g_i phi'(<w_j, x_i>) y_i x_i and
-    grad_{a_j} = -(1 / B) sum_i g_i y_i phi(<w_j, x_i>), with g_i = -l'(y_i f(x_i)).
-    Shapes: W [..., m, d], a [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
+    grad_{w_j} = -(a_j / B) sum_i g_i phi'(<w_j, x_i>) y_i x_i and grad_{a_j} = -(1 / B)
+    sum_i g_i y_i phi(<w_j, x_i>), with g_i = -l'(y_i f(x_i)). Shapes: W [..., m, d], a
+    [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
     """
     B = X.shape[-2]
     H = W @ X.transpose(-1, -2)  # [..., m, B]: <w_j, x_i>
@@ -126,174 +170,242 @@ def variant_gradients(
     return grad_W, grad_a
 
 
-@dataclass(frozen=True)
-class VariantRun:
-    """What :func:`train_variant` recorded at the T recorded steps ``t``.
-
-    Attributes: t [T]; train_acc, test_acc, loss [T] (as in :class:`xorgrok.Trajectory`, on the full training
-    set); f_train [T, n] network outputs on the training points; a [T, m] the second layer;
-    with ``neurons=True`` proj [T, m, 2] = (<w_j, mu1>, <w_j, mu2>), else None.
-    :func:`train_variants` returns the same fields with a leading seed axis S.
-    """
-
-    t: np.ndarray
-    train_acc: np.ndarray
-    test_acc: np.ndarray
-    loss: np.ndarray
-    f_train: np.ndarray
-    a: np.ndarray
-    proj: np.ndarray | None = None
-
-
-def train_variant(problem: Problem, steps: int, record: Iterable[int] | None = None, **switches: Any) -> VariantRun:
-    """Train one problem's network with explicit weights under the variant switches (module docstring).
-
-    Args:
-        problem: data and initialization (e.g. ``xorgrok.sample(setup, seed)``); the step size is
-            ``problem.setup.alpha``.
-        steps: number of (S)GD steps.
-        record: the steps to record (default: every step).
-        switches: ``leaky``, ``train_second_layer``, ``alpha_a``, ``batch_size``, ``batch_seed`` (module
-            docstring) and ``dtype``, ``device``, ``neurons`` as in :func:`train_variants`.
-    Raises:
-        DivergenceError: when an output becomes non-finite.
-    """
-    run = train_variants([problem], steps, record, **switches)
-    return VariantRun(**{k: (None if v is None else (v if k == "t" else v[0])) for k, v in run.__dict__.items()})
-
-
 def train_variants(
-    problems: Sequence[Problem],
+    setup: Setup,
     steps: int,
-    record: Iterable[int] | None = None,
+    seeds: Iterable[int],
     *,
-    leaky: float = 0.0,
-    train_second_layer: bool = False,
-    alpha_a: float | None = None,
-    batch_size: int | None = None,
-    batch_seed: int = 0,
-    dtype: torch.dtype = torch.float64,
+    record: Iterable[int] | None = None,
+    engine: str = "auto",
+    dtype: torch.dtype | None = None,
+    progress: Progress = None,
     device: str | torch.device = "cpu",
     neurons: bool = False,
     method: str = "span",
-) -> VariantRun:
-    """:func:`train_variant` for S problems of one setup at once (batched); the fields get a leading axis S.
+    **switches: Any,
+) -> Trajectory:
+    """Train one network per seed with explicit weights under the variant switches
+    (module docstring).
 
-    Each problem keeps its own mini-batch stream, so the result for a problem does not depend on the
-    others beside it (up to rounding).
+    The calling convention of :func:`xorgrok.simulate`; ``engine`` picks the sampler of
+    the problems (``"dense"`` or ``"reduced"``; ``"auto"``: reduced), ``dtype`` defaults
+    to float64. ``switches``: ``leaky``, ``train_second_layer``, ``alpha_a``,
+    ``batch_size``, ``batch_seed``.
 
-    ``method="explicit"`` updates the weights W [S, m, d] literally (the reference: cost O(m n d) a step);
-    ``method="span"`` (default) uses W = W^(0) + C X_train as the engines do (every variant keeps the
-    updates in the span of the training points): C [S, m, n], cost O(m n^2) a step, O(m n |B|) with
-    mini-batches. Both give the same numbers up to rounding (tested).
+    Returns a :class:`xorgrok.Trajectory` with ``f_train``, ``f_test`` and ``a_t`` [S,
+    T, m] (the second layer at each recorded step), and ``proj`` with ``neurons=True``.
+    Each seed keeps its own mini-batch stream, so its result does not depend on the
+    seeds beside it (up to rounding).
+
+    ``method="explicit"`` updates the weights W [S, m, d] literally (the reference: cost
+    O(m n d) a step); ``method="span"`` (default) uses W = W^(0) + C X_train as the
+    engines do (every variant keeps the updates in the span of the training points): C
+    [S, m, n], cost O(m n^2) a step, O(m n |B|) with mini-batches. Both give the same
+    numbers up to rounding (tested).
+
+    Raises:
+        DivergenceError: when an output becomes non-finite.
     """
-    opts = check_options(
-        dict(leaky=leaky, train_second_layer=train_second_layer, alpha_a=alpha_a, batch_size=batch_size,
-             batch_seed=batch_seed)
-    )
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be an xorgrok.Setup, got {type(setup).__name__}")
+    steps = check_int("steps", steps)
+    t_rec = check_record(record, steps)
+    seeds = check_seeds(seeds)
+    engine = check_engine(engine)
+    if engine == "span":
+        raise ValueError(
+            "engine must be 'dense', 'reduced' or 'auto' for a variant (the sampler), "
+            "got "
+            "'span'"
+        )
+    dtype = check_dtype(dtype, torch.float64)
+    opts = check_options(switches)
     if method not in ("span", "explicit"):
         raise ValueError(f"method must be 'span' or 'explicit', got {method!r}")
-    problems = list(problems)
-    if not problems or not all(isinstance(pb, Problem) for pb in problems):
-        raise ValueError("problems must be a non-empty sequence of xorgrok.Problem")
-    setup = problems[0].setup
-    if any(pb.setup != setup or pb.X.shape != problems[0].X.shape for pb in problems):
-        raise ValueError("problems must share one setup and one sampler")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    n, m = setup.n, setup.m
-    if batch_size is not None and batch_size > n:
-        raise ValueError(f"batch_size must be in [1, n = {n}] or None, got {batch_size}")
-    t_rec = np.arange(steps + 1) if record is None else np.unique(np.asarray(list(record), dtype=np.int64))
-    if t_rec.size == 0 or t_rec[0] < 0 or t_rec[-1] > steps:
-        raise ValueError(f"record must be a non-empty set of steps in [0, {steps}], got {list(record)!r}")
-    leaky = opts.get("leaky", 0.0)
-    alpha = setup.alpha
-    alpha_a = alpha if alpha_a is None else float(alpha_a)
-    mini = "batch_size" in opts
-    rngs = [np.random.default_rng([batch_seed, pb.seed]) for pb in problems] if mini else []
-
-    def stack(fn) -> torch.Tensor:
-        return torch.as_tensor(np.stack([np.asarray(fn(pb), dtype=float) for pb in problems]), dtype=dtype,
-                               device=device)
-
-    S, T = len(problems), len(t_rec)
-    y, y_test = stack(lambda pb: pb.y), stack(lambda pb: pb.y_test)  # [S, n], [S, n_test]
-    a = stack(lambda pb: pb.a)  # [S, m]
-    out = dict(
-        train_acc=np.full((S, T), np.nan), test_acc=np.full((S, T), np.nan), loss=np.full((S, T), np.nan),
-        f_train=np.full((S, T, n), np.nan), a=np.full((S, T, m), np.nan),
+    if opts.get("batch_size", 0) > setup.n:
+        raise ValueError(
+            f"batch_size must be in [1, n = {setup.n}] or None, got "
+            f"{opts['batch_size']}"
+        )
+    problems = [sample(setup, seed, engine) for seed in seeds]
+    state = _State(problems, opts, method, dtype, torch.device(device))
+    out = state.run(steps, t_rec, neurons)
+    check_progress(progress)(len(seeds))
+    per_seed = ("a", "plane", "y", "y_clean", "cluster")
+    return Trajectory(
+        setup=setup,
+        seeds=np.asarray(seeds),
+        engine=engine,
+        dtype=str(dtype).removeprefix("torch."),
+        t=t_rec,
+        **{name: np.stack([getattr(pb, name) for pb in problems]) for name in per_seed},
+        **out,
     )
-    proj = np.full((S, T, m, 2), np.nan) if neurons else None
-    slot = {int(t): k for k, t in enumerate(t_rec)}
-    rows = torch.arange(S, device=device).unsqueeze(1)
 
-    def check(values: torch.Tensor, t: int) -> None:
-        finite = torch.isfinite(values.reshape(S, -1)).all(-1)
-        if not bool(finite.all()):
-            raise DivergenceError(t, problems[int((~finite).nonzero()[0, 0])].seed)
 
-    def batch() -> torch.Tensor:
-        return torch.as_tensor(np.stack([r.choice(n, size=batch_size, replace=False) for r in rngs]), device=device)
+class _State:
+    """The weights of S problems of one setup during training: explicit W, or W =
+    W^(0) + C X_train."""
 
-    if method == "explicit":
-        X_train, X_test = stack(lambda pb: pb.X_train), stack(lambda pb: pb.X_test)  # [S, n, d], [S, n_test, d]
-        W = stack(lambda pb: pb.W0)  # [S, m, d]
-    else:
-        G = stack(lambda pb: pb.X_train @ pb.X_train.T)  # [S, n, n]
-        K = stack(lambda pb: pb.X_train @ pb.X_test.T)  # [S, n, n_test]
-        H0 = stack(lambda pb: pb.W0 @ pb.X_train.T)  # [S, m, n]
-        H0_test = stack(lambda pb: pb.W0 @ pb.X_test.T)  # [S, m, n_test]
-        M, P0 = stack(lambda pb: pb.X_train[:, :2]), stack(lambda pb: pb.W0[:, :2])  # [S, n, 2], [S, m, 2]
-        C = torch.zeros_like(H0)  # [S, m, n]: W = W0 + C X_train
-
-    for t in range(steps + 1):
-        if t in slot:
-            k = slot[t]
-            if method == "explicit":
-                f = variant_output(W, a, X_train, leaky)  # [S, n]
-                f_test = variant_output(W, a, X_test, leaky)
-                P = W[..., :2]
-            else:
-                f = (activation(torch.baddbmm(H0, C, G), leaky) * a.unsqueeze(-1)).sum(-2)
-                f_test = (activation(torch.baddbmm(H0_test, C, K), leaky) * a.unsqueeze(-1)).sum(-2)
-                P = torch.baddbmm(P0, C, M) if neurons else None
-            check(f, t)
-            out["train_acc"][:, k] = ((y * f) > 0).to(dtype).mean(-1).cpu().numpy()
-            out["test_acc"][:, k] = ((y_test * f_test) > 0).to(dtype).mean(-1).cpu().numpy()
-            out["loss"][:, k] = logistic_loss(y * f).mean(-1).cpu().numpy()
-            out["f_train"][:, k] = f.cpu().numpy()
-            out["a"][:, k] = a.cpu().numpy()
-            if neurons:
-                proj[:, k] = setup.mu_norm * P.cpu().numpy()
-        if t == steps:
-            break
-        idx = batch() if mini else None
+    def __init__(
+        self,
+        problems: list[Problem],
+        opts: dict[str, Any],
+        method: str,
+        dtype: torch.dtype,
+        device: torch.device,
+    ):
+        setup = problems[0].setup
+        self.problems, self.method, self.dtype, self.device = (
+            problems,
+            method,
+            dtype,
+            device,
+        )
+        self.n, self.m, self.S = setup.n, setup.m, len(problems)
+        self.mu_norm, self.alpha = setup.mu_norm, setup.alpha
+        self.leaky = opts.get("leaky", 0.0)
+        self.train_second_layer = opts.get("train_second_layer", False)
+        self.alpha_a = opts.get("alpha_a", None)
+        self.alpha_a = self.alpha if self.alpha_a is None else float(self.alpha_a)
+        self.batch_size = opts.get("batch_size")
+        seed = opts.get("batch_seed", 0)
+        self.rngs = (
+            [np.random.default_rng([seed, pb.seed]) for pb in problems]
+            if self.batch_size
+            else []
+        )
+        self.rows = torch.arange(self.S, device=device).unsqueeze(1)
+        # [S, n], [S, n_test]
+        self.y, self.y_test = (
+            self.stack(lambda pb: pb.y),
+            self.stack(lambda pb: pb.y_test),
+        )
+        self.a = self.stack(lambda pb: pb.a)  # [S, m]
         if method == "explicit":
-            Xb, yb = (X_train[rows, idx], y[rows, idx]) if mini else (X_train, y)
-            grad_W, grad_a = variant_gradients(W, a, Xb, yb, leaky)
-            check(grad_W, t)
-            W = W - alpha * grad_W
+            # [S, n, d], [S, n_test, d], [S, m, d]
+            self.X_train, self.X_test = (
+                self.stack(lambda pb: pb.X_train),
+                self.stack(lambda pb: pb.X_test),
+            )
+            self.W = self.stack(lambda pb: pb.W0)
         else:
-            if mini:
-                Gb = G[rows, :, idx].transpose(-1, -2)  # [S, n, B]: columns of G on the batch
-                Hb = torch.baddbmm(H0[rows, :, idx].transpose(-1, -2), C, Gb)  # [S, m, B]
-                yb, B = y[rows, idx], batch_size
-            else:
-                Hb, yb, B = torch.baddbmm(H0, C, G), y, n
-            act = activation(Hb, leaky)
-            fb = (act * a.unsqueeze(-1)).sum(-2)  # [S, B]
-            check(fb, t)
-            v = (loss_derivative_weight(yb * fb) * yb).unsqueeze(-2)  # [S, 1, B]: g_i y_i
-            dC = (alpha / B) * a.unsqueeze(-1) * _activation_derivative(Hb, leaky) * v  # [S, m, B]
-            grad_a = -(act * v).sum(-1) / B
-            if mini:
-                C.index_put_((rows.unsqueeze(-1), torch.arange(m, device=device).view(1, m, 1), idx.unsqueeze(1)),
-                             dC, accumulate=True)
-            else:
-                C = C + dC
-        if train_second_layer:
-            a = a - alpha_a * grad_a
-    return VariantRun(t=t_rec, proj=proj, **out)
+            self.G = self.stack(lambda pb: pb.X_train @ pb.X_train.T)  # [S, n, n]
+            self.K = self.stack(lambda pb: pb.X_train @ pb.X_test.T)  # [S, n, n_test]
+            self.H0 = self.stack(lambda pb: pb.W0 @ pb.X_train.T)  # [S, m, n]
+            self.H0_test = self.stack(lambda pb: pb.W0 @ pb.X_test.T)  # [S, m, n_test]
+            self.M = self.stack(lambda pb: pb.X_train[:, :2])  # [S, n, 2]
+            self.P0 = self.stack(lambda pb: pb.W0[:, :2])  # [S, m, 2]
+            self.C = torch.zeros_like(self.H0)  # [S, m, n]: W = W0 + C X_train
+
+    def stack(self, fn) -> torch.Tensor:
+        values = np.stack([np.asarray(fn(pb), dtype=float) for pb in self.problems])
+        return torch.as_tensor(values, dtype=self.dtype, device=self.device)
+
+    def check(self, values: torch.Tensor, t: int) -> None:
+        finite = torch.isfinite(values.reshape(self.S, -1)).all(-1)
+        if not bool(finite.all()):
+            raise DivergenceError(t, self.problems[int((~finite).nonzero()[0, 0])].seed)
+
+    def outputs(
+        self, neurons: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """f on the training points [S, n], on the test points [S, n_test], and W's
+        first two coordinates."""
+        a, leaky = self.a, self.leaky
+        if self.method == "explicit":
+            W = self.W
+            f = variant_output(W, a, self.X_train, leaky)
+            return f, variant_output(W, a, self.X_test, leaky), W[..., :2]
+        f = (
+            activation(torch.baddbmm(self.H0, self.C, self.G), leaky) * a.unsqueeze(-1)
+        ).sum(-2)
+        H_test = torch.baddbmm(self.H0_test, self.C, self.K)
+        f_test = (activation(H_test, leaky) * a.unsqueeze(-1)).sum(-2)
+        return f, f_test, torch.baddbmm(self.P0, self.C, self.M) if neurons else None
+
+    def run(
+        self, steps: int, t_rec: np.ndarray, neurons: bool
+    ) -> dict[str, np.ndarray | None]:
+        """Train for ``steps`` steps; the Trajectory fields recorded at ``t_rec``."""
+        S, T, n, m = self.S, len(t_rec), self.n, self.m
+        out = {
+            name: np.full((S, T), np.nan) for name in ("train_acc", "test_acc", "loss")
+        }
+        out.update(
+            f_train=np.full((S, T, n), np.nan),
+            a_t=np.full((S, T, m), np.nan),
+            f_test=np.full((S, T, self.y_test.shape[1]), np.nan),
+            proj=np.full((S, T, m, 2), np.nan) if neurons else None,
+        )
+        slot = {int(t): k for k, t in enumerate(t_rec)}
+        for t in range(steps + 1):
+            if t in slot:
+                self.record(out, slot[t], t, neurons)
+            if t == steps:
+                break
+            grad_a = self.step(t)
+            if self.train_second_layer:
+                self.a = self.a - self.alpha_a * grad_a
+        return out
+
+    def record(
+        self, out: dict[str, np.ndarray | None], k: int, t: int, neurons: bool
+    ) -> None:
+        f, f_test, P = self.outputs(neurons)
+        self.check(f, t)
+        y, dtype = self.y, self.dtype
+        out["train_acc"][:, k] = ((y * f) > 0).to(dtype).mean(-1).cpu().numpy()
+        out["test_acc"][:, k] = (
+            ((self.y_test * f_test) > 0).to(dtype).mean(-1).cpu().numpy()
+        )
+        out["loss"][:, k] = logistic_loss(y * f).mean(-1).cpu().numpy()
+        out["f_train"][:, k] = f.cpu().numpy()
+        out["f_test"][:, k] = f_test.cpu().numpy()
+        out["a_t"][:, k] = self.a.cpu().numpy()
+        if neurons:
+            out["proj"][:, k] = self.mu_norm * P.cpu().numpy()
+
+    def batch(self) -> torch.Tensor:
+        picks = [
+            r.choice(self.n, size=self.batch_size, replace=False) for r in self.rngs
+        ]
+        return torch.as_tensor(np.stack(picks), device=self.device)
+
+    def step(self, t: int) -> torch.Tensor:
+        """One (S)GD step of the first layer; returns the gradient of the second
+        layer."""
+        rows, a, leaky = self.rows, self.a, self.leaky
+        idx = self.batch() if self.batch_size else None
+        if self.method == "explicit":
+            Xb, yb = (
+                (self.X_train[rows, idx], self.y[rows, idx])
+                if idx is not None
+                else (self.X_train, self.y)
+            )
+            grad_W, grad_a = variant_gradients(self.W, a, Xb, yb, leaky)
+            self.check(grad_W, t)
+            self.W = self.W - self.alpha * grad_W
+            return grad_a
+        if idx is not None:
+            # [S, n, B]: columns of G on the batch
+            Gb = self.G[rows, :, idx].transpose(-1, -2)
+            # [S, m, B]
+            Hb = torch.baddbmm(self.H0[rows, :, idx].transpose(-1, -2), self.C, Gb)
+            yb, B = self.y[rows, idx], self.batch_size
+        else:
+            Hb, yb, B = torch.baddbmm(self.H0, self.C, self.G), self.y, self.n
+        act = activation(Hb, leaky)
+        fb = (act * a.unsqueeze(-1)).sum(-2)  # [S, B]
+        self.check(fb, t)
+        v = (loss_derivative_weight(yb * fb) * yb).unsqueeze(-2)  # [S, 1, B]: g_i y_i
+        # [S, m, B]
+        dC = (self.alpha / B) * a.unsqueeze(-1) * _activation_derivative(Hb, leaky) * v
+        if idx is not None:
+            cols = torch.arange(self.m, device=self.device).view(1, self.m, 1)
+            self.C.index_put_(
+                (rows.unsqueeze(-1), cols, idx.unsqueeze(1)), dC, accumulate=True
+            )
+        else:
+            self.C = self.C + dC
+        return -(act * v).sum(-1) / B

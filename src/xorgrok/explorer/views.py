@@ -1,0 +1,502 @@
+"""The explorer's three views of a run at one recorded step, as a figure, a PNG or an
+animation."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from ..animation import animation_html
+from ..config import Setup
+from ..plane import decision_function_on_plane, plane_grid
+from ..plotting import COLORS
+from ..simulate import Trajectory
+
+if TYPE_CHECKING:  # pragma: no cover - IPython is imported lazily at run time
+    from IPython.display import HTML
+
+
+__all__ = [
+    "draw_views",
+    "new_figure",
+    "projection_unit",
+    "figure_png",
+    "views_png",
+    "animation_steps",
+    "make_animation",
+]
+
+# ------------------------------------------------------------------------------ drawing
+
+
+def new_figure(figsize: tuple[float, float] = (12.0, 3.7), dpi: float = 100) -> Figure:
+    """A pyplot-free matplotlib figure sized for :func:`draw_views` (it is never
+    shown automatically)."""
+    return Figure(figsize=figsize, dpi=dpi, facecolor="white")
+
+
+def _nearest_recorded(traj: Trajectory, step: int) -> int:
+    """Index in ``traj.t`` of the last recorded step <= ``step`` (the first one if
+    none)."""
+    k = int(np.searchsorted(traj.t, step, side="right")) - 1
+    return max(k, 0)
+
+
+def _describe(traj: Trajectory) -> str:
+    s = traj.setup
+    return (
+        rf"$p = {s.p}$, $n = {s.n}$, $\Vert\mu\Vert = {s.mu_norm:.3g}$, $\eta = "
+        rf"{s.eta:g}$, $m = {s.m}$, "
+        rf"$\omega_\mathrm{{init}}/\alpha = {s.omega_init / s.alpha:.3g}$, "
+        rf"$\alpha = {s.alpha:.0e}$, seeds: {len(traj.seeds)}"
+    )
+
+
+_PLAIN_LOG_FORMAT = FuncFormatter(lambda v, _: f"{v:g}")
+_NO_LABEL = NullFormatter()
+
+
+def projection_unit(setup: Setup) -> float:
+    """alpha ||mu||^2 / (2 n sqrt(m)): how far one training point moves <w_j, mu_k> in
+    one step.
+
+    With g_i close to 1/2 the update (2.2) changes <w_j, nu> by about (alpha a_j / 2n)
+    y_nu D_{nu,j} ||mu||^2 (the paper's Lemma A.4), so in this unit the change per step
+    of a positive neuron is the count D_{nu,j} (clean minus noisy points of cluster nu
+    activating neuron j, minus the same for -nu).
+    """
+    return setup.alpha * setup.mu_norm**2 / (2 * setup.n * math.sqrt(setup.m))
+
+
+class _Views:
+    """The three panels of one trajectory in one figure: built once, then only the
+    step-dependent artists
+    (the step marker, the decision regions, the histograms, the titles) are replaced
+    by :meth:`show`. Keeping the axes avoids re-creating ticks and labels, most of
+    the cost of a frame."""
+
+    def __init__(
+        self,
+        fig: Figure,
+        traj: Trajectory,
+        seed_index: int,
+        grid_num: int,
+        bins: int,
+        title: bool,
+    ):
+        self.fig, self.traj, self.seed_index, self.bins = fig, traj, seed_index, bins
+        self._background = self._background_canvas = None  # see png()
+        self.key = (id(traj), seed_index, grid_num, bins, title)
+        fig.clear()
+        # a portrait figure (the book's column) stacks the panels; a landscape one puts
+        # them side by side
+        self.stacked = fig.get_figheight() > fig.get_figwidth()
+        layout = (
+            (3, 1, {"height_ratios": [1.0, 1.3, 1.0]})
+            if self.stacked
+            else (1, 3, {"width_ratios": [1.25, 1.0, 1.1]})
+        )
+        self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(
+            layout[0], layout[1], gridspec_kw=layout[2]
+        )
+        self._draw_curves(traj)
+        self._draw_points(traj, seed_index, grid_num)
+        self._draw_histogram_frame(traj, bins)
+        if title:
+            fig.suptitle(_describe(traj), fontsize=10)
+        # fixed margins (tight_layout would cost more than drawing the panels)
+        if self.stacked:
+            fig.subplots_adjust(
+                left=0.13,
+                right=0.97,
+                bottom=0.06,
+                top=0.9 if title else 0.95,
+                hspace=0.55,
+            )
+        else:
+            fig.subplots_adjust(
+                left=0.055,
+                right=0.99,
+                bottom=0.14,
+                top=0.84 if title else 0.9,
+                wspace=0.3,
+            )
+
+    def _draw_curves(self, traj: Trajectory) -> None:
+        """Panel 1: accuracy curves (static) and a movable marker of the shown step."""
+        ax = self.ax_curves
+        x = traj.t + 1
+        for name, key, label in (
+            ("train_acc", "train", "train (noisy labels)"),
+            ("test_acc", "test", "test (clean labels)"),
+        ):
+            lo, med, hi = traj.quantiles(name, (0.2, 0.5, 0.8))
+            ax.fill_between(x, lo, hi, color=COLORS[key], alpha=0.2, linewidth=0)
+            ax.plot(x, med, color=COLORS[key], label=label, linewidth=1.8)
+        ax.axhline(0.5, color=COLORS["neutral"], linestyle=":", linewidth=1)
+        self.marker = ax.axvline(
+            1, color=COLORS["black"], linestyle="--", linewidth=1, label="shown step"
+        )
+        ax.set_xscale("log")
+        # plain tick labels (1, 10, 100): the default 10^k labels go through mathtext,
+        # which is slow
+        ax.xaxis.set_major_formatter(_PLAIN_LOG_FORMAT)
+        ax.xaxis.set_minor_formatter(_NO_LABEL)
+        ax.set_xlim(1, max(traj.t[-1] + 1, 2))
+        ax.set_ylim(0.3, 1.02)
+        ax.set_xlabel("t + 1 (gradient-descent steps, log scale)")
+        ax.set_ylabel("accuracy (fraction)")
+        ax.legend(loc="lower right")
+
+    def _draw_points(self, traj: Trajectory, seed_index: int, grid_num: int) -> None:
+        """Panel 2, the plane: the points (static); the decision regions are drawn per
+        step by :meth:`show` on the grid made here."""
+        ax = self.ax_plane
+        n = traj.setup.n
+        pts = traj.plane[seed_index, :n]
+        limit = float(np.abs(pts).max()) * 1.05 if pts.size else 1.0
+        self.x1, self.x2, self.grid = plane_grid(limit, grid_num)
+        y = traj.y[seed_index]
+        flipped = y != traj.y_clean[seed_index, :n]
+        self.points = []  # drawn again over the decision regions by png()
+        for label, key, text in (
+            (1, "positive", "label +1"),
+            (-1, "negative", "label -1"),
+        ):
+            sel = (y == label) & ~flipped
+            self.points.append(
+                ax.scatter(
+                    pts[sel, 0],
+                    pts[sel, 1],
+                    s=9,
+                    color=COLORS[key],
+                    label=text,
+                    edgecolors="none",
+                    zorder=3,
+                )
+            )
+        self.points.append(
+            ax.scatter(
+                pts[flipped, 0],
+                pts[flipped, 1],
+                s=28,
+                marker="X",
+                color=COLORS["flipped"],
+                edgecolors=COLORS["black"],
+                linewidths=0.4,
+                label="flipped label",
+                zorder=4,
+            )
+        )
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_aspect("equal")
+        ax.set_xlabel(r"$\langle x, \mu_1\rangle / \Vert\mu\Vert$")
+        ax.set_ylabel(r"$\langle x, \mu_2\rangle / \Vert\mu\Vert$")
+        self.plane_legend = ax.legend(loc="upper right", framealpha=0.9)
+        self.regions: list = []
+
+    def _draw_histogram_frame(self, traj: Trajectory, bins: int) -> None:
+        """Panel 3: the histograms (their data change per step), with a static
+        legend."""
+        from matplotlib.patches import Patch
+
+        ax = self.ax_hist
+        self.unit = projection_unit(traj.setup)
+        self.positive = traj.a > 0  # [S, m]
+        self.styles = (
+            (COLORS["mu1"], COLORS["train"], r"$\langle w_j, \mu_1\rangle$"),
+            (COLORS["mu2"], COLORS["flipped"], r"$\langle w_j, \mu_2\rangle$"),
+        )
+        ax.legend(
+            handles=[
+                Patch(facecolor=fill, edgecolor=edge, alpha=0.7, label=text)
+                for fill, edge, text in self.styles
+            ],
+            loc="upper right",
+        )
+        ax.set_xlabel(r"projection / $(\alpha\Vert\mu\Vert^2 / (2n\sqrt{m}))$")
+        ax.set_ylabel("positive neurons (count, all seeds)")
+        # per step only their data change (set_data): filled histograms, their outlines
+        empty, edges = np.zeros(bins), np.linspace(-1.0, 1.0, bins + 1)
+        self.fills = [
+            ax.stairs(empty, edges, fill=True, color=fill, alpha=0.55)
+            for fill, _, _ in self.styles
+        ]
+        self.outlines = [
+            ax.stairs(empty, edges, color=edge, linewidth=1.3)
+            for _, edge, _ in self.styles
+        ]
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, redrawing only what :meth:`show` changes.
+
+        The first call renders the static part once (the accuracy curves, the axes of
+        the plane view, the figure title) into a background; every call restores it,
+        draws the step marker, the decision regions with the points and the legend over
+        them, the titles and the histogram panel in full (its limits follow the step),
+        and encodes the pixels (zlib level 1). Same picture as :func:`figure_png`, at a
+        fraction of its cost.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            canvas = FigureCanvasAgg(self.fig)
+        dynamic = (
+            self.marker,
+            self.ax_curves.title,
+            *self.regions,
+            *self.points,
+            self.plane_legend,
+            self.ax_plane.title,
+            self.ax_hist,
+        )
+        if self._background is None or self._background_canvas is not canvas:
+            for artist in dynamic:
+                artist.set_visible(False)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+            self._background_canvas = canvas
+            for artist in dynamic:
+                artist.set_visible(True)
+        canvas.restore_region(self._background)
+        renderer = canvas.get_renderer()
+        for artist in dynamic:
+            artist.draw(renderer)
+        width, height = canvas.get_width_height()
+        pixels = canvas.buffer_rgba()
+        image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+    def show(self, k: int) -> None:
+        traj, s, t = self.traj, self.traj.setup, int(self.traj.t[k])
+        self.marker.set_xdata([t + 1, t + 1])
+        self.ax_curves.set_title(f"accuracy (median, 20-80% band), shown t = {t}")
+
+        for artist in self.regions:
+            artist.remove()
+        f = decision_function_on_plane(
+            traj.proj[self.seed_index, k], traj.a[self.seed_index], s.mu_norm, self.grid
+        )
+        sign = np.sign(f)
+        self.regions = [
+            self.ax_plane.contourf(
+                self.x1,
+                self.x2,
+                sign,
+                levels=[-1.5, -0.5, 0.5, 1.5],
+                colors=[COLORS["negative"], "white", COLORS["positive"]],
+                alpha=0.25,
+            )
+        ]
+        if np.any(sign > 0) and np.any(sign < 0):
+            self.regions.append(
+                self.ax_plane.contour(
+                    self.x1,
+                    self.x2,
+                    f,
+                    levels=[0.0],
+                    colors=COLORS["black"],
+                    linewidths=1,
+                )
+            )
+        self.ax_plane.set_title(
+            r"sign of $f$ on span$(\mu_1, \mu_2)$, seed "
+            rf"{traj.seeds[self.seed_index]}, $t = "
+            rf"{t}$"
+        )
+
+        proj = traj.proj[:, k]  # [S, m, 2]
+        values = [proj[..., c][self.positive] / self.unit for c in (0, 1)]
+        both = np.concatenate(values)
+        lo, hi = (float(both.min()), float(both.max())) if both.size else (-1.0, 1.0)
+        if hi - lo < 1e-9 * max(1.0, abs(hi)):
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, self.bins + 1)
+        top = 1.0
+        for v, filled, outline in zip(values, self.fills, self.outlines):
+            counts, _ = np.histogram(v, bins=edges)
+            top = max(top, float(counts.max()) if counts.size else 1.0)
+            filled.set_data(counts, edges)
+            outline.set_data(counts, edges)
+        pad = 0.02 * (hi - lo)
+        self.ax_hist.set_xlim(lo - pad, hi + pad)
+        self.ax_hist.set_ylim(0, 1.12 * top)
+        self.ax_hist.set_title(f"projections of positive neurons, t = {t}")
+
+
+def draw_views(
+    fig: Figure,
+    traj: Trajectory,
+    step: int | None = None,
+    *,
+    seed_index: int = 0,
+    grid_num: int = 61,
+    bins: int = 40,
+    title: bool = True,
+) -> int:
+    """Draw the three views of ``traj`` at ``step`` into ``fig``. Returns the step
+    drawn.
+
+    The first call for a trajectory clears ``fig`` and builds the three panels; later
+    calls with the same trajectory and options only replace what depends on the step
+    (much faster, e.g. for animations).
+
+    Args:
+        fig: a matplotlib figure; three axes are created in one row.
+        traj: a trajectory recorded with ``neurons=True`` (``proj`` [S, T, m, 2]).
+        step: the step to show; the last recorded step <= ``step`` is drawn (default:
+            the last one).
+        seed_index: which seed's training points and decision function the plane view
+            shows.
+        grid_num: grid points per axis of the plane view. bins: histogram bins.
+        title: add a one-line summary of the setup above the panels.
+
+    Raises:
+        ValueError: no neuron projections in ``traj``, ``seed_index`` or ``step`` out of
+            range.
+    """
+    if traj.proj is None:
+        raise ValueError("traj must be recorded with neurons=True (traj.proj is None)")
+    S = len(traj.seeds)
+    if (
+        isinstance(seed_index, bool)
+        or not isinstance(seed_index, (int, np.integer))
+        or not 0 <= seed_index < S
+    ):
+        raise ValueError(
+            f"seed_index must be an integer in [0, {S - 1}], got {seed_index!r}"
+        )
+    if step is None:
+        step = int(traj.t[-1])
+    if (
+        isinstance(step, bool)
+        or not isinstance(step, (int, np.integer))
+        or not 0 <= step <= int(traj.t[-1])
+    ):
+        raise ValueError(
+            f"step must be an integer in [0, {int(traj.t[-1])}], got {step!r}"
+        )
+    k = _nearest_recorded(traj, int(step))
+    views = getattr(fig, "_xorgrok_views", None)
+    key = (id(traj), int(seed_index), grid_num, bins, title)
+    if (
+        views is None
+        or views.key != key
+        or views.traj is not traj
+        or list(fig.axes) != [views.ax_curves, views.ax_plane, views.ax_hist]
+    ):
+        views = _Views(fig, traj, int(seed_index), grid_num, bins, title)
+        fig._xorgrok_views = views
+    views.show(k)
+    return int(traj.t[k])
+
+
+def views_png(fig: Figure) -> bytes:
+    """The figure last drawn by :func:`draw_views` as PNG bytes, fast: only the parts
+    that depend on the shown step are redrawn (the live explorer's step slider).
+    ``ValueError`` if ``fig`` holds no views."""
+    views = getattr(fig, "_xorgrok_views", None)
+    if views is None:
+        raise ValueError("fig must have been drawn by draw_views")
+    return views.png()
+
+
+def figure_png(fig: Figure, dpi: float | None = None) -> bytes:
+    """The figure rendered as PNG bytes (for an ipywidgets Image)."""
+    buf = io.BytesIO()
+    fig.savefig(
+        buf, format="png", dpi=dpi if dpi is not None else fig.dpi, facecolor="white"
+    )
+    return buf.getvalue()
+
+
+def animation_steps(traj: Trajectory, frames: int = 25) -> list[int]:
+    """About ``frames`` recorded steps spread evenly over the recorded list (first
+    and last included)."""
+    if (
+        isinstance(frames, bool)
+        or not isinstance(frames, (int, np.integer))
+        or frames < 1
+    ):
+        raise ValueError(f"frames must be an integer >= 1, got {frames!r}")
+    idx = np.unique(
+        np.round(np.linspace(0, len(traj.t) - 1, min(int(frames), len(traj.t)))).astype(
+            int
+        )
+    )
+    return [int(traj.t[i]) for i in idx]
+
+
+def make_animation(
+    traj: Trajectory,
+    steps: Sequence[int] | None = None,
+    *,
+    frames: int = 25,
+    dpi: float = 70,
+    figsize: tuple[float, float] = (12.0, 3.7),
+    interval_ms: int = 400,
+    palette: bool = True,
+    alt: str | None = None,
+) -> "HTML":
+    """A self-contained HTML/JavaScript animation of :func:`draw_views` over ``steps``
+    (works offline).
+
+    Args:
+        traj: a trajectory recorded with ``neurons=True``.
+        steps: the steps to show, one frame each (default: :func:`animation_steps` with
+            ``frames``).
+        frames: number of frames when ``steps`` is None. dpi, figsize: size of each
+            frame.
+        interval_ms: delay between frames when playing.
+        palette: re-encode the frames with a 256-colour palette
+            (:func:`xorgrok.animation.shrink_frames`), about 3x smaller.
+        alt: alternative text of the player's image (default: a generic description of
+            the three views).
+
+    Returns:
+        ``IPython.display.HTML`` made by
+        ``matplotlib.animation.FuncAnimation.to_jshtml``: every frame is an embedded
+        PNG, with a slider and play buttons; no network needed
+        (:func:`xorgrok.animation.animation_html`).
+    """
+    from IPython.display import HTML
+    from matplotlib.animation import FuncAnimation
+
+    if steps is None:
+        steps = animation_steps(traj, frames)
+    steps = [int(s) for s in steps]
+    if not steps:
+        raise ValueError("steps must name at least one step")
+    fig = new_figure(figsize, dpi)
+    draw_views(fig, traj, steps[0])
+
+    def frame(i: int) -> list:
+        draw_views(fig, traj, steps[i])
+        return []
+
+    anim = FuncAnimation(
+        fig, frame, frames=len(steps), interval=interval_ms, blit=False, repeat=False
+    )
+    if alt is None:
+        alt = (
+            "Animation of the explorer's three views (accuracy curves, decision "
+            "boundary on the plane of mu1 "
+            "and mu2, histograms of the positive neurons' projections) at steps "
+            f"{steps[0]} to "
+            f"{steps[-1]}"
+        )
+    return HTML(
+        animation_html(
+            anim, alt, fps=max(1, round(1000 / interval_ms)), palette=palette
+        )
+    )
