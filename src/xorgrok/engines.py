@@ -379,14 +379,14 @@ class SpanBatch:
         """The batch of :func:`xorgrok.data.sample_reduced`'s problems for ``seeds``,
         built from their draws (:func:`xorgrok.data.reduced_draws`) in the working
         dtype, with batched products for the whole chunk (:func:`_triangular_products`):
-        H0 = [W12 | omega U] [X12 | T]^T / alpha and [G | K] = X_train X^T. Also returns
-        the per-seed facts that :meth:`Record.keep_rows` stores.
+        H0 = [W12 / alpha | (omega_init / alpha) U] [X12 | T]^T and [G | K] = X_train
+        X^T. Also returns the per-seed facts that :meth:`Record.keep_rows` stores.
 
         The same problems as :meth:`build` on :func:`~xorgrok.data.sample_reduced` (in
         float64, equal up to rounding: ``tests/test_engines.py``), at a fraction of the
         cost.
         """
-        n, N, m, alpha = setup.n, setup.n_total, setup.m, setup.alpha
+        n, N, alpha = setup.n, setup.n_total, setup.alpha
         draws = [reduced_draws(setup, seed) for seed in seeds]
         S = len(draws)
 
@@ -401,14 +401,12 @@ class SpanBatch:
         X_flat = X.view(S, N * (N + 2))
         X_flat.index_copy_(1, below, stack(lambda d: d.tri).to(device, dtype))
         X_flat.index_copy_(1, diag, stack(lambda d: d.diagonal).to(device, dtype))
-        A = torch.empty((S, m, N + 2), dtype=dtype, device=device)  # W0 / alpha
-        A[..., :2] = stack(lambda d: d.shared.W12 / alpha)
-        A[..., 2:] = stack(lambda d: d.U)
-        scale = setup.omega_init / alpha
-        A[..., 2:] *= scale
-        H0, H0_all, GK = _triangular_products(X, A, n)
+        A12 = stack(lambda d: d.shared.W12 / alpha).to(device, dtype)  # [S, m, 2]
+        U = stack(lambda d: d.U).to(device, dtype)  # [S, m, N], before omega_init
+        scale = setup.omega_init / alpha  # W0 / alpha = [A12 | scale U]
+        H0_all, GK = _triangular_products(X, A12, U, scale, n)
         residual = stack(lambda d: d.residual).to(device, dtype)  # chi^2_{p-2-N}
-        w0_sq = (A * A).sum(-1) + (scale * scale) * residual
+        w0_sq = (A12 * A12).sum(-1) + (scale * scale) * ((U * U).sum(-1) + residual)
         sh = [d.shared for d in draws]
         y_clean = np.stack([CLUSTER_LABEL[x.cluster] for x in sh])
         y = np.where(np.stack([x.flipped for x in sh]), -y_clean[:, :n], y_clean[:, :n])
@@ -416,9 +414,9 @@ class SpanBatch:
             G=GK[..., :n].contiguous(),  # contiguous: the step's product is faster
             GK=GK,
             M=X[:, :n, :2].contiguous(),
-            H0=H0,
+            H0=H0_all[..., :n].contiguous(),  # read at every step
             H0_all=H0_all,
-            P0=A[..., :2].contiguous(),
+            P0=A12,
             w0_sq=w0_sq,
             a=_as_tensor(np.stack([x.a for x in sh]), dtype, device),
             y=_as_tensor(y, dtype, device),
@@ -435,26 +433,28 @@ class SpanBatch:
 
 
 def _triangular_products(
-    X: torch.Tensor, A: torch.Tensor, n: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """H0 [S, m, n], H0_all = A X^T [S, m, N] and GK = X[:, :n] X^T [S, n, N] for
+    X: torch.Tensor, A12: torch.Tensor, U: torch.Tensor, scale: float, n: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """H0_all = [A12 | scale U] X^T [S, m, N] and GK = X[:, :n] X^T [S, n, N] for
     X = [X12 | T] with T lower triangular, skipping T's zero block above the diagonal.
 
     With T = [[T11, 0], [T21, T22]] (blocks of n and n_test rows and columns) and
-    A = [A12 | U1 | U2]: H0_train = A12 X12_train^T + U1 T11^T,
-    H0_test = A12 X12_test^T + U1 T21^T + U2 T22^T and
+    U = [U1 | U2]: H0_train = A12 X12_train^T + scale U1 T11^T,
+    H0_test = A12 X12_test^T + scale (U1 T21^T + U2 T22^T) and
     GK = X12_train X12^T + T11 [T11 | T21]^T: 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N
-    flops instead of 2 (m + n) N^2.
+    flops instead of 2 (m + n) N^2. Both blocks of H0_all are written in place.
     """
     X12, T = X[..., :2], X[..., 2:]
-    A12, U1, U2 = A[..., :2], A[..., 2 : 2 + n], A[..., 2 + n :]
+    U1, U2 = U[..., :n], U[..., n:]
     X12_T = X12.transpose(1, 2)  # [S, 2, N]
     T_left = T[..., :n].transpose(1, 2)  # [S, n, N]
-    H0_train = torch.baddbmm(torch.bmm(A12, X12_T[..., :n]), U1, T_left[..., :n])
-    H0_test = torch.baddbmm(torch.bmm(A12, X12_T[..., n:]), U1, T_left[..., n:])
-    H0_test.baddbmm_(U2, T[:, n:, n:].transpose(1, 2))
+    H0_all = torch.bmm(A12, X12_T)  # the plane's part, rank 2
+    H0_all[..., :n].baddbmm_(U1, T_left[..., :n], alpha=scale)
+    H0_test = H0_all[..., n:]
+    H0_test.baddbmm_(U1, T_left[..., n:], alpha=scale)
+    H0_test.baddbmm_(U2, T[:, n:, n:].transpose(1, 2), alpha=scale)
     GK = torch.baddbmm(torch.bmm(X12[:, :n], X12_T), T[:, :n, :n], T_left)
-    return H0_train, torch.cat([H0_train, H0_test], dim=-1), GK
+    return H0_all, GK
 
 
 def span_step_flops(m: int, n: int) -> int:
