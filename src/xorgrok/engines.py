@@ -634,7 +634,7 @@ def span_steps(
     synchronised every step. At the same moments, ``stop()`` is asked whether to give up
     early (another worker failed).
     """
-    alpha, n, mu_norm = setup.alpha, setup.n, setup.mu_norm
+    alpha, n = setup.alpha, setup.n
     slot = {int(t): k for k, t in enumerate(record_steps)}
     rows = slice(first_row, first_row + len(seeds))
     S = len(seeds)
@@ -674,21 +674,7 @@ def span_steps(
             n_right[0, :, k] = (margins > 0).sum(-1)
             n_right[1, :, k] = (b.y_test * f_test > 0).sum(-1)
             losses[:, k] = logistic_loss(margins).mean(-1)
-            if want.neurons:
-                P = torch.baddbmm(b.P0, C, b.M)
-                rec.proj[rows, k] = (alpha * mu_norm) * P.cpu().numpy()
-                # ||w0 + C X||^2 = ||w0||^2 + 2 <C, W0 X^T> + <C, C G>, row by row
-                norm_sq = b.w0_sq + (C * (H_pre + b.H0)).sum(-1)
-                rec.w_norm[rows, k] = (
-                    alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
-                )
-            if want.outputs:
-                rec.f_train[rows, k], rec.f_test[rows, k] = (
-                    f.cpu().numpy(),
-                    f_test.cpu().numpy(),
-                )
-            if want.preacts:
-                rec.preacts[rows, k] = alpha * H_pre.cpu().numpy()
+            _record_extras(b, setup, want, rec, (rows, k), C, H_pre, f, f_test)
         if t < steps:
             v = loss_derivative_weight(b.y * f) * b.y  # [S, n]: g_i y_i
             _active_times(v.unsqueeze(1).expand_as(R), R, out=T)  # T = 1[H > 0] g_i y_i
@@ -696,6 +682,33 @@ def span_steps(
     counts = n_right.cpu().numpy()  # exact fractions in float64, as _fit_stats gives
     rec.train_acc[rows], rec.test_acc[rows] = counts[0] / n, counts[1] / setup.n_test
     rec.loss[rows] = losses.cpu().numpy().astype(np.float64)
+
+
+def _record_extras(
+    b: SpanBatch,
+    setup: Setup,
+    want: Want,
+    rec: Record,
+    at: tuple[slice, int],
+    C: torch.Tensor,
+    H_pre: torch.Tensor,
+    f: torch.Tensor,
+    f_test: torch.Tensor,
+) -> None:
+    """Write what ``want`` asks beyond the accuracies at one recorded step ``at`` =
+    (rows, k): the neurons' projections and norms, the outputs, the pre-activations
+    (``H_pre`` [S, m, n] and ``C`` are divided by alpha)."""
+    alpha = setup.alpha
+    if want.neurons:
+        P = torch.baddbmm(b.P0, C, b.M)
+        rec.proj[at] = (alpha * setup.mu_norm) * P.cpu().numpy()
+        # ||w0 + C X||^2 = ||w0||^2 + 2 <C, W0 X^T> + <C, C G>, row by row
+        norm_sq = b.w0_sq + (C * (H_pre + b.H0)).sum(-1)
+        rec.w_norm[at] = alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
+    if want.outputs:
+        rec.f_train[at], rec.f_test[at] = f.cpu().numpy(), f_test.cpu().numpy()
+    if want.preacts:
+        rec.preacts[at] = alpha * H_pre.cpu().numpy()
 
 
 def _active_times(v: torch.Tensor, H: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
