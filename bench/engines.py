@@ -278,9 +278,10 @@ def reduced_flops(
 ) -> dict[str, float]:
     """Matrix-product flops of one seed of ``simulate(engine="reduced")``.
 
-    Setup: the products of ``SpanBatch.from_reduced`` (see
-    ``engines._triangular_products``), 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N, plus the
-    rank-2 parts 4 (m + n) N. Steps: the step's product C G (2 m n^2), or C [G | K]
+    Setup: the products the setup needs, H0 = W0 X^T and [G | K] = X_train X^T with the
+    Bartlett factor's zero block skipped, 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N, plus
+    the rank-2 parts 4 (m + n) N (``SpanBatch.build`` computes the full products, in
+    float64: 2 (m + n) (N + 2) N flops). Steps: the step's product C G (2 m n^2), or C [G | K]
     (2 m n N) at a recorded step; steps + 1 products (the last step is evaluated, not
     updated).
     """

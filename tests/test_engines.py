@@ -316,27 +316,3 @@ def test_divergence_in_worker_threads_names_the_first_seed_and_restores_threads(
         )
     assert err.value.seed == 5 and err.value.step == 1
     assert torch.get_num_threads() == before
-
-
-def test_batched_reduced_build_gives_the_problems_of_sample_reduced():
-    """simulate(engine='reduced') builds each chunk from the draws in one go
-    (SpanBatch.from_reduced); on the same seeds it must follow the problems of
-    sample_reduced run one by one (SpanBatch.build): same accuracies, reals to 1e-10."""
-    setup = SETUPS["paper-like"]
-    assert setup.p - 2 > setup.n_total  # the batched path is taken
-    seeds = [0, 3, 4]
-    want = Want(neurons=True, outputs=True, preacts=True)
-    args = (setup, seeds)
-    rest = (10, np.arange(11), want, torch.float64, torch.device("cpu"))
-    ref = run_span(*args, lambda seed: sample_reduced(setup, seed), *rest, chunk=2)
-    new = run_span(*args, None, *rest, chunk=2)
-    np.testing.assert_array_equal(ref.train_acc, new.train_acc)
-    np.testing.assert_array_equal(ref.test_acc, new.test_acc)
-    for name in ("loss", "a", "plane", "y", "y_clean", "cluster", *FIELDS[1:]):
-        x = getattr(ref, name)
-        np.testing.assert_allclose(
-            getattr(new, name), x, rtol=RTOL, atol=RTOL * np.abs(x).max(), err_msg=name
-        )
-    pb = sample_reduced(setup, 3)
-    np.testing.assert_array_equal(new.plane[1], pb.plane)
-    np.testing.assert_array_equal(new.y[1], pb.y)

@@ -89,21 +89,16 @@ def test_same_seed_same_numbers_whatever_runs_beside_it(engine):
 
 
 def test_paper_headline_at_the_paper_setup():
-    """The paper's Figure 1 (left): train accuracy 1 from t = 1 (median), test at
+    """Figure 1 left (the paper's Appendix A.7): train accuracy 1 from t = 1, test at
     chance at t = 1, near 1 by t = 10.
 
-    Theorem 3.1 fits every training label for 1 <= t <= sqrt(n) with high probability,
-    not surely: every seed fits every label at t = 1, the median over seeds fits them at
-    every step, and no seed loses more than one point of 200 (seed 6 loses one at t = 14
-    and 15). Tolerances: the test accuracy of a chance-level classifier on 200 points
-    has standard deviation 0.035, so the median over 8 seeds lies in [0.4, 0.65] with
+    Tolerances: the test accuracy of a chance-level classifier on 200 points has
+    standard deviation 0.035, so the median over 8 seeds lies in [0.4, 0.65] with
     overwhelming probability; the paper's median is 1.0 from about t = 10, and we
     require >= 0.95 at t = 15.
     """
     traj = xg.simulate(xg.PAPER_FIG1_LEFT, steps=15, seeds=range(8))
-    assert np.all(traj.train_acc[:, 1] == 1.0)
-    assert np.all(np.median(traj.train_acc[:, 1:], axis=0) == 1.0)
-    assert traj.train_acc[:, 1:].min() >= 1 - 1 / xg.PAPER_FIG1_LEFT.n
+    assert np.all(traj.train_acc[:, 1:] == 1.0)
     assert 0.4 <= np.median(traj.test_acc[:, 1]) <= 0.65
     assert np.median(traj.test_acc[:, 15]) >= 0.95
     # outputs stay tiny: "fitting" is about signs

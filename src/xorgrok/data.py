@@ -1,5 +1,5 @@
 """Sampling the XOR cluster data and the network's initialization (the paper's Section
-2, Definition 2.1).
+2).
 
 Both samplers return a :class:`Problem`: the N = n + n_test points and the m initial
 weight vectors written in coordinates whose first two axes are mu1/||mu|| and mu2/||mu||
@@ -21,31 +21,13 @@ weight vectors written in coordinates whose first two axes are mu1/||mu|| and mu
   the inner products of the dense model. When p - 2 <= N there is nothing to gain:
   :func:`sample_reduced` returns :func:`sample_dense`'s problem.
 
-**Random streams.** Each random object has its own generator, spawned from
-``numpy.random.SeedSequence(seed)`` (see :func:`_streams`): the clusters and plane
-coordinates of the points, their noise orthogonal to the plane, the label flips, the
-first layer's plane coordinates, the rest of the first layer, the reduced sampler's
-residual norms, the second layer. Consequences (tested in ``tests/test_data.py``):
-
-* one seed fixes one problem whatever else runs beside it;
-* the points, clusters and flips do not depend on m or omega_init; the points not on
-  eta;
-* a wider network holds the narrower one's neurons: ``replace(m=2 * m)`` keeps the first
-  m rows of W^(0) (and the first m signs of a; a itself is rescaled by 1/sqrt(m));
-* ``replace(omega_init=c * omega_init)`` multiplies W^(0) by c (up to one rounding);
-* raising eta only adds flips (a label is flipped where its uniform draw is below eta);
-* both samplers share the clusters, flips, second layer and every coordinate along mu1,
-  mu2 (points and weights), so the plane pictures of a seed are the same for every
-  engine.
-
-Gaussian draws use numpy's float32 ziggurat (returned exactly in float64): 1.5x faster
-than its float64 draws, and, unlike torch's float32 ``randn`` (whose values depend on
-the CPU's vector instruction set), the same numbers on every machine.
+Every random quantity comes from ``numpy.random.default_rng(seed)`` in a fixed order, so
+one seed fixes one problem whatever else runs beside it. The first draws (clusters,
+label flips, second layer) are the same for both samplers.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -143,57 +125,12 @@ class Problem:
         return self.X[:, :2]
 
 
-_STREAMS = ("plane", "noise", "flips", "w_plane", "w_perp", "w_residual", "a")
-
-
-def _streams(seed: int) -> dict[str, np.random.Generator]:
-    """One independent generator per random object, spawned from ``SeedSequence(seed)``.
-
-    Stream (in spawn order) -> what it draws:
-
-    * ``plane``: the cluster of every point, then the points' noise along mu1, mu2
-      ([N, 2]);
-    * ``noise``: the points' noise orthogonal to mu1, mu2 (dense: [N, p - 2]; reduced:
-      the Bartlett factor's N (N - 1) / 2 entries below the diagonal, row by row, then
-      its diagonal);
-    * ``flips``: one uniform per training point (flipped where it is below eta);
-    * ``w_plane``: the first layer's coordinates along mu1, mu2 ([m, 2]);
-    * ``w_perp``: the first layer orthogonal to mu1, mu2 (dense: [m, p - 2]; reduced:
-      [m, N]);
-    * ``w_residual``: the reduced sampler's residual chi-squares ([m]);
-    * ``a``: one uniform per neuron (a_j > 0 where it is below 1/2).
-    """
-    children = np.random.SeedSequence(seed).spawn(len(_STREAMS))
-    return {
-        name: np.random.Generator(np.random.PCG64(child))
-        for name, child in zip(_STREAMS, children)
-    }
-
-
-def _normal(rng: np.random.Generator, shape: tuple[int, ...] | int) -> np.ndarray:
-    """Standard normals drawn in float32 (numpy's ziggurat), exactly as float64."""
-    return rng.standard_normal(shape, dtype=np.float32).astype(np.float64)
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """Shared by both samplers: clusters, flips, a, every coordinate along mu1, mu2."""
-
-    cluster: np.ndarray  # [N]
-    X12: np.ndarray  # [N, 2]
-    flipped: np.ndarray  # [n]
-    W12: np.ndarray  # [m, 2]
-    a: np.ndarray  # [m]
-
-
-def _draw_shared(setup: Setup, rngs: dict[str, np.random.Generator]) -> _Shared:
-    N, m = setup.n_total, setup.m
-    cluster = rngs["plane"].integers(0, 4, size=N)
-    X12 = cluster_means(setup.mu_norm)[cluster] + _normal(rngs["plane"], (N, 2))
-    flipped = rngs["flips"].random(setup.n) < setup.eta
-    W12 = setup.omega_init * _normal(rngs["w_plane"], (m, 2))
-    a = np.where(rngs["a"].random(m) < 0.5, 1.0, -1.0) / math.sqrt(m)
-    return _Shared(cluster, X12, flipped, W12, a)
+def _draw_labels_and_layer(setup: Setup, rng: np.random.Generator):
+    cluster = rng.integers(0, 4, size=setup.n_total)
+    flipped = rng.random(setup.n) < setup.eta
+    a = rng.choice(np.array([-1.0, 1.0]), size=setup.m) / math.sqrt(setup.m)
+    means = cluster_means(setup.mu_norm)[cluster]
+    return cluster, flipped, a, means
 
 
 def _check_seed(seed: int) -> int:
@@ -202,94 +139,49 @@ def _check_seed(seed: int) -> int:
     return int(seed)
 
 
-def _problem(
-    setup: Setup,
-    seed: int,
-    sh: _Shared,
-    X: np.ndarray,
-    W0: np.ndarray,
-    residual_sq: np.ndarray,
-) -> Problem:
-    y_clean = CLUSTER_LABEL[sh.cluster]
+def sample_dense(setup: Setup, seed: int) -> Problem:
+    """Draw the points in R^p and W^(0) in R^{m x p} literally (the paper's
+    Definition 2.1)."""
+    seed = _check_seed(seed)
+    rng = np.random.default_rng(seed)
+    cluster, flipped, a, means = _draw_labels_and_layer(setup, rng)
+    X = rng.standard_normal((setup.n_total, setup.p))
+    X[:, :2] += means
+    W0 = setup.omega_init * rng.standard_normal((setup.m, setup.p))
     return Problem(
-        setup, seed, X, W0, sh.a, sh.cluster, y_clean, sh.flipped, residual_sq
+        setup,
+        seed,
+        X,
+        W0,
+        a,
+        cluster,
+        CLUSTER_LABEL[cluster],
+        flipped,
+        np.zeros(setup.m),
     )
 
 
-def sample_dense(setup: Setup, seed: int) -> Problem:
-    """Draw the points in R^p and W^(0) in R^{m x p} literally (the paper's Definition
-    2.1 and Section 2): x = (cluster mean) + z with z ~ N(0, I_p), and
-    w_j ~ N(0, omega_init^2 I_p)."""
-    seed = _check_seed(seed)
-    rngs = _streams(seed)
-    sh = _draw_shared(setup, rngs)
-    Z_perp = _normal(rngs["noise"], (setup.n_total, setup.p - 2))
-    X = np.concatenate([sh.X12, Z_perp], axis=1)
-    W_perp = setup.omega_init * _normal(rngs["w_perp"], (setup.m, setup.p - 2))
-    W0 = np.concatenate([sh.W12, W_perp], axis=1)
-    return _problem(setup, seed, sh, X, W0, np.zeros(setup.m))
+def sample_reduced(setup: Setup, seed: int) -> Problem:
+    """Draw the inner products of :func:`sample_dense`, exactly in distribution, in 2 +
+    min(p-2, N) coordinates.
 
-
-@functools.lru_cache(maxsize=8)
-def strict_lower(N: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the entries below the diagonal of an N x N matrix, row by row."""
-    return np.tril_indices(N, k=-1)
-
-
-@dataclass(frozen=True)
-class ReducedDraws:
-    """The random draws of :func:`sample_reduced` for one seed, before assembly.
-
-    ``tri`` [N (N - 1) / 2] (float32): the Bartlett factor's entries below the
-    diagonal, row by row; ``diagonal`` [N]: its diagonal sqrt(chi^2_{p-2-i});
-    ``U`` [m, N] (float32): the standard normals of W_perp Q (before the factor
-    omega_init); ``residual`` [m]: the chi^2_{p-2-N} draws (before omega_init^2).
-    """
-
-    shared: _Shared
-    tri: np.ndarray
-    diagonal: np.ndarray
-    U: np.ndarray
-    residual: np.ndarray
-
-
-def reduced_draws(setup: Setup, seed: int) -> ReducedDraws:
-    """The draws :func:`sample_reduced` assembles (for p - 2 > N), same streams.
-
-    The span engine builds its batches from these directly, in its own dtype and with
-    batched products per chunk of seeds, instead of going through float64 problems.
+    See the module docstring for the Bartlett construction. Cost and memory are O(N^2 +
+    m N), whatever p.
     """
     N, m, k = setup.n_total, setup.m, setup.p - 2
     if k <= N:
-        raise ValueError(f"reduced draws need p - 2 > n + n_test, got p = {setup.p}")
-    rngs = _streams(_check_seed(seed))
-    sh = _draw_shared(setup, rngs)
-    tri = rngs["noise"].standard_normal(N * (N - 1) // 2, dtype=np.float32)
-    diagonal = np.sqrt(rngs["noise"].chisquare(k - np.arange(N)))
-    U = rngs["w_perp"].standard_normal((m, N), dtype=np.float32)
-    residual = rngs["w_residual"].chisquare(k - N, size=m)
-    return ReducedDraws(sh, tri, diagonal, U, residual)
-
-
-def sample_reduced(setup: Setup, seed: int) -> Problem:
-    """Draw the inner products of :func:`sample_dense`, exactly in distribution, in
-    2 + min(p - 2, N) coordinates.
-
-    See the module docstring for the Bartlett construction. Cost and memory are
-    O(N^2 + m N), whatever p. The clusters, flips, second layer and every coordinate
-    along mu1, mu2 (points and weights) are :func:`sample_dense`'s own.
-    """
-    N, m = setup.n_total, setup.m
-    if setup.p - 2 <= N:
         return sample_dense(setup, seed)
-    d = reduced_draws(setup, seed)
-    X = np.zeros((N, 2 + N))  # [X12 | T]
-    X[:, :2] = d.shared.X12
-    rows, cols = strict_lower(N)
-    X[rows, cols + 2] = d.tri
-    X[np.arange(N), np.arange(2, N + 2)] = d.diagonal
-    W0 = np.empty((m, 2 + N))  # [W12 | U]
-    W0[:, :2] = d.shared.W12
-    np.multiply(setup.omega_init, d.U, out=W0[:, 2:], dtype=np.float64)
-    residual_sq = setup.omega_init**2 * d.residual
-    return _problem(setup, int(seed), d.shared, X, W0, residual_sq)
+    seed = _check_seed(seed)
+    rng = np.random.default_rng(seed)
+    cluster, flipped, a, means = _draw_labels_and_layer(setup, rng)
+    X12 = means + rng.standard_normal((N, 2))
+    W12 = setup.omega_init * rng.standard_normal((m, 2))
+    T = np.tril(rng.standard_normal((N, N)), k=-1)
+    T[np.diag_indices(N)] = np.sqrt(rng.chisquare(k - np.arange(N)))
+    residual_sq = setup.omega_init**2 * rng.chisquare(k - N, size=m)
+    U = setup.omega_init * rng.standard_normal((m, N))
+    X = np.concatenate([X12, T], axis=1)
+    W0 = np.concatenate([W12, U], axis=1)
+    return Problem(
+        setup, seed, X, W0, a, cluster, CLUSTER_LABEL[cluster], flipped, residual_sq
+    )

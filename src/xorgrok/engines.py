@@ -13,8 +13,7 @@
   run side by side in worker threads (:func:`run_in_workers`). Internally C and H are
   divided by alpha, so tiny step sizes neither underflow nor lose precision.
 * ``reduced``: the span engine run on :func:`xorgrok.data.sample_reduced`'s problems,
-  whose cost does not depend on p, each chunk of seeds built at once from the sampler's
-  draws in the working dtype (:meth:`SpanBatch.from_reduced`).
+  whose cost does not depend on p.
 
 The book's chapter "Engines" derives both reformulations and shows the benchmark
 (``bench/engines.py``). Each engine returns a :class:`Record` of plain numpy arrays,
@@ -33,14 +32,7 @@ import numpy as np
 import torch
 
 from .config import Setup
-from .data import (
-    CLUSTER_LABEL,
-    Problem,
-    ReducedDraws,
-    reduced_draws,
-    sample_dense,
-    strict_lower,
-)
+from .data import Problem
 from .model import gd_step, logistic_loss, loss_derivative_weight
 
 __all__ = [
@@ -138,12 +130,6 @@ class Record:
             f_test=nan(S, T, n_test) if want.outputs else None,
             preacts=nan(S, T, m, n) if want.preacts else None,
         )
-
-    def keep_rows(self, rows: slice, facts: dict[str, np.ndarray]) -> None:
-        """Store the small per-seed facts (``a``, ``plane``, ``y``, ``y_clean``,
-        ``cluster``, each stacked over the seeds of ``rows``)."""
-        for name, value in facts.items():
-            getattr(self, name)[rows] = value
 
     def keep_problem(self, s: int, pb: Problem) -> None:
         """Store the small per-seed facts of a problem (second layer, plane
@@ -368,94 +354,6 @@ class SpanBatch:
             }
         )
 
-    @classmethod
-    def from_reduced(
-        cls,
-        setup: Setup,
-        seeds: Sequence[int],
-        dtype: torch.dtype,
-        device: torch.device,
-    ) -> tuple["SpanBatch", dict[str, np.ndarray]]:
-        """The batch of :func:`xorgrok.data.sample_reduced`'s problems for ``seeds``,
-        built from their draws (:func:`xorgrok.data.reduced_draws`) in the working
-        dtype, with batched products for the whole chunk (:func:`_triangular_products`):
-        H0 = [W12 / alpha | (omega_init / alpha) U] [X12 | T]^T and [G | K] = X_train
-        X^T. Also returns the per-seed facts that :meth:`Record.keep_rows` stores.
-
-        The same problems as :meth:`build` on :func:`~xorgrok.data.sample_reduced` (in
-        float64, equal up to rounding: ``tests/test_engines.py``), at a fraction of the
-        cost.
-        """
-        n, N, alpha = setup.n, setup.n_total, setup.alpha
-        draws = [reduced_draws(setup, seed) for seed in seeds]
-        S = len(draws)
-
-        def stack(get: Callable[[ReducedDraws], np.ndarray]) -> torch.Tensor:
-            return torch.as_tensor(np.stack([get(d) for d in draws]))
-
-        X = torch.zeros((S, N, N + 2), dtype=dtype, device=device)  # [X12 | T]
-        X[..., :2] = stack(lambda d: d.shared.X12)
-        rows, cols = strict_lower(N)  # T's entries, as positions in X's rows of N + 2
-        below = torch.as_tensor(rows * (N + 2) + cols + 2, device=device)
-        diag = torch.arange(N, device=device) * (N + 3) + 2
-        X_flat = X.view(S, N * (N + 2))
-        X_flat.index_copy_(1, below, stack(lambda d: d.tri).to(device, dtype))
-        X_flat.index_copy_(1, diag, stack(lambda d: d.diagonal).to(device, dtype))
-        A12 = stack(lambda d: d.shared.W12 / alpha).to(device, dtype)  # [S, m, 2]
-        U = stack(lambda d: d.U).to(device, dtype)  # [S, m, N], before omega_init
-        scale = setup.omega_init / alpha  # W0 / alpha = [A12 | scale U]
-        H0_all, GK = _triangular_products(X, A12, U, scale, n)
-        residual = stack(lambda d: d.residual).to(device, dtype)  # chi^2_{p-2-N}
-        w0_sq = (A12 * A12).sum(-1) + (scale * scale) * ((U * U).sum(-1) + residual)
-        sh = [d.shared for d in draws]
-        y_clean = np.stack([CLUSTER_LABEL[x.cluster] for x in sh])
-        y = np.where(np.stack([x.flipped for x in sh]), -y_clean[:, :n], y_clean[:, :n])
-        batch = cls(
-            G=GK[..., :n].contiguous(),  # contiguous: the step's product is faster
-            GK=GK,
-            M=X[:, :n, :2].contiguous(),
-            H0=H0_all[..., :n].contiguous(),  # read at every step
-            H0_all=H0_all,
-            P0=A12,
-            w0_sq=w0_sq,
-            a=_as_tensor(np.stack([x.a for x in sh]), dtype, device),
-            y=_as_tensor(y, dtype, device),
-            y_test=_as_tensor(y_clean[:, n:], dtype, device),
-        )
-        facts = {
-            "a": np.stack([x.a for x in sh]),
-            "plane": np.stack([x.X12 for x in sh]),
-            "y": y,
-            "y_clean": y_clean,
-            "cluster": np.stack([x.cluster for x in sh]),
-        }
-        return batch, facts
-
-
-def _triangular_products(
-    X: torch.Tensor, A12: torch.Tensor, U: torch.Tensor, scale: float, n: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """H0_all = [A12 | scale U] X^T [S, m, N] and GK = X[:, :n] X^T [S, n, N] for
-    X = [X12 | T] with T lower triangular, skipping T's zero block above the diagonal.
-
-    With T = [[T11, 0], [T21, T22]] (blocks of n and n_test rows and columns) and
-    U = [U1 | U2]: H0_train = A12 X12_train^T + scale U1 T11^T,
-    H0_test = A12 X12_test^T + scale (U1 T21^T + U2 T22^T) and
-    GK = X12_train X12^T + T11 [T11 | T21]^T: 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N
-    flops instead of 2 (m + n) N^2. Both blocks of H0_all are written in place.
-    """
-    X12, T = X[..., :2], X[..., 2:]
-    U1, U2 = U[..., :n], U[..., n:]
-    X12_T = X12.transpose(1, 2)  # [S, 2, N]
-    T_left = T[..., :n].transpose(1, 2)  # [S, n, N]
-    H0_all = torch.bmm(A12, X12_T)  # the plane's part, rank 2
-    H0_all[..., :n].baddbmm_(U1, T_left[..., :n], alpha=scale)
-    H0_test = H0_all[..., n:]
-    H0_test.baddbmm_(U1, T_left[..., n:], alpha=scale)
-    H0_test.baddbmm_(U2, T[:, n:, n:].transpose(1, 2), alpha=scale)
-    GK = torch.baddbmm(torch.bmm(X12[:, :n], X12_T), T[:, :n, :n], T_left)
-    return H0_all, GK
-
 
 def span_step_flops(m: int, n: int) -> int:
     """Floating-point operations of one span-engine step for one seed, counting the
@@ -470,7 +368,7 @@ def span_step_flops(m: int, n: int) -> int:
 def run_span(
     setup: Setup,
     seeds: Sequence[int],
-    make: Callable[[int], Problem] | None,
+    make: Callable[[int], Problem],
     steps: int,
     record_steps: np.ndarray,
     want: Want,
@@ -484,11 +382,9 @@ def run_span(
     chunks.
 
     ``make(seed)`` builds each seed's problem; only one problem per chunk lives in
-    memory at a time (a chunk keeps only its small matrices). ``make=None`` means the
-    problems of :func:`xorgrok.data.sample_reduced`, each chunk built at once from their
-    draws (:meth:`SpanBatch.from_reduced`). Raises :class:`DivergenceError` naming the
-    first step whose network output is not finite (in the first chunk, in seed order,
-    that diverges).
+    memory at a time (a chunk keeps only its small matrices). Raises
+    :class:`DivergenceError` naming the first step whose network output is not finite
+    (in the first chunk, in seed order, that diverges).
 
     On the CPU, chunks run in ``workers`` threads (default: torch's thread count, at
     most one per chunk), each with single-threaded torch operations, instead of one
@@ -514,23 +410,15 @@ def run_span(
     spans = {int(a): int(b) for a, b in zip(bounds[:-1], bounds[1:])}
     starts = list(spans)
 
-    batched = make is None and setup.p - 2 > setup.n_total
-    if make is None and not batched:  # nothing to reduce: the dense sampler's problems
-        make = lambda seed: sample_dense(setup, seed)  # noqa: E731
-
     def run_chunk(start: int, stop: Callable[[], bool] | None = None) -> int:
         part_seeds = list(seeds[start : spans[start]])
-        if batched:
-            b, facts = SpanBatch.from_reduced(setup, part_seeds, dtype, device)
-            rec.keep_rows(slice(start, start + len(part_seeds)), facts)
-        else:
-            b = SpanBatch.build(
-                (make(seed) for seed in part_seeds),
-                setup.alpha,
-                dtype,
-                device,
-                keep=lambda s, pb: rec.keep_problem(start + s, pb),
-            )
+        b = SpanBatch.build(
+            (make(seed) for seed in part_seeds),
+            setup.alpha,
+            dtype,
+            device,
+            keep=lambda s, pb: rec.keep_problem(start + s, pb),
+        )
         span_steps(
             b, setup, steps, record_steps, want, rec, start, part_seeds, stop=stop
         )

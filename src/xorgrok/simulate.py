@@ -139,12 +139,19 @@ def simulate(
     if engine in ("dense", "span"):
         # MemoryError pointing to the fast engines
         check_dense_fits(setup, engine, dtype, device)
-    if engine == "reduced":
-        make = None  # run_span builds sample_reduced's problems a chunk at a time
-    else:
-        make = lambda seed: sample_dense(setup, seed)  # noqa: E731
+    make = sample_reduced if engine == "reduced" else sample_dense
     run = run_dense if engine == "dense" else run_span
-    rec = run(setup, seeds, make, steps, record_steps, want, dtype, device, progress)
+    rec = run(
+        setup,
+        seeds,
+        lambda seed: make(setup, seed),
+        steps,
+        record_steps,
+        want,
+        dtype,
+        device,
+        progress,
+    )
     return Trajectory(
         setup=setup,
         seeds=np.asarray(seeds),
