@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.path import Path
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..animation import animation_html
@@ -16,6 +17,7 @@ from ..config import Setup
 from ..plane import decision_function_on_plane, plane_grid
 from ..plotting import COLORS
 from ..simulate import Trajectory
+from .fastagg import GlyphCacheCanvas
 
 if TYPE_CHECKING:  # pragma: no cover - IPython is imported lazily at run time
     from IPython.display import HTML
@@ -36,8 +38,12 @@ __all__ = [
 
 def new_figure(figsize: tuple[float, float] = (12.0, 3.7), dpi: float = 100) -> Figure:
     """A pyplot-free matplotlib figure sized for :func:`draw_views` (it is never
-    shown automatically)."""
-    return Figure(figsize=figsize, dpi=dpi, facecolor="white")
+    shown automatically), on an Agg canvas that keeps the glyphs it renders
+    (:class:`~xorgrok.explorer.fastagg.GlyphCacheCanvas`: same pixels, faster
+    redraws)."""
+    fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
+    GlyphCacheCanvas(fig)
+    return fig
 
 
 def _nearest_recorded(traj: Trajectory, step: int) -> int:
@@ -248,24 +254,33 @@ class _Views:
 
         canvas = self.fig.canvas
         if not isinstance(canvas, FigureCanvasAgg):
-            canvas = FigureCanvasAgg(self.fig)
+            canvas = GlyphCacheCanvas(self.fig)
+        titles = (self.ax_curves.title, self.ax_plane.title)
         dynamic = (
             self.marker,
-            self.ax_curves.title,
+            titles[0],
             *self.regions,
+            *self.ax_plane.spines.values(),  # over the regions, as in a full draw
             *self.points,
             self.plane_legend,
-            self.ax_plane.title,
+            titles[1],
             self.ax_hist,
         )
         if self._background is None or self._background_canvas is not canvas:
+            # the titles are left out by emptying them, not by hiding them: the axes
+            # would move a hidden title far up (its extent is empty)
+            texts = [title.get_text() for title in titles]
             for artist in dynamic:
-                artist.set_visible(False)
+                artist.set_visible(artist in titles)
+            for title in titles:
+                title.set_text("")
             canvas.draw()
             self._background = canvas.copy_from_bbox(self.fig.bbox)
             self._background_canvas = canvas
             for artist in dynamic:
                 artist.set_visible(True)
+            for title, text in zip(titles, texts):
+                title.set_text(text)
         canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
         for artist in dynamic:
@@ -277,38 +292,55 @@ class _Views:
         image.convert("RGB").save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
+    _REGION_LEVELS = (-1.5, -0.5, 0.5, 1.5)  # sign(f) in {-1, 0, 1}: one band each
+
+    def _show_regions(self, f: np.ndarray) -> None:
+        """The decision regions (filled contours of sign(f) on the grid) and the
+        boundary f = 0 (a contour line of f, absent when f has one sign).
+
+        The first step makes them with matplotlib's ``contourf``/``contour``; later
+        steps give the same contour sets new paths (:func:`_contour_paths`, the paths
+        matplotlib would compute), instead of building new sets, most of their cost.
+        """
+        sign = np.sign(f)
+        if self.regions:
+            filled, line = self.regions
+            filled.set_paths(_contour_paths(self.x1, self.x2, sign, self._REGION_LEVELS))
+            line.set_paths(_contour_paths(self.x1, self.x2, f, (0.0,), filled=False))
+            return
+        ax = self.ax_plane
+        filled = ax.contourf(
+            self.x1,
+            self.x2,
+            sign,
+            levels=list(self._REGION_LEVELS),
+            colors=[COLORS["negative"], "white", COLORS["positive"]],
+            alpha=0.25,
+        )
+        # with one sign only, contour would warn that it finds no level: it starts
+        # from a field with a boundary and gets the (empty) paths of f
+        both = np.any(sign > 0) and np.any(sign < 0)
+        line = ax.contour(
+            self.x1,
+            self.x2,
+            f if both else self.x1,
+            levels=[0.0],
+            colors=COLORS["black"],
+            linewidths=1,
+        )
+        if not both:
+            line.set_paths(_contour_paths(self.x1, self.x2, f, (0.0,), filled=False))
+        self.regions = [filled, line]
+
     def show(self, k: int) -> None:
         traj, s, t = self.traj, self.traj.setup, int(self.traj.t[k])
         self.marker.set_xdata([t + 1, t + 1])
         self.ax_curves.set_title(f"accuracy (median, 20-80% band), shown t = {t}")
 
-        for artist in self.regions:
-            artist.remove()
         f = decision_function_on_plane(
             traj.proj[self.seed_index, k], traj.a[self.seed_index], s.mu_norm, self.grid
         )
-        sign = np.sign(f)
-        self.regions = [
-            self.ax_plane.contourf(
-                self.x1,
-                self.x2,
-                sign,
-                levels=[-1.5, -0.5, 0.5, 1.5],
-                colors=[COLORS["negative"], "white", COLORS["positive"]],
-                alpha=0.25,
-            )
-        ]
-        if np.any(sign > 0) and np.any(sign < 0):
-            self.regions.append(
-                self.ax_plane.contour(
-                    self.x1,
-                    self.x2,
-                    f,
-                    levels=[0.0],
-                    colors=COLORS["black"],
-                    linewidths=1,
-                )
-            )
+        self._show_regions(f)
         self.ax_plane.set_title(
             r"sign of $f$ on span$(\mu_1, \mu_2)$, seed "
             rf"{traj.seeds[self.seed_index]}, $t = "
@@ -332,6 +364,44 @@ class _Views:
         self.ax_hist.set_xlim(lo - pad, hi + pad)
         self.ax_hist.set_ylim(0, 1.12 * top)
         self.ax_hist.set_title(f"projections of positive neurons, t = {t}")
+
+
+def _contour_paths(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    levels: Sequence[float],
+    filled: bool = True,
+) -> list[Path]:
+    """The paths of matplotlib's ``contourf(x, y, z, levels)`` (one per band between
+    consecutive levels) or ``contour(x, y, z, levels)`` (one per level), computed as
+    matplotlib does (contourpy with its default algorithm, corner mask and path
+    types). x, y, z: [rows, cols]."""
+    import contourpy
+    from matplotlib import rcParams
+
+    generator = contourpy.contour_generator(
+        x,
+        y,
+        z,
+        name=rcParams["contour.algorithm"],
+        corner_mask=rcParams["contour.corner_mask"],
+        line_type=contourpy.LineType.SeparateCode,
+        fill_type=contourpy.FillType.OuterCode,
+        chunk_size=0,
+    )
+    parts = (
+        map(generator.create_filled_contour, levels[:-1], levels[1:])
+        if filled
+        else map(generator.create_contour, levels)
+    )
+    return [
+        Path(np.concatenate(vs), np.concatenate(cs)) if len(vs) else Path(_NO_POINTS)
+        for vs, cs in parts
+    ]
+
+
+_NO_POINTS = np.empty((0, 2))
 
 
 def draw_views(
