@@ -136,25 +136,34 @@ def _pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
 
+@pytest.fixture(scope="module")
+def other_traj():
+    return ex.run_explorer_setup(TINY.replace(eta=0.2, m=20))
+
+
 @pytest.mark.parametrize("dpi", [30, 80])
-def test_views_png_after_step_changes_equals_a_fresh_draw(tiny_traj, dpi):
-    # the live explorer's picture after step changes (contours given new paths, only
-    # the step's artists redrawn over the kept background) ...
-    updated = ex.new_figure(dpi=dpi)
-    for step in (0, 6, 1):
-        ex.draw_views(updated, tiny_traj, step)
-        live = _pixels(ex.views_png(updated))
+def test_views_png_after_changes_equals_a_fresh_draw(tiny_traj, other_traj, dpi):
+    # the live explorer's picture after step and trajectory changes (the axes kept,
+    # contours given new paths, only the step's artists redrawn over the kept
+    # background, the legends laid over from their layers) ...
+    live = ex.new_figure(dpi=dpi)
+    for traj, step in ((tiny_traj, 0), (tiny_traj, 6), (other_traj, 0), (other_traj, 1)):
+        ex.draw_views(live, traj, step)
+        pixels = _pixels(ex.views_png(live))
+    assert live.axes[1].get_title().endswith("$t = 1$")
     # ... is pixel for pixel the picture of a figure drawn at that step from scratch
     fresh = ex.new_figure(dpi=dpi)
-    ex.draw_views(fresh, tiny_traj, 1)
-    assert np.array_equal(live, _pixels(ex.views_png(fresh)))
-    # and the full draw of the static site: only the edge pixels of the plane's frame
-    # differ (drawn once in the background, once over the regions, so their
-    # antialiased edges blend twice), by a few of 255 levels; a missing or misplaced
-    # title, or regions drawn over the frame, differ by 60 levels or more
+    ex.draw_views(fresh, other_traj, 1)
+    assert np.array_equal(pixels, _pixels(ex.views_png(fresh)))
+    # and, to a few levels, the full draw of the static site: the edge pixels of the
+    # plane's frame (drawn once in the background, once over the regions, so their
+    # antialiased edges blend twice) and the legends ("over" compositing of their
+    # layers rounds to 8 bits once more) differ by a few of 255 levels; a missing or
+    # misplaced title, a legend under the bars or regions over the frame differ by 60
+    # levels or more
     full = _pixels(ex.figure_png(fresh))
-    assert live.shape == full.shape
-    assert np.abs(live - full).max() <= 4
+    assert pixels.shape == full.shape
+    assert np.abs(pixels - full).max() <= 4
 
 
 def test_region_contour_paths_are_matplotlibs():

@@ -29,6 +29,7 @@ __all__ = ["GlyphCacheCanvas", "GlyphCacheRenderer", "SUPPORTED"]
 SUPPORTED = hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
 _MAX_GLYPHS = 50_000  # about 100 bytes each: the cache is emptied beyond this
 _GLYPHS: dict[tuple, tuple[np.ndarray, int, int]] = {}
+_LAYOUTS: dict[tuple, tuple[list, float]] = {}
 
 
 class GlyphCacheRenderer(RendererAgg):
@@ -38,6 +39,39 @@ class GlyphCacheRenderer(RendererAgg):
     titles, labels, tick labels, legends); other text goes through matplotlib's own
     code, and so do the boxes of mathtext (fraction bars, roots).
     """
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        """Plain text as matplotlib 3.11 draws it, with the glyph layout of each
+        (string, font, size, features, language) kept."""
+        if ismath:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        flags = get_hinting_flag()
+        key = (s, prop.copy(), self.dpi, features, language, flags)
+        try:
+            layout = _LAYOUTS.get(key)
+        except TypeError:  # unhashable features or language
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        if layout is None:
+            if len(_LAYOUTS) > _MAX_GLYPHS // 10:
+                _LAYOUTS.clear()
+            font = self._prepare_font(prop)
+            items = font._layout(s, flags=flags, features=features, language=language)
+            layout = (
+                [(i.ft_object, i.glyph_index, i.x, i.y) for i in items],
+                prop.get_size_in_points(),
+            )
+            _LAYOUTS[key] = layout
+        items, size = layout
+        self._draw_text_glyphs_and_boxes(
+            gc,
+            x,
+            y,
+            angle,
+            ((font, size, index, 0, 1, dx, dy) for font, index, dx, dy in items),
+            [],
+        )
 
     def _draw_text_glyphs_and_boxes(self, gc, x, y, angle, glyphs, boxes):
         if angle % 90:
