@@ -7,9 +7,11 @@ a frame's cost, the same glyphs being rendered again and again. FreeType's bitma
 glyph depends on the font, size, dpi, rotation, hinting flags, antialiasing and the
 fractional part (in 1/64 pixel) of the pen position; moving the pen by whole pixels
 moves the bitmap by the same whole pixels. :class:`GlyphCacheCanvas` keeps each bitmap
-under that key and pastes it where FreeType would have drawn it, so its pixels equal
-the plain canvas's exactly (``tests/test_explorer.py`` compares them). With another
-matplotlib (no such method) it is the plain Agg canvas.
+under that key and pastes it where FreeType would have drawn it; it also keeps the
+glyph layout of each plain string and the height metrics of each font, which
+matplotlib works out again at every draw. Its pixels equal the plain canvas's exactly
+(``tests/test_explorer.py`` compares them). With another matplotlib (no such method)
+it is the plain Agg canvas.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from matplotlib.backends.backend_agg import (
     RendererAgg,
     get_hinting_flag,
 )
+from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import RenderMode
 
 __all__ = ["GlyphCacheCanvas", "GlyphCacheRenderer", "SUPPORTED"]
@@ -30,6 +33,7 @@ SUPPORTED = hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
 _MAX_GLYPHS = 50_000  # about 100 bytes each: the cache is emptied beyond this
 _GLYPHS: dict[tuple, tuple[np.ndarray, int, int]] = {}
 _LAYOUTS: dict[tuple, tuple[list, float]] = {}
+_HEIGHTS: dict[tuple, tuple] = {}
 
 
 class GlyphCacheRenderer(RendererAgg):
@@ -39,6 +43,33 @@ class GlyphCacheRenderer(RendererAgg):
     titles, labels, tick labels, legends); other text goes through matplotlib's own
     code, and so do the boxes of mathtext (fraction bars, roots).
     """
+
+    def _get_font_height_metrics(self, prop):
+        """(ascent, descent, line gap) in pixels of the font of ``prop`` at this dpi,
+        for ``Text._get_layout`` (matplotlib 3.11 reads them from the font's OS/2 or
+        hhea table at every layout, here once per font, size and dpi); (None, None,
+        None) if the font has neither table (matplotlib then measures "lp")."""
+        key = (prop.copy(), self.dpi)
+        metrics = _HEIGHTS.get(key)
+        if metrics is None:
+            font = get_font(fontManager._find_fonts_by_props(prop))
+            metrics = (None, None, None)
+            for table_name, gap, ascent, descent in (
+                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                ("hhea", "lineGap", "ascent", "descent"),
+            ):
+                table = font.get_sfnt_table(table_name)
+                if table is not None:
+                    units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+                    scale = 1 / units_per_em * prop.get_size_in_points() * self.dpi / 72
+                    metrics = (
+                        table[ascent] * scale,
+                        -table[descent] * scale,
+                        table[gap] * scale,
+                    )
+                    break
+            _HEIGHTS[key] = metrics
+        return metrics
 
     def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
         """Plain text as matplotlib 3.11 draws it, with the glyph layout of each

@@ -99,6 +99,7 @@ class _Views:
         self.fig, self.seed_index, self.bins = fig, seed_index, bins
         self.grid_num, self.title = grid_num, title
         self.key = (seed_index, grid_num, bins, title)
+        self._layer_boxes: list = []  # see png()
         fig.clear()
         # a portrait figure (the book's column) stacks the panels; a landscape one puts
         # them side by side
@@ -316,7 +317,13 @@ class _Views:
                 artist.set_visible(True)
             for title, text in zip(titles, texts):
                 title.set_text(text)
-            self._layers = [_layer(canvas, legend) for legend in legends]
+            # the legends do not change with the trajectory: their layers are kept
+            # while they stay in place
+            renderer = canvas.get_renderer()
+            boxes = [legend.get_window_extent(renderer).bounds for legend in legends]
+            if boxes != self._layer_boxes:
+                self._layers = [_layer(canvas, legend) for legend in legends]
+                self._layer_boxes = boxes
         canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
         pixels = np.asarray(canvas.buffer_rgba())
