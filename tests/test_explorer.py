@@ -147,7 +147,12 @@ def test_views_png_after_changes_equals_a_fresh_draw(tiny_traj, other_traj, dpi)
     # contours given new paths, only the step's artists redrawn over the kept
     # background, the legends laid over from their layers) ...
     live = ex.new_figure(dpi=dpi)
-    for traj, step in ((tiny_traj, 0), (tiny_traj, 6), (other_traj, 0), (other_traj, 1)):
+    for traj, step in (
+        (tiny_traj, 0),
+        (tiny_traj, 6),
+        (other_traj, 0),
+        (other_traj, 1),
+    ):
         ex.draw_views(live, traj, step)
         pixels = _pixels(ex.views_png(live))
     assert live.axes[1].get_title().endswith("$t = 1$")
@@ -168,7 +173,6 @@ def test_views_png_after_changes_equals_a_fresh_draw(tiny_traj, other_traj, dpi)
 
 def test_region_contour_paths_are_matplotlibs():
     from matplotlib.figure import Figure
-
     from matplotlib.path import Path
 
     from xorgrok.explorer.views import _contour_paths

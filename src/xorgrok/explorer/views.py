@@ -356,7 +356,9 @@ class _Views:
         sign = np.sign(f)
         if self.regions:
             filled, line = self.regions
-            filled.set_paths(_contour_paths(self.x1, self.x2, sign, self._REGION_LEVELS))
+            filled.set_paths(
+                _contour_paths(self.x1, self.x2, sign, self._REGION_LEVELS)
+            )
             line.set_paths(_contour_paths(self.x1, self.x2, f, (0.0,), filled=False))
             return
         ax = self.ax_plane
