@@ -26,10 +26,12 @@ repeats (engine after engine, repeat after repeat), so that a busy machine slows
 Setup costs (sampling, reduction to small matrices) are excluded from per-step times and reported apart.
 
 ``--simulate`` times whole ``xorgrok.simulate`` calls (setup included) at the book's shapes,
-the explorer's answer to a parameter change and to a change of the shown step, interleaved
-with (a) and the matrix-product peak; each call is compared with (a) per seed-step and with
-its floor (its matrix-product flops at the peak measured in the same run). ``--quick`` leaves
-out the 100 seeds x 5000 steps row (minutes). ``--figure1-command RUNS`` times the command
+the explorer's answer to a parameter change and to a change of the shown step (the live
+widget's whole update, drawing and PNG encoding included:
+``xorgrok.explorer.widget.measure_updates``), interleaved with (a) and the matrix-product
+peak; each call is compared with (a) per seed-step and with its floor (its matrix-product
+flops at the peak measured in the same run). ``--quick`` leaves out the 100 seeds x 5000
+steps row (minutes). ``--figure1-command RUNS`` times the command
 ``python -m xorgrok figure1 --runs RUNS`` (both panels, figures written) against its floor.
 
 Achieved GFLOP/s count the matrix products only (the dense step: 4 m n p, plus 2 m n_test p when the test
@@ -321,26 +323,14 @@ def bench_simulate(repeats: int, quick: bool) -> dict:
     user = UserLoop(xg.sample_dense(left, 0))
     user.run(1, record=True)
     shapes = _simulate_rows(quick)
-    from xorgrok import explorer as ex
-
-    params = ex.ExplorerParams()
-    fig = ex.new_figure()
-
-    def explorer_change() -> None:  # a parameter change: train, then draw the views
-        traj = ex.run_explorer_setup(params)
-        ex.draw_views(fig, traj)
-
-    traj_ex = ex.run_explorer_setup(params)
-    ex.draw_views(fig, traj_ex)
-    shown = [int(traj_ex.t[len(traj_ex.t) // 2]), int(traj_ex.t[-1])]
-
-    def explorer_step() -> None:  # a change of the shown step: redraw only
-        shown.reverse()
-        ex.draw_views(fig, traj_ex, step=shown[0])
+    # the explorer as its user feels it: the live widget's whole update (simulation,
+    # drawing, PNG encoding), from its own timings, at the default size
+    from xorgrok.explorer.widget import measure_updates
 
     times: dict[str, list[float]] = {k: [] for k in ("(a) per seed-step", *shapes)}
     times["explorer: parameter change"] = []
     times["explorer: shown step change"] = []
+    times["explorer: parameter change, simulation part"] = []
     peaks, loads = [], []
     for r in range(repeats):
         times["(a) per seed-step"].append(_timed(lambda: user.run(2, True)) / 2)
@@ -348,8 +338,11 @@ def bench_simulate(repeats: int, quick: bool) -> dict:
             times[name].append(
                 _timed(lambda: xg.simulate(setup, steps, range(seeds), record=record))
             )
-        times["explorer: parameter change"].append(_timed(explorer_change))
-        times["explorer: shown step change"].append(_timed(explorer_step))
+        felt = measure_updates(repeats=3)  # medians of 3 changes of each kind
+        times["explorer: parameter change"].append(felt["param_s"])
+        times["explorer: shown step change"].append(felt["step_s"])
+        times["explorer: parameter change, simulation part"].append(
+            felt["param_simulate_s"])
         peaks.append(matmul_peak(torch.float32, repeats=3))
         loads.append(os.getloadavg()[0])
         print(f"  repeat {r + 1}/{repeats} (load average {loads[-1]:.1f})", flush=True)
@@ -393,6 +386,8 @@ def bench_simulate(repeats: int, quick: bool) -> dict:
         "plain_step_floor_ms": 1e3 * 2 * m * n * n / (peak * 1e9),
         "explorer_change_seconds": float(np.median(times["explorer: parameter change"])),
         "explorer_step_seconds": float(np.median(times["explorer: shown step change"])),
+        "explorer_change_simulate_seconds": float(
+            np.median(times["explorer: parameter change, simulation part"])),
     }
     out["recorded_step_ratio_to_floor"] = (
         out["recorded_step_ms_per_seed"] / out["recorded_step_floor_ms"]
@@ -421,7 +416,9 @@ def print_simulate(res: dict) -> None:
           f"{sim['plain_step_floor_ms']:.3f} ms")
     print("  ms per seed-step at 2, 20, 100 seeds: "
           + ", ".join(f"{x:.3f}" for x in sim["ms_per_seed_step_2_20_100"]))
-    print(f"  explorer: parameter change {sim['explorer_change_seconds']:.3f} s, "
+    print(f"  explorer (whole widget update): parameter change "
+          f"{sim['explorer_change_seconds']:.3f} s (simulation "
+          f"{sim['explorer_change_simulate_seconds']:.3f} s), "
           f"shown step change {sim['explorer_step_seconds']:.3f} s")
 
 
