@@ -7,6 +7,8 @@ Usage (from the repository root)::
     python bench/engines.py --theorem           # + the theorem regime p = n^5 in a clean subprocess
     python bench/engines.py --dtype-evidence    # + float32 vs float64 on both Figure 1 panels (long)
     python bench/engines.py --all --out bench/results.json
+    python bench/engines.py --no-engines --simulate --quick --figure1-command 10 \
+        --out bench/results.json  # what users get: whole simulate calls, explorer, CLI
 
 It compares, on the paper's Figure 1-left setup (p = 40000, n = n_test = 200, m = 1000), per seed and step:
 
@@ -22,6 +24,15 @@ recorded at every step, as a user loop usually does) and ``log`` (only the margi
 records about 20 steps per decade, whose cost is negligible). Times are the median over interleaved
 repeats (engine after engine, repeat after repeat), so that a busy machine slows all engines alike.
 Setup costs (sampling, reduction to small matrices) are excluded from per-step times and reported apart.
+
+``--simulate`` times whole ``xorgrok.simulate`` calls (setup included) at the book's shapes,
+the explorer's answer to a parameter change and to a change of the shown step (the live
+widget's whole update, drawing and PNG encoding included:
+``xorgrok.explorer.widget.measure_updates``), interleaved with (a) and the matrix-product
+peak; each call is compared with (a) per seed-step and with its floor (its matrix-product
+flops at the peak measured in the same run). ``--quick`` leaves out the 100 seeds x 5000
+steps row (minutes). ``--figure1-command RUNS`` times the command
+``python -m xorgrok figure1 --runs RUNS`` (both panels, figures written) against its floor.
 
 Achieved GFLOP/s count the matrix products only (the dense step: 4 m n p, plus 2 m n_test p when the test
 accuracy is recorded; the span step: 2 m n^2, plus 2 m n n_test), against a peak measured with large
@@ -260,6 +271,181 @@ def bench_engines(steps_slow: int, steps_fast: int, repeats: int, seeds_fast: in
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# What users get: whole simulate calls (setup included), the explorer, the figure1 command
+
+
+def reduced_flops(
+    setup: xg.Setup, steps: int, record: np.ndarray | None
+) -> dict[str, float]:
+    """Matrix-product flops of one seed of ``simulate(engine="reduced")``.
+
+    Setup: the products the setup needs, H0 = W0 X^T and [G | K] = X_train X^T with the
+    Bartlett factor's zero block skipped, 2 m (n^2 + n n_test + n_test^2) + 2 n^2 N, plus
+    the rank-2 parts 4 (m + n) N (``SpanBatch.build`` computes the full products, in
+    float64: 2 (m + n) (N + 2) N flops). Steps: the step's product C G (2 m n^2), or C [G | K]
+    (2 m n N) at a recorded step; steps + 1 products (the last step is evaluated, not
+    updated).
+    """
+    m, n, n_test, N = setup.m, setup.n, setup.n_test, setup.n_total
+    recorded = steps + 1 if record is None else len(record)
+    return {
+        "setup": 2.0 * m * (n * n + n * n_test + n_test**2) + 2.0 * n * n * N
+        + 4.0 * (m + n) * N,
+        "steps": 2.0 * m * n * (n * (steps + 1 - recorded) + N * recorded),
+    }
+
+
+def _simulate_rows(
+    quick: bool,
+) -> dict[str, tuple[xg.Setup, int, int, np.ndarray | None]]:
+    left = xg.PAPER_FIG1_LEFT
+    rows = {
+        "2 seeds x 50 steps, every step": (left, 50, 2, None),
+        "20 seeds x 50 steps, every step": (left, 50, 20, None),
+        "20 seeds x 50 steps, steps 0 and 50": (left, 50, 20, np.array([0, 50])),
+        "20 seeds, setup only (0 steps)": (left, 0, 20, None),
+        "100 seeds x 50 steps, every step": (left, 50, 100, None),
+    }
+    if not quick:
+        right = xg.PAPER_FIG1_RIGHT
+        log_spaced = figure1_record(5000)
+        rows["100 seeds x 5000 steps, log-spaced"] = (right, 5000, 100, log_spaced)
+    return rows
+
+
+def bench_simulate(repeats: int, quick: bool) -> dict:
+    """Whole ``xorgrok.simulate`` calls at the book's shapes, interleaved with the user's
+    loop (a) and the matrix-product peak, all in this process: per seed-step, against (a)
+    and against the floor (the call's matrix-product flops at the peak measured next to
+    it)."""
+    left = xg.PAPER_FIG1_LEFT
+    user = UserLoop(xg.sample_dense(left, 0))
+    user.run(1, record=True)
+    shapes = _simulate_rows(quick)
+    # the explorer as its user feels it: the live widget's whole update (simulation,
+    # drawing, PNG encoding), from its own timings, at the default size
+    from xorgrok.explorer.widget import measure_updates
+
+    times: dict[str, list[float]] = {k: [] for k in ("(a) per seed-step", *shapes)}
+    times["explorer: parameter change"] = []
+    times["explorer: shown step change"] = []
+    times["explorer: parameter change, simulation part"] = []
+    peaks, loads = [], []
+    for r in range(repeats):
+        times["(a) per seed-step"].append(_timed(lambda: user.run(2, True)) / 2)
+        for name, (setup, steps, seeds, record) in shapes.items():
+            times[name].append(
+                _timed(lambda: xg.simulate(setup, steps, range(seeds), record=record))
+            )
+        felt = measure_updates(repeats=3)  # medians of 3 changes of each kind
+        times["explorer: parameter change"].append(felt["param_s"])
+        times["explorer: shown step change"].append(felt["step_s"])
+        times["explorer: parameter change, simulation part"].append(
+            felt["param_simulate_s"])
+        peaks.append(matmul_peak(torch.float32, repeats=3))
+        loads.append(os.getloadavg()[0])
+        print(f"  repeat {r + 1}/{repeats} (load average {loads[-1]:.1f})", flush=True)
+    peak = max(peaks)
+    user_step = float(np.median(times["(a) per seed-step"]))
+    rows = {}
+    for name, (setup, steps, seeds, record) in shapes.items():
+        sec = float(np.median(times[name]))
+        fl = reduced_flops(setup, steps, record)
+        floor = seeds * (fl["setup"] + fl["steps"]) / (peak * 1e9)
+        seed_steps = seeds * max(steps, 1)
+        rows[name] = {
+            "seconds": sec,
+            "all": times[name],
+            "ms_per_seed_step": 1e3 * sec / seed_steps,
+            "speedup_vs_a": user_step * seed_steps / sec,
+            "floor_seconds": floor,
+            "ratio_to_floor": sec / floor,
+        }
+    setup_row = rows["20 seeds, setup only (0 steps)"]
+    per_seed_setup = setup_row["seconds"] / 20
+    every, ends = rows["20 seeds x 50 steps, every step"], rows["20 seeds x 50 steps, steps 0 and 50"]
+    m, n, N = left.m, left.n, left.n_total
+    # marginal cost of a recorded step: (every step) - (steps 0 and 50), over 49 steps x 20 seeds
+    marginal = (every["seconds"] - ends["seconds"]) / (49 * 20)
+    # a recorded step is one product, C [G | K] (2 m n N flops), in place of a plain
+    # step's C G: its floor is that product alone
+    recorded_floor = 2 * m * n * N / (peak * 1e9)
+    plain = (ends["seconds"] - setup_row["seconds"]) / (50 * 20)
+    out = {
+        "peak_gflops_float32": peak,
+        "peaks": peaks,
+        "loadavg": loads,
+        "user_loop_seconds_per_seed_step": user_step,
+        "rows": rows,
+        "setup_ms_per_seed": 1e3 * per_seed_setup,
+        "setup_ms_per_seed_at_180_gflops": 1e3 * per_seed_setup * peak / 180.0,
+        "recorded_step_ms_per_seed": 1e3 * (marginal + plain),
+        "recorded_step_floor_ms": 1e3 * recorded_floor,
+        "plain_step_ms_per_seed": 1e3 * plain,
+        "plain_step_floor_ms": 1e3 * 2 * m * n * n / (peak * 1e9),
+        "explorer_change_seconds": float(np.median(times["explorer: parameter change"])),
+        "explorer_step_seconds": float(np.median(times["explorer: shown step change"])),
+        "explorer_change_simulate_seconds": float(
+            np.median(times["explorer: parameter change, simulation part"])),
+    }
+    out["recorded_step_ratio_to_floor"] = (
+        out["recorded_step_ms_per_seed"] / out["recorded_step_floor_ms"]
+    )
+    two = rows["2 seeds x 50 steps, every step"]["ms_per_seed_step"]
+    twenty = every["ms_per_seed_step"]
+    hundred = rows["100 seeds x 50 steps, every step"]["ms_per_seed_step"]
+    out["ms_per_seed_step_2_20_100"] = [two, twenty, hundred]
+    return out
+
+
+def print_simulate(res: dict) -> None:
+    sim = res["simulate"]
+    print(f"\nwhole simulate calls (setup included), peak {sim['peak_gflops_float32']:.0f} "
+          f"GFLOP/s float32, load average {min(sim['loadavg']):.1f}-{max(sim['loadavg']):.1f}")
+    print(f"  (a) autograd loop: {sim['user_loop_seconds_per_seed_step'] * 1e3:.1f} ms per seed-step")
+    print(f"  {'call':40s} {'s':>8s} {'ms/seed-step':>13s} {'x (a)':>8s} {'/ floor':>8s}")
+    for name, row in sim["rows"].items():
+        print(f"  {name:40s} {row['seconds']:8.3f} {row['ms_per_seed_step']:13.3f} "
+              f"{row['speedup_vs_a']:8.0f} {row['ratio_to_floor']:8.2f}")
+    print(f"  setup: {sim['setup_ms_per_seed']:.2f} ms per seed "
+          f"({sim['setup_ms_per_seed_at_180_gflops']:.2f} ms scaled to 180 GFLOP/s)")
+    print(f"  recorded step: {sim['recorded_step_ms_per_seed']:.3f} ms per seed, floor "
+          f"{sim['recorded_step_floor_ms']:.3f} ms (x{sim['recorded_step_ratio_to_floor']:.2f});"
+          f" plain step {sim['plain_step_ms_per_seed']:.3f} ms, floor "
+          f"{sim['plain_step_floor_ms']:.3f} ms")
+    print("  ms per seed-step at 2, 20, 100 seeds: "
+          + ", ".join(f"{x:.3f}" for x in sim["ms_per_seed_step_2_20_100"]))
+    print(f"  explorer (whole widget update): parameter change "
+          f"{sim['explorer_change_seconds']:.3f} s (simulation "
+          f"{sim['explorer_change_simulate_seconds']:.3f} s), "
+          f"shown step change {sim['explorer_step_seconds']:.3f} s")
+
+
+def bench_figure1_command(runs: int, peak: float) -> dict:
+    """Wall time of ``python -m xorgrok figure1 --runs RUNS`` (both panels, figures written)
+    against its floor: the matrix-product flops of both panels at the measured peak."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "xorgrok", "figure1", "--runs", str(runs), "--out", out,
+               "--no-progress"]
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        sec = time.perf_counter() - t0
+    flops = 0.0
+    for setup, steps in PANELS.values():
+        fl = reduced_flops(setup, steps, figure1_record(steps))
+        flops += runs * (fl["setup"] + fl["steps"])
+    floor = flops / (peak * 1e9)
+    print(f"  figure1 --runs {runs}: {sec:.1f} s, floor {floor:.1f} s (x{sec / floor:.2f}), "
+          f"load average {load:.1f}")
+    return {"command": " ".join(cmd[1:3] + cmd[3:6]), "runs": runs, "seconds": sec,
+            "floor_seconds": floor, "ratio_to_floor": sec / floor, "loadavg": load,
+            "peak_gflops_float32": peak}
+
+
 # ----------------------------------------------------------------------------------------------------
 # Figure 1 at the paper's size, the theorem regime, the dtype evidence
 
@@ -392,6 +578,24 @@ def targets(res: dict) -> dict:
     if "theorem" in res:
         out["theorem_seconds"] = {"value": res["theorem"]["seconds"], "target": TARGETS["theorem_seconds"], "smaller": True}
         out["theorem_gib"] = {"value": res["theorem"]["peak_rss_gib"], "target": TARGETS["theorem_gib"], "smaller": True}
+    sim = res.get("simulate")
+    if sim:
+        row = sim["rows"]["20 seeds x 50 steps, every step"]
+        out["simulate_20x50_speedup"] = {"value": row["speedup_vs_a"], "target": 300.0}
+        out["recorded_step_vs_floor"] = {
+            "value": sim["recorded_step_ratio_to_floor"], "target": 1.3, "smaller": True}
+        out["setup_ms_at_180_gflops"] = {
+            "value": sim["setup_ms_per_seed_at_180_gflops"], "target": 5.0, "smaller": True}
+        two, twenty, hundred = sim["ms_per_seed_step_2_20_100"]
+        out["more_seeds_not_slower"] = {  # per seed-step, 100 seeds against 2 seeds
+            "value": max(twenty, hundred) / two, "target": 1.0, "smaller": True}
+        out["explorer_change_s"] = {
+            "value": sim["explorer_change_seconds"], "target": 0.3, "smaller": True}
+        out["explorer_step_s"] = {
+            "value": sim["explorer_step_seconds"], "target": 0.05, "smaller": True}
+    if "figure1_command" in res:
+        out["figure1_command_vs_floor"] = {
+            "value": res["figure1_command"]["ratio_to_floor"], "target": 1.5, "smaller": True}
     for v in out.values():
         v["met"] = bool(v["value"] <= v["target"]) if v.get("smaller") else bool(v["value"] >= v["target"])
     return out
@@ -427,6 +631,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--theorem", action="store_true", help="time the theorem regime p = 200^5 in a subprocess")
     ap.add_argument("--dtype-evidence", action="store_true", help="float32 vs float64 on both Figure 1 panels (long)")
     ap.add_argument("--dtype-seeds", type=int, default=100)
+    ap.add_argument("--simulate", action="store_true", help="whole simulate calls, explorer")
+    ap.add_argument("--quick", action="store_true", help="--simulate without the 100 x 5000 row")
+    ap.add_argument("--figure1-command", type=int, default=0, metavar="RUNS",
+                    help="time `python -m xorgrok figure1 --runs RUNS` against its floor")
     ap.add_argument("--all", action="store_true", help="everything")
     ap.add_argument("--out", type=Path, default=None, help="merge the results into this JSON file")
     args = ap.parse_args(argv)
@@ -453,6 +661,16 @@ def main(argv: list[str] | None = None) -> int:
         res["engines"] = bench_engines(args.steps_slow, args.steps_fast, args.repeats, args.seeds_fast)
         stamp("engines", started)
         print_engines(res)
+    if args.simulate:
+        started = machine()
+        res["simulate"] = bench_simulate(args.repeats, args.quick)
+        stamp("simulate", started)
+        print_simulate(res)
+    if args.figure1_command:
+        started = machine()
+        peak = max(matmul_peak(torch.float32), res["peak_gflops"]["float32"])
+        res["figure1_command"] = bench_figure1_command(args.figure1_command, peak)
+        stamp("figure1_command", started)
     if args.figure1:
         started = machine()
         res["figure1"] = bench_figure1(args.figure1_seeds)

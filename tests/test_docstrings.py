@@ -44,9 +44,6 @@ _NOT_PROSE = [
     # a literal block: a paragraph ending in "::", then indented lines
     re.compile(r"::\n\n(?:[ \t]+.*\n|[ \t]*\n)+"),
 ]
-#: Modules rewritten on another branch: their docstrings are converted after the merge
-#: (strict: this test fails once they are clean, and the entry is then removed).
-PENDING = {"xorgrok.data", "xorgrok.engines", "xorgrok.simulate"}
 
 
 def plain_math(text: str) -> list[tuple[str, str]]:
@@ -140,15 +137,7 @@ def test_the_api_pages_document_the_package():
     assert all(_source(m).exists() for m in modules), modules
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="other branch"))
-        if m in PENDING
-        else m
-        for m in _documented_modules()
-    ],
-)
+@pytest.mark.parametrize("module", _documented_modules())
 def test_docstrings_typeset_their_mathematics(module: str):
     bad = {
         name: found

@@ -1,19 +1,35 @@
-"""Gradient-descent engines: the same dynamics, computed three ways.
+r"""Gradient-descent engines: the same dynamics, computed three ways.
 
-* ``dense``: the reference. Explicit weights W in R^{m x d}, the paper's update (2.2)
-  applied literally by :func:`xorgrok.model.gd_step`, one seed at a time. Plain and slow
-  on purpose: everything else is tested against it.
-* ``span``: gradient descent never leaves W^(0) + span(training points), so W^(t) =
-  W^(0) + C^(t) X_train with C in R^{m x n}. With the Gram matrix G = X_train X_train^T
-  the training pre-activations are H^(t) = W^(0) X_train^T + C^(t) G and the update
-  (2.2) becomes C^(t+1) = C^(t) + (alpha / n) diag(a) (1[H^(t) > 0] * (g^(t) y)^T): O(m
-  n^2) a step instead of O(m n p). Test outputs, projections on mu1, mu2 and norms
-  follow from C and small Gram matrices, only at the recorded steps. All seeds of a
+* ``dense``: the reference. Explicit weights :math:`W \in \mathbb{R}^{m \times d}`, the
+  paper's update (2.2) applied literally by :func:`xorgrok.model.gd_step`, one seed at a
+  time. Plain and slow on purpose: everything else is tested against it.
+* ``span``: gradient descent never leaves
+  :math:`W^{(0)} + \operatorname{span}(\text{training points})`, so
+
+  .. math::
+
+     W^{(t)} = W^{(0)} + C^{(t)} X_{\text{train}}, \qquad
+     C^{(t)} \in \mathbb{R}^{m \times n}.
+
+  With the Gram matrix :math:`G = X_{\text{train}} X_{\text{train}}^\top` the training
+  pre-activations are :math:`H^{(t)} = W^{(0)} X_{\text{train}}^\top + C^{(t)} G` and
+  the update (2.2) becomes, with :math:`g_i^{(t)} = -\ell'(y_i f(x_i; W^{(t)}))`,
+
+  .. math::
+
+     C^{(t+1)} = C^{(t)} + \frac{\alpha}{n} \operatorname{diag}(a)
+     \left(\mathbb{1}[H^{(t)} > 0] \odot \mathbf{1}_m (g^{(t)} \odot y)^\top\right),
+
+  that is :math:`C^{(t+1)}_{ji} = C^{(t)}_{ji} + \frac{\alpha a_j}{n}
+  \mathbb{1}[H^{(t)}_{ji} > 0]\, g_i^{(t)} y_i`: :math:`O(m n^2)` a step instead of
+  :math:`O(m n p)`. Test outputs, projections on :math:`\mu_1, \mu_2` and norms follow
+  from :math:`C` and small Gram matrices, only at the recorded steps. All seeds of a
   chunk advance together with one batched matrix product per step; on the CPU, chunks
-  run side by side in worker threads (:func:`run_in_workers`). Internally C and H are
-  divided by alpha, so tiny step sizes neither underflow nor lose precision.
+  run side by side in worker threads (:func:`run_in_workers`). Internally :math:`C` and
+  :math:`H` are divided by :math:`\alpha`, so tiny step sizes neither underflow nor lose
+  precision.
 * ``reduced``: the span engine run on :func:`xorgrok.data.sample_reduced`'s problems,
-  whose cost does not depend on p.
+  whose cost does not depend on :math:`p`.
 
 The book's chapter "Engines" derives both reformulations and shows the benchmark
 (``bench/engines.py``). Each engine returns a :class:`Record` of plain numpy arrays,
@@ -52,13 +68,14 @@ __all__ = [
 
 
 class DivergenceError(FloatingPointError):
-    """Gradient descent produced a non-finite network output at step ``step``.
+    r"""Gradient descent produced a non-finite network output at step ``step``.
 
-    With the logistic loss the weights grow at most linearly in t (-1 < l' < 0), so a
-    non-finite output is an overflow of the floating range. Given the ``setup``, the
-    message names the parameter that drives it (:func:`xorgrok.resources.output_bound`):
-    alpha (the step), omega_init (the initialization) or mu_norm (when ||mu||^2 > p
-    dominates ||x_i||^2).
+    With the logistic loss the weights grow at most linearly in :math:`t`
+    (:math:`-1 < \ell' < 0`), so a non-finite output is an overflow of the floating
+    range. Given the ``setup``, the message names the parameter that drives it
+    (:func:`xorgrok.resources.output_bound`): ``alpha`` (the step), ``omega_init`` (the
+    initialization) or ``mu_norm`` (when :math:`\|\mu\|^2 > p`, the means dominate
+    :math:`\|x_i\|^2`).
     """
 
     def __init__(self, step: int, seed: int, setup: Setup | None = None):
@@ -95,7 +112,8 @@ class Want:
 
 @dataclass
 class Record:
-    """Recorded arrays for S seeds at T recorded steps (filled by the engines)."""
+    """Recorded arrays for :math:`S` seeds at :math:`T` recorded steps (filled by the
+    engines; shapes and meanings as in :class:`xorgrok.simulate.Trajectory`)."""
 
     train_acc: np.ndarray  # [S, T]
     test_acc: np.ndarray  # [S, T]
@@ -167,11 +185,13 @@ def _as_tensor(x: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch
 
 
 def dense_bytes_per_seed(problem_shape: tuple[int, int, int], itemsize: int) -> int:
-    """Peak memory of one dense seed, in bytes, for a problem of shape (m, N, d).
+    r"""Peak memory of one dense seed, in bytes, for a problem of shape
+    :math:`(m, N, d)`.
 
-    The sampler's float64 arrays W0 [m, d] and X [N, d], plus the engine's copies in the
-    working dtype (itemsize bytes): W, the gradient and two temporaries of the update (m
-    x d each), X and the [m, N] pre-activations.
+    The sampler's float64 arrays ``W0`` [m, d] and ``X`` [N, d], plus the engine's
+    copies in the working dtype (``itemsize`` bytes): :math:`W`, the gradient and two
+    temporaries of the update (:math:`m \times d` each), :math:`X` and the [m, N]
+    pre-activations.
     """
     m, N, d = problem_shape
     return 8 * (m + N) * d + itemsize * (4 * m * d + N * d + 2 * m * N)
@@ -186,12 +206,12 @@ def _available_bytes(device: torch.device) -> int:
 def check_dense_fits(
     setup: Setup, engine: str, dtype: torch.dtype, device: torch.device | str = "cpu"
 ) -> None:
-    """Raise ``MemoryError`` when one seed of an engine that samples in R^p would not
-    fit in memory.
+    r"""Raise ``MemoryError`` when one seed of an engine that samples in
+    :math:`\mathbb{R}^p` would not fit in memory.
 
-    The ``dense`` engine holds m x p weights; the ``span`` engine samples the points and
-    W^(0) in R^p (float64) before reducing them to small matrices. The message points to
-    the fast engines.
+    The ``dense`` engine holds :math:`m \times p` weights; the ``span`` engine samples
+    the points and :math:`W^{(0)}` in :math:`\mathbb{R}^p` (float64) before reducing
+    them to small matrices. The message points to the fast engines.
     """
     device = torch.device(device)
     itemsize = torch.empty((), dtype=dtype).element_size()
@@ -293,8 +313,8 @@ def run_dense(
 
 @dataclass
 class SpanBatch:
-    """The small matrices the span engine needs for a chunk of S seeds (state divided
-    by alpha)."""
+    r"""The small matrices the span engine needs for a chunk of :math:`S` seeds (state
+    divided by :math:`\alpha`)."""
 
     G: torch.Tensor  # [S, n, n]       X_train X_train^T
     # [S, n, N]      X_train X^T = [G | K], K = X_train X_test^T (N = n + n_test)
@@ -356,11 +376,12 @@ class SpanBatch:
 
 
 def span_step_flops(m: int, n: int) -> int:
-    """Floating-point operations of one span-engine step for one seed, counting the
+    r"""Floating-point operations of one span-engine step for one seed, counting the
     matrix product only.
 
-    The product C G ([m, n] x [n, n]) costs 2 m n^2; the element-wise work (about ten
-    passes over the m x n state) is memory traffic, not counted.
+    The product :math:`C G` ([m, n] by [n, n]) costs :math:`2 m n^2`; the element-wise
+    work (about ten passes over the :math:`m \times n` state) is memory traffic, not
+    counted.
     """
     return 2 * m * n * n
 
@@ -378,8 +399,8 @@ def run_span(
     chunk: int | None = None,
     workers: int | None = None,
 ) -> Record:
-    """Gradient descent on the coefficients C (W = W^(0) + C X_train), seeds batched in
-    chunks.
+    r"""Gradient descent on the coefficients :math:`C`
+    (:math:`W = W^{(0)} + C X_{\text{train}}`), seeds batched in chunks.
 
     ``make(seed)`` builds each seed's problem; only one problem per chunk lives in
     memory at a time (a chunk keeps only its small matrices). Raises
@@ -401,12 +422,17 @@ def run_span(
         chunk = default_chunk(
             setup.m, setup.n, torch.empty((), dtype=dtype).element_size()
         )
-        if parallel:  # enough chunks to keep every worker busy
-            chunk = min(chunk, -(-len(seeds) // (workers or threads)))
-    starts = list(range(0, len(seeds), chunk))
+    n_chunks = -(-len(seeds) // chunk)
+    if parallel:  # a multiple of the workers, so that they finish together
+        w = workers or threads
+        n_chunks = min(len(seeds), -(-n_chunks // w) * w)
+    # chunk sizes differ by at most 1
+    bounds = np.linspace(0, len(seeds), n_chunks + 1).round().astype(int)
+    spans = {int(a): int(b) for a, b in zip(bounds[:-1], bounds[1:])}
+    starts = list(spans)
 
     def run_chunk(start: int, stop: Callable[[], bool] | None = None) -> int:
-        part_seeds = list(seeds[start : start + chunk])
+        part_seeds = list(seeds[start : spans[start]])
         b = SpanBatch.build(
             (make(seed) for seed in part_seeds),
             setup.alpha,
@@ -497,27 +523,30 @@ def span_steps(
     check_every: int = 16,
     stop: Callable[[], bool] | None = None,
 ) -> None:
-    """Run ``steps`` steps of the span engine on one batch, writing the recorded steps
-    into ``rec`` rows
-    ``first_row .. first_row + S - 1``.
+    r"""Run ``steps`` steps of the span engine on one batch, writing the recorded steps
+    into ``rec`` rows ``first_row .. first_row + S - 1``.
 
-    One step is one batched matrix product and four element-wise passes over the [S, m,
-    n] state:
+    One step is one batched matrix product and four element-wise passes over the
+    [S, m, n] state:
 
-    1. H = H0 + C G (``baddbmm``), the pre-activations / alpha (at a recorded step, one
-       product C [G | K] gives the training and the test pre-activations together);
-    2. H <- ReLU(H) in place (the signs, hence 1[H > 0], are unchanged);
-    3. f = alpha a^T ReLU(H) (a batched matrix-vector product), then v = g(y f) y (n
-       numbers a seed);
-    4. T = v * 1[H > 0] (torch's ReLU-gradient kernel, one pass);
-    5. C += (a_j / n) T (``addcmul_``).
+    1. :math:`H = H_0 + C G` (``baddbmm``), the pre-activations divided by
+       :math:`\alpha` (at a recorded step, one product :math:`C [G \mid K]` gives the
+       training and the test pre-activations together);
+    2. :math:`H \leftarrow \mathrm{ReLU}(H)` in place (the signs, hence
+       :math:`\mathbb{1}[H > 0]`, are unchanged);
+    3. :math:`f = \alpha\, a^\top \mathrm{ReLU}(H)` (a batched matrix-vector product),
+       then :math:`v_i = g(y_i f_i)\, y_i` with :math:`g = -\ell'` (:math:`n` numbers a
+       seed);
+    4. :math:`T_{ji} = v_i \mathbb{1}[H_{ji} > 0]` (torch's ReLU-gradient kernel, one
+       pass);
+    5. :math:`C_{ji} \mathrel{+}= (a_j / n)\, T_{ji}` (``addcmul_``).
 
     Non-finite outputs are tracked every step and reported (naming the first bad step)
     every ``check_every`` steps, at recorded steps and at the end, so that a GPU is not
     synchronised every step. At the same moments, ``stop()`` is asked whether to give up
     early (another worker failed).
     """
-    alpha, n, mu_norm = setup.alpha, setup.n, setup.mu_norm
+    alpha, n = setup.alpha, setup.n
     slot = {int(t): k for k, t in enumerate(record_steps)}
     rows = slice(first_row, first_row + len(seeds))
     S = len(seeds)
@@ -528,13 +557,17 @@ def span_steps(
     H, T = torch.empty_like(C), torch.empty_like(C)  # reused every step
     H_all = torch.empty_like(b.H0_all) if slot else None  # [S, m, N], at recorded steps
     first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
+    T_rec = len(record_steps)
+    # accuracies (as counts) and losses stay in torch until the end: no numpy per step
+    n_right = torch.zeros((2, S, T_rec), dtype=torch.long, device=device)  # train, test
+    losses = torch.zeros((S, T_rec), dtype=b.G.dtype, device=device)
     for t in range(steps + 1):
         recording = t in slot
         # train and test pre-activations in one product; keep H for the norms
         if recording:
             torch.baddbmm(b.H0_all, C, b.GK, out=H_all)
-            H.copy_(H_all[..., :n])
-            R = torch.relu(H)
+            H_pre = H_all[..., :n]  # training pre-activations (a view), for the norms
+            R = torch.clamp(H_pre, min=0, out=H)  # ReLU into H: one pass
         else:
             # H = (W0 X^T + C G) / alpha: <w_j, x_i> / alpha
             torch.baddbmm(b.H0, C, b.G, out=H)
@@ -548,38 +581,51 @@ def span_steps(
                 raise _Stopped()
         if recording:
             k = slot[t]
-            acc, loss = _fit_stats(f, b.y)
             f_test = alpha * torch.bmm(a_row, torch.relu_(H_all[..., n:])).squeeze(1)
-            acc_test, _ = _fit_stats(f_test, b.y_test)
-            rec.train_acc[rows, k], rec.loss[rows, k], rec.test_acc[rows, k] = (
-                acc,
-                loss,
-                acc_test,
-            )
-            if want.neurons:
-                P = torch.baddbmm(b.P0, C, b.M)
-                rec.proj[rows, k] = (alpha * mu_norm) * P.cpu().numpy()
-                # ||w0 + C X||^2 = ||w0||^2 + 2 <C, W0 X^T> + <C, C G>, row by row
-                norm_sq = b.w0_sq + (C * (H + b.H0)).sum(-1)
-                rec.w_norm[rows, k] = (
-                    alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
-                )
-            if want.outputs:
-                rec.f_train[rows, k], rec.f_test[rows, k] = (
-                    f.cpu().numpy(),
-                    f_test.cpu().numpy(),
-                )
-            if want.preacts:
-                rec.preacts[rows, k] = alpha * H.cpu().numpy()
+            margins = b.y * f
+            n_right[0, :, k] = (margins > 0).sum(-1)
+            n_right[1, :, k] = (b.y_test * f_test > 0).sum(-1)
+            losses[:, k] = logistic_loss(margins).mean(-1)
+            _record_extras(b, setup, want, rec, (rows, k), C, H_pre, f, f_test)
         if t < steps:
             v = loss_derivative_weight(b.y * f) * b.y  # [S, n]: g_i y_i
             _active_times(v.unsqueeze(1).expand_as(R), R, out=T)  # T = 1[H > 0] g_i y_i
             C.addcmul_(T, step_scale)  # C += (a_j / n) 1[H_ji > 0] g_i y_i
+    counts = n_right.cpu().numpy()  # exact fractions in float64, as _fit_stats gives
+    rec.train_acc[rows], rec.test_acc[rows] = counts[0] / n, counts[1] / setup.n_test
+    rec.loss[rows] = losses.cpu().numpy().astype(np.float64)
+
+
+def _record_extras(
+    b: SpanBatch,
+    setup: Setup,
+    want: Want,
+    rec: Record,
+    at: tuple[slice, int],
+    C: torch.Tensor,
+    H_pre: torch.Tensor,
+    f: torch.Tensor,
+    f_test: torch.Tensor,
+) -> None:
+    r"""Write what ``want`` asks beyond the accuracies at one recorded step ``at`` =
+    (rows, k): the neurons' projections and norms, the outputs, the pre-activations
+    (``H_pre`` [S, m, n] and ``C`` are divided by :math:`\alpha`)."""
+    alpha = setup.alpha
+    if want.neurons:
+        P = torch.baddbmm(b.P0, C, b.M)
+        rec.proj[at] = (alpha * setup.mu_norm) * P.cpu().numpy()
+        # ||w0 + C X||^2 = ||w0||^2 + 2 <C, W0 X^T> + <C, C G>, row by row
+        norm_sq = b.w0_sq + (C * (H_pre + b.H0)).sum(-1)
+        rec.w_norm[at] = alpha * torch.sqrt(norm_sq.clamp(min=0)).cpu().numpy()
+    if want.outputs:
+        rec.f_train[at], rec.f_test[at] = f.cpu().numpy(), f_test.cpu().numpy()
+    if want.preacts:
+        rec.preacts[at] = alpha * H_pre.cpu().numpy()
 
 
 def _active_times(v: torch.Tensor, H: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """out = v * 1[H > 0] (0 where H <= 0), in one pass (torch's ReLU backward
-    kernel)."""
+    r"""``out`` :math:`= v \odot \mathbb{1}[H > 0]` (0 where :math:`H \le 0`), in one
+    pass (torch's ReLU backward kernel)."""
     return torch.ops.aten.threshold_backward.grad_input(v, H, 0, grad_input=out)
 
 
@@ -595,8 +641,7 @@ def _raise_if_diverged(first_bad: torch.Tensor, seeds: Sequence[int]) -> None:
 
 
 def default_chunk(m: int, n: int, itemsize: int, cache_bytes: int = 8 * 2**20) -> int:
-    """Seeds per batch: few enough that a worker's per-step state (about five m x n
-    arrays a seed) stays
-    in its share of the cache (2 seeds of the paper's size in float32: measured
-    fastest per core)."""
+    r"""Seeds per batch: few enough that a worker's per-step state (about five
+    :math:`m \times n` arrays a seed) stays in its share of the cache (2 seeds of the
+    paper's size in float32: measured fastest per core)."""
     return max(1, cache_bytes // (5 * m * n * itemsize))

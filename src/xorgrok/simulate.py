@@ -32,26 +32,28 @@ DEFAULT_DTYPE = torch.float32
 
 @dataclass(frozen=True, eq=False)
 class Trajectory(Recorded):
-    """What :func:`simulate` recorded, for S seeds at the T recorded steps ``t``.
+    r"""What :func:`simulate` recorded, for :math:`S` seeds at the :math:`T` recorded
+    steps ``t``.
 
     Always present:
 
     - ``t`` [T]: the recorded steps;
     - ``train_acc``, ``test_acc``, ``loss`` [S, T]: train accuracy against the noisy
       training labels, test accuracy against clean labels, and the empirical risk
-      L(W^(t));
+      :math:`L(W^{(t)})`;
     - ``a`` [S, m]: the second layer (its sign tells positive from negative neurons);
-    - ``plane`` [S, N, 2]: every point's coordinates along mu1/||mu||, mu2/||mu|| (rows
-      0..n-1: training);
+    - ``plane`` [S, N, 2]: every point's coordinates along :math:`\mu_1/\|\mu\|`,
+      :math:`\mu_2/\|\mu\|` (rows ``0..n-1``: training);
     - ``y`` [S, n] noisy training labels, ``y_clean`` [S, N] clean labels, ``cluster``
       [S, N] cluster index.
 
-    With ``neurons=True``: ``proj`` [S, T, m, 2] = (<w_j, mu1>, <w_j, mu2>) and
-    ``w_norm`` [S, T, m] = ||w_j||. With ``outputs=True``: ``f_train`` [S, T, n] and
-    ``f_test`` [S, T, n_test]. With ``preacts=True``: ``preacts`` [S, T, m, n] =
-    <w_j^(t), x_i> on the training points. From :func:`xorgrok.variants.train_variants`:
-    ``a_t`` [S, T, m], the second layer at each recorded step (``a`` is its initial
-    value).
+    With ``neurons=True``: ``proj`` [S, T, m, 2]
+    :math:`= (\langle w_j^{(t)}, \mu_1\rangle, \langle w_j^{(t)}, \mu_2\rangle)` and
+    ``w_norm`` [S, T, m] :math:`= \|w_j^{(t)}\|`. With ``outputs=True``: ``f_train``
+    [S, T, n] and ``f_test`` [S, T, n_test], the outputs :math:`f(x_i; W^{(t)})`. With
+    ``preacts=True``: ``preacts`` [S, T, m, n] :math:`= \langle w_j^{(t)}, x_i\rangle`
+    on the training points. From :func:`xorgrok.variants.train_variants`: ``a_t``
+    [S, T, m], the second layer at each recorded step (``a`` is its initial value).
     """
 
     setup: Setup
@@ -112,8 +114,9 @@ def simulate(
             statistics and the like are only computed at these steps.
         engine: ``"dense"`` (explicit weights, the reference), ``"span"`` (coefficients
             in the span of the training data: the same problem and the same numbers as
-            dense, O(m n^2) a step), ``"reduced"`` (the span engine on the
-            dimension-free sampler: exact in distribution, cost independent of p) or
+            dense, :math:`O(m n^2)` a step), ``"reduced"`` (the span engine on the
+            dimension-free sampler: exact in distribution, cost independent of
+            :math:`p`) or
             ``"auto"`` (``"reduced"``: everything a Trajectory reports is exact in
             distribution with it).
         dtype: torch floating type; default float64 for ``"dense"``,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.path import Path
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..animation import animation_html
@@ -16,6 +17,7 @@ from ..config import Setup
 from ..plane import decision_function_on_plane, plane_grid
 from ..plotting import COLORS, format_number
 from ..simulate import Trajectory
+from .fastagg import GlyphCacheCanvas
 
 if TYPE_CHECKING:  # pragma: no cover - IPython is imported lazily at run time
     from IPython.display import HTML
@@ -36,8 +38,12 @@ __all__ = [
 
 def new_figure(figsize: tuple[float, float] = (12.0, 3.7), dpi: float = 100) -> Figure:
     """A pyplot-free matplotlib figure sized for :func:`draw_views` (it is never
-    shown automatically)."""
-    return Figure(figsize=figsize, dpi=dpi, facecolor="white")
+    shown automatically), on an Agg canvas that keeps the glyphs it renders
+    (:class:`~xorgrok.explorer.fastagg.GlyphCacheCanvas`: same pixels, faster
+    redraws)."""
+    fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
+    GlyphCacheCanvas(fig)
+    return fig
 
 
 def _nearest_recorded(traj: Trajectory, step: int) -> int:
@@ -75,11 +81,12 @@ def projection_unit(setup: Setup) -> float:
 
 
 class _Views:
-    """The three panels of one trajectory in one figure: built once, then only the
+    """The three panels of a trajectory in one figure: built once, then only the
     step-dependent artists
     (the step marker, the decision regions, the histograms, the titles) are replaced
     by :meth:`show`. Keeping the axes avoids re-creating ticks and labels, most of
-    the cost of a frame."""
+    the cost of a frame; another trajectory (:meth:`set_trajectory`) keeps them too,
+    and replaces only the curves, points and limits."""
 
     def __init__(
         self,
@@ -90,9 +97,10 @@ class _Views:
         bins: int,
         title: bool,
     ):
-        self.fig, self.traj, self.seed_index, self.bins = fig, traj, seed_index, bins
-        self._background = self._background_canvas = None  # see png()
-        self.key = (id(traj), seed_index, grid_num, bins, title)
+        self.fig, self.seed_index, self.bins = fig, seed_index, bins
+        self.grid_num, self.title = grid_num, title
+        self.key = (seed_index, grid_num, bins, title)
+        self._layer_boxes: list = []  # see png()
         fig.clear()
         # a portrait figure (the book's column) stacks the panels; a landscape one puts
         # them side by side
@@ -105,11 +113,9 @@ class _Views:
         self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(
             layout[0], layout[1], gridspec_kw=layout[2]
         )
-        self._draw_curves(traj)
-        self._draw_points(traj, seed_index, grid_num)
-        self._draw_histogram_frame(traj, bins)
-        if title:
-            fig.suptitle(_describe(traj), fontsize=10)
+        self._draw_curves_frame()
+        self._draw_points_frame()
+        self._draw_histogram_frame(bins)
         # fixed margins (tight_layout would cost more than drawing the panels)
         if self.stacked:
             fig.subplots_adjust(
@@ -127,18 +133,32 @@ class _Views:
                 top=0.84 if title else 0.9,
                 wspace=0.3,
             )
+        self.set_trajectory(traj)
 
-    def _draw_curves(self, traj: Trajectory) -> None:
-        """Panel 1: accuracy curves (static) and a movable marker of the shown step."""
+    def set_trajectory(self, traj: Trajectory) -> None:
+        """Show ``traj`` in the panels built for the last one: new curves, points,
+        limits and figure title; the step-dependent artists follow at :meth:`show`."""
+        self.traj = traj
+        self._background = self._background_canvas = None  # see png()
+        self._set_curves(traj)
+        self._set_points(traj, self.seed_index, self.grid_num)
+        self.unit = projection_unit(traj.setup)
+        self.positive = traj.a > 0  # [S, m]
+        if self.title:
+            self.fig.suptitle(_describe(traj), fontsize=10)
+
+    def _draw_curves_frame(self) -> None:
+        """Panel 1: a movable marker of the shown step, the axes of the accuracy curves
+        (drawn by :meth:`_set_curves`)."""
         ax = self.ax_curves
-        x = traj.t + 1
-        for name, key, label in (
-            ("train_acc", "train", "train (noisy labels)"),
-            ("test_acc", "test", "test (clean labels)"),
-        ):
-            lo, med, hi = traj.quantiles(name, (0.2, 0.5, 0.8))
-            ax.fill_between(x, lo, hi, color=COLORS[key], alpha=0.2, linewidth=0)
-            ax.plot(x, med, color=COLORS[key], label=label, linewidth=1.8)
+        self.bands: list = []
+        self.medians = [
+            ax.plot([], [], color=COLORS[key], label=label, linewidth=1.8)[0]
+            for key, label in (
+                ("train", "train (noisy labels)"),
+                ("test", "test (clean labels)"),
+            )
+        ]
         ax.axhline(0.5, color=COLORS["neutral"], linestyle=":", linewidth=1)
         self.marker = ax.axvline(
             1, color=COLORS["black"], linestyle="--", linewidth=1, label="shown step"
@@ -148,32 +168,39 @@ class _Views:
         # which is slow
         ax.xaxis.set_major_formatter(_PLAIN_LOG_FORMAT)
         ax.xaxis.set_minor_formatter(_NO_LABEL)
-        ax.set_xlim(1, max(traj.t[-1] + 1, 2))
         ax.set_ylim(0.3, 1.02)
         ax.set_xlabel("t + 1 (gradient-descent steps, log scale)")
         ax.set_ylabel("accuracy (fraction)")
         ax.legend(loc="lower right")
 
-    def _draw_points(self, traj: Trajectory, seed_index: int, grid_num: int) -> None:
-        """Panel 2, the plane: the points (static); the decision regions are drawn per
-        step by :meth:`show` on the grid made here."""
-        ax = self.ax_plane
-        n = traj.setup.n
-        pts = traj.plane[seed_index, :n]
-        limit = float(np.abs(pts).max()) * 1.05 if pts.size else 1.0
-        self.x1, self.x2, self.grid = plane_grid(limit, grid_num)
-        y = traj.y[seed_index]
-        flipped = y != traj.y_clean[seed_index, :n]
-        self.points = []  # drawn again over the decision regions by png()
-        for label, key, text in (
-            (1, "positive", "label +1"),
-            (-1, "negative", "label -1"),
+    def _set_curves(self, traj: Trajectory) -> None:
+        """Panel 1's accuracy curves of ``traj``: medians and 20-80% bands over the
+        seeds."""
+        ax = self.ax_curves
+        x = traj.t + 1
+        for band in self.bands:
+            band.remove()
+        self.bands = []
+        for name, key, median in zip(
+            ("train_acc", "test_acc"), ("train", "test"), self.medians
         ):
-            sel = (y == label) & ~flipped
+            lo, med, hi = traj.quantiles(name, (0.2, 0.5, 0.8))
+            self.bands.append(
+                ax.fill_between(x, lo, hi, color=COLORS[key], alpha=0.2, linewidth=0)
+            )
+            median.set_data(x, med)
+        ax.set_xlim(1, max(traj.t[-1] + 1, 2))
+
+    def _draw_points_frame(self) -> None:
+        """Panel 2, the plane: the training points (placed by :meth:`_set_points`) and
+        their legend; the decision regions are drawn per step by :meth:`show`."""
+        ax = self.ax_plane
+        self.points = []  # drawn again over the decision regions by png()
+        for key, text in (("positive", "label +1"), ("negative", "label -1")):
             self.points.append(
                 ax.scatter(
-                    pts[sel, 0],
-                    pts[sel, 1],
+                    [],
+                    [],
                     s=9,
                     color=COLORS[key],
                     label=text,
@@ -183,8 +210,8 @@ class _Views:
             )
         self.points.append(
             ax.scatter(
-                pts[flipped, 0],
-                pts[flipped, 1],
+                [],
+                [],
                 s=28,
                 marker="X",
                 color=COLORS["flipped"],
@@ -194,27 +221,39 @@ class _Views:
                 zorder=4,
             )
         )
-        ax.set_xlim(-limit, limit)
-        ax.set_ylim(-limit, limit)
         ax.set_aspect("equal")
         ax.set_xlabel(r"$\langle x, \mu_1\rangle / \Vert\mu\Vert$")
         ax.set_ylabel(r"$\langle x, \mu_2\rangle / \Vert\mu\Vert$")
         self.plane_legend = ax.legend(loc="upper right", framealpha=0.9)
         self.regions: list = []
 
-    def _draw_histogram_frame(self, traj: Trajectory, bins: int) -> None:
+    def _set_points(self, traj: Trajectory, seed_index: int, grid_num: int) -> None:
+        """Panel 2's training points of seed ``seed_index`` (clean labels +1, -1, and
+        flipped labels), the limits and the grid of the decision regions."""
+        ax = self.ax_plane
+        n = traj.setup.n
+        pts = traj.plane[seed_index, :n]
+        limit = float(np.abs(pts).max()) * 1.05 if pts.size else 1.0
+        self.x1, self.x2, self.grid = plane_grid(limit, grid_num)
+        y = traj.y[seed_index]
+        flipped = y != traj.y_clean[seed_index, :n]
+        chosen = ((y == 1) & ~flipped, (y == -1) & ~flipped, flipped)
+        for points, sel in zip(self.points, chosen):
+            points.set_offsets(pts[sel])
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+
+    def _draw_histogram_frame(self, bins: int) -> None:
         """Panel 3: the histograms (their data change per step), with a static
         legend."""
         from matplotlib.patches import Patch
 
         ax = self.ax_hist
-        self.unit = projection_unit(traj.setup)
-        self.positive = traj.a > 0  # [S, m]
         self.styles = (
             (COLORS["mu1"], COLORS["train"], r"$\langle w_j, \mu_1\rangle$"),
             (COLORS["mu2"], COLORS["flipped"], r"$\langle w_j, \mu_2\rangle$"),
         )
-        ax.legend(
+        self.hist_legend = ax.legend(
             handles=[
                 Patch(facecolor=fill, edgecolor=edge, alpha=0.7, label=text)
                 for fill, edge, text in self.styles
@@ -238,78 +277,124 @@ class _Views:
         """The figure as PNG bytes, redrawing only what :meth:`show` changes.
 
         The first call renders the static part once (the accuracy curves, the axes of
-        the plane view, the figure title) into a background; every call restores it,
-        draws the step marker, the decision regions with the points and the legend over
-        them, the titles and the histogram panel in full (its limits follow the step),
-        and encodes the pixels (zlib level 1). Same picture as :func:`figure_png`, at a
-        fraction of its cost.
+        the plane view, the figure title) into a background, and each legend alone on
+        a transparent layer; every call restores the background, draws the step
+        marker, the decision regions, the plane's frame and points, the titles and the
+        histogram panel (its limits follow the step), lays the legends' layers over
+        them ("over" compositing, as Agg blends when it draws them there) and encodes
+        the pixels (zlib level 1). Same picture as :func:`figure_png` (to a few of 255
+        levels on antialiased edges), at a fraction of its cost.
         """
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from PIL import Image
 
         canvas = self.fig.canvas
         if not isinstance(canvas, FigureCanvasAgg):
-            canvas = FigureCanvasAgg(self.fig)
+            canvas = GlyphCacheCanvas(self.fig)
+        titles = (self.ax_curves.title, self.ax_plane.title)
+        legends = (self.plane_legend, self.hist_legend)
         dynamic = (
             self.marker,
-            self.ax_curves.title,
+            titles[0],
             *self.regions,
+            *self.ax_plane.spines.values(),  # over the regions, as in a full draw
             *self.points,
             self.plane_legend,
-            self.ax_plane.title,
+            titles[1],
             self.ax_hist,
         )
         if self._background is None or self._background_canvas is not canvas:
+            # the titles are left out by emptying them, not by hiding them: the axes
+            # would move a hidden title far up (its extent is empty)
+            texts = [title.get_text() for title in titles]
             for artist in dynamic:
-                artist.set_visible(False)
+                artist.set_visible(artist in titles)
+            for title in titles:
+                title.set_text("")
             canvas.draw()
             self._background = canvas.copy_from_bbox(self.fig.bbox)
             self._background_canvas = canvas
             for artist in dynamic:
                 artist.set_visible(True)
+            for title, text in zip(titles, texts):
+                title.set_text(text)
+            # the legends do not change with the trajectory: their layers are kept
+            # while they stay in place
+            renderer = canvas.get_renderer()
+            boxes = [legend.get_window_extent(renderer).bounds for legend in legends]
+            if boxes != self._layer_boxes:
+                self._layers = [_layer(canvas, legend) for legend in legends]
+                self._layer_boxes = boxes
         canvas.restore_region(self._background)
         renderer = canvas.get_renderer()
-        for artist in dynamic:
-            artist.draw(renderer)
+        pixels = np.asarray(canvas.buffer_rgba())
+        self.hist_legend.set_visible(False)  # laid over the panel after it
+        try:
+            for artist in dynamic:
+                if artist is self.plane_legend:
+                    _lay_over(pixels, self._layers[0])
+                else:
+                    artist.draw(renderer)
+        finally:
+            self.hist_legend.set_visible(True)
+        _lay_over(pixels, self._layers[1])
         width, height = canvas.get_width_height()
-        pixels = canvas.buffer_rgba()
         image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="png", compress_level=1)
         return buf.getvalue()
+
+    _REGION_LEVELS = (-1.5, -0.5, 0.5, 1.5)  # sign(f) in {-1, 0, 1}: one band each
+
+    def _show_regions(self, f: np.ndarray) -> None:
+        """The decision regions (filled contours of sign(f) on the grid) and the
+        boundary f = 0 (a contour line of f, absent when f has one sign).
+
+        The first step makes them with matplotlib's ``contourf``/``contour``; later
+        steps give the same contour sets new paths (:func:`_contour_paths`, the paths
+        matplotlib would compute), instead of building new sets, most of their cost.
+        """
+        sign = np.sign(f)
+        if self.regions:
+            filled, line = self.regions
+            filled.set_paths(
+                _contour_paths(self.x1, self.x2, sign, self._REGION_LEVELS)
+            )
+            line.set_paths(_contour_paths(self.x1, self.x2, f, (0.0,), filled=False))
+            return
+        ax = self.ax_plane
+        filled = ax.contourf(
+            self.x1,
+            self.x2,
+            sign,
+            levels=list(self._REGION_LEVELS),
+            colors=[COLORS["negative"], "white", COLORS["positive"]],
+            alpha=0.25,
+        )
+        # with one sign only, contour would warn that it finds no level: it starts
+        # from a field with a boundary and gets the (empty) paths of f
+        both = np.any(sign > 0) and np.any(sign < 0)
+        line = ax.contour(
+            self.x1,
+            self.x2,
+            f if both else self.x1,
+            levels=[0.0],
+            colors=COLORS["black"],
+            linewidths=1,
+        )
+        if not both:
+            line.set_paths(_contour_paths(self.x1, self.x2, f, (0.0,), filled=False))
+        self.regions = [filled, line]
 
     def show(self, k: int) -> None:
         traj, s, t = self.traj, self.traj.setup, int(self.traj.t[k])
         self.marker.set_xdata([t + 1, t + 1])
         self.ax_curves.set_title(f"accuracy (median, 20-80% band), shown t = {t}")
 
-        for artist in self.regions:
-            artist.remove()
         f = decision_function_on_plane(
             traj.proj[self.seed_index, k], traj.a[self.seed_index], s.mu_norm, self.grid
         )
-        sign = np.sign(f)
-        self.regions = [
-            self.ax_plane.contourf(
-                self.x1,
-                self.x2,
-                sign,
-                levels=[-1.5, -0.5, 0.5, 1.5],
-                colors=[COLORS["negative"], "white", COLORS["positive"]],
-                alpha=0.25,
-            )
-        ]
-        if np.any(sign > 0) and np.any(sign < 0):
-            self.regions.append(
-                self.ax_plane.contour(
-                    self.x1,
-                    self.x2,
-                    f,
-                    levels=[0.0],
-                    colors=COLORS["black"],
-                    linewidths=1,
-                )
-            )
+        self._show_regions(f)
         self.ax_plane.set_title(
             r"sign of $f$ on span$(\mu_1, \mu_2)$, seed "
             rf"{traj.seeds[self.seed_index]}, $t = "
@@ -332,7 +417,73 @@ class _Views:
         pad = 0.02 * (hi - lo)
         self.ax_hist.set_xlim(lo - pad, hi + pad)
         self.ax_hist.set_ylim(0, 1.12 * top)
-        self.ax_hist.set_title(f"projections of positive neurons, t = {t}")
+        # y = 1: where the axes would put it (its ticks are below), without the cost
+        # of working it out at every draw
+        self.ax_hist.set_title(f"projections of positive neurons, t = {t}", y=1.0)
+
+
+def _layer(canvas, artist) -> tuple[int, int, np.ndarray]:
+    """``artist`` drawn alone on a transparent canvas of the figure's size: the first
+    row and column of its pixels and their RGBA values [rows, cols, 4] (float32,
+    colours not premultiplied, as Agg stores them)."""
+    width, height = canvas.get_width_height(physical=True)
+    renderer = type(canvas.get_renderer())(width, height, canvas.figure.dpi)
+    artist.draw(renderer)
+    rgba = np.asarray(renderer.buffer_rgba())
+    rows, cols = np.nonzero(rgba[..., 3])
+    if rows.size == 0:
+        return 0, 0, np.zeros((0, 0, 4), np.float32)
+    r0, c0 = int(rows.min()), int(cols.min())
+    return r0, c0, rgba[r0 : rows.max() + 1, c0 : cols.max() + 1].astype(np.float32)
+
+
+def _lay_over(pixels: np.ndarray, layer: tuple[int, int, np.ndarray]) -> None:
+    """Composite ``layer`` (from :func:`_layer`) over the opaque RGBA ``pixels``
+    [height, width, 4] in place: c = a c_layer + (1 - a) c_pixels, a = alpha / 255
+    (Porter-Duff "over", rounded to 8 bits)."""
+    r0, c0, rgba = layer
+    rows, cols = rgba.shape[:2]
+    below = pixels[r0 : r0 + rows, c0 : c0 + cols, :3]
+    alpha = rgba[..., 3:] / 255.0
+    below[...] = np.rint(rgba[..., :3] * alpha + below * (1.0 - alpha))
+
+
+def _contour_paths(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    levels: Sequence[float],
+    filled: bool = True,
+) -> list[Path]:
+    """The paths of matplotlib's ``contourf(x, y, z, levels)`` (one per band between
+    consecutive levels) or ``contour(x, y, z, levels)`` (one per level), computed as
+    matplotlib does (contourpy with its default algorithm, corner mask and path
+    types). x, y, z: [rows, cols]."""
+    import contourpy
+    from matplotlib import rcParams
+
+    generator = contourpy.contour_generator(
+        x,
+        y,
+        z,
+        name=rcParams["contour.algorithm"],
+        corner_mask=rcParams["contour.corner_mask"],
+        line_type=contourpy.LineType.SeparateCode,
+        fill_type=contourpy.FillType.OuterCode,
+        chunk_size=0,
+    )
+    parts = (
+        map(generator.create_filled_contour, levels[:-1], levels[1:])
+        if filled
+        else map(generator.create_contour, levels)
+    )
+    return [
+        Path(np.concatenate(vs), np.concatenate(cs)) if len(vs) else Path(_NO_POINTS)
+        for vs, cs in parts
+    ]
+
+
+_NO_POINTS = np.empty((0, 2))
 
 
 def draw_views(
@@ -348,9 +499,9 @@ def draw_views(
     """Draw the three views of ``traj`` at ``step`` into ``fig``. Returns the step
     drawn.
 
-    The first call for a trajectory clears ``fig`` and builds the three panels; later
-    calls with the same trajectory and options only replace what depends on the step
-    (much faster, e.g. for animations).
+    The first call clears ``fig`` and builds the three panels; later calls with the
+    same options only replace what depends on the step, and on the trajectory when it
+    is another one (much faster, e.g. for animations and the live explorer).
 
     Args:
         fig: a matplotlib figure; three axes are created in one row.
@@ -389,15 +540,16 @@ def draw_views(
         )
     k = _nearest_recorded(traj, int(step))
     views = getattr(fig, "_xorgrok_views", None)
-    key = (id(traj), int(seed_index), grid_num, bins, title)
+    key = (int(seed_index), grid_num, bins, title)
     if (
         views is None
         or views.key != key
-        or views.traj is not traj
         or list(fig.axes) != [views.ax_curves, views.ax_plane, views.ax_hist]
     ):
         views = _Views(fig, traj, int(seed_index), grid_num, bins, title)
         fig._xorgrok_views = views
+    elif views.traj is not traj:
+        views.set_trajectory(traj)
     views.show(k)
     return int(traj.t[k])
 
