@@ -141,8 +141,24 @@ def other_traj():
     return ex.run_explorer_setup(TINY.replace(eta=0.2, m=20))
 
 
+@pytest.mark.parametrize("book_style", [False, True])
 @pytest.mark.parametrize("dpi", [30, 80])
-def test_views_png_after_changes_equals_a_fresh_draw(tiny_traj, other_traj, dpi):
+def test_views_png_after_changes_equals_a_fresh_draw(
+    tiny_traj, other_traj, dpi, book_style
+):
+    """With matplotlib's defaults and with the book's style (which adds a grid: drawn
+    over the regions, it made the live picture differ by 21 levels)."""
+    import matplotlib as mpl
+
+    from xorgrok.plotting import use_style
+
+    with mpl.rc_context():
+        if book_style:
+            use_style()
+        _check_live_views(tiny_traj, other_traj, dpi)
+
+
+def _check_live_views(tiny_traj, other_traj, dpi: int) -> None:
     # the live explorer's picture after step and trajectory changes (the axes kept,
     # contours given new paths, only the step's artists redrawn over the kept
     # background, the legends laid over from their layers) ...

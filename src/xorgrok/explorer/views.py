@@ -113,6 +113,10 @@ class _Views:
         self.ax_curves, self.ax_plane, self.ax_hist = fig.subplots(
             layout[0], layout[1], gridspec_kw=layout[2]
         )
+        # a grid (the book's style has one) under the decision regions, so that the
+        # live redraw, which paints the regions over the kept background, draws the
+        # same picture as a full draw
+        self.ax_plane.set_axisbelow(True)
         self._draw_curves_frame()
         self._draw_points_frame()
         self._draw_histogram_frame(bins)
