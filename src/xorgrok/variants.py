@@ -9,6 +9,29 @@ paper's Section 2.3). The variants switch on, one by one or together:
   z < 0 (``leaky = 0`` is the ReLU); phi'(z) = 1 for z > 0 and ``leaky`` otherwise.
 * ``train_second_layer``: a is trained too, with its own step size ``alpha_a`` (default:
   alpha): a_j <- a_j + (alpha_a / |B|) sum_{i in B} g_i y_i phi(<w_j, x_i>).
+
+  **How far a moves.** grad_{a_j} is proportional to the scale of W, tiny at the
+  paper's scales (||w_j|| about omega_init sqrt(p) = 2e-13 at t = 0 and alpha-sized
+  steps after), while a_j = +-1/sqrt(m): with alpha_a = alpha the second layer does not
+  move at all. Measured at :data:`~xorgrok.PAPER_FIG1_LEFT` (4 seeds, medians; the
+  script of ``tests/test_variants.py::test_second_layer_movement_at_the_paper_size``
+  checks the first two rows): max_j |a_j(t) - a_j(0)| sqrt(m) is 0 at alpha_a = alpha,
+  about 1.7e-11 alpha_a t^2 for alpha_a up to 1e6 (6.2e-8 alpha_a at t = 60: 0.06 at
+  alpha_a = 1e6), and 1.7, 82 and 1.5e4 at t = 10, 30, 60 for alpha_a = 1e9, where the
+  test accuracy falls back to 0.78 by t = 60. So a relative movement of order 1 within
+  T steps needs alpha_a of order 6e10 / T^2 (1e7 for T = 60), some 19 decades above
+  alpha. A mean-field scaling (a_j = +-1/m, steps scaled by m) does not change this
+  ratio of scales (it is W's scale, set by omega_init and alpha, that keeps a still),
+  so the second layer is compared at these separate step sizes instead.
+* ``loss``: the loss l of the empirical risk, one of :data:`LOSSES` (the update's
+  weights g_i = -l'(y_i f(x_i)) by :func:`loss_weight`): ``"logistic"`` (default, the
+  paper's) l(z) = log(1 + e^-z), g = 1 / (1 + e^z), in (0, 1); ``"exponential"`` l(z) =
+  e^-z, g = e^-z, unbounded as the margin z falls (outputs can overflow:
+  :class:`~xorgrok.DivergenceError`); ``"hinge"`` l(z) = max(0, 1 - z), g = 1[z < 1]
+  (the subgradient that autograd takes, 0 at the kink z = 1). All three have g(0) > 0
+  and, while every |f(x_i)| << 1, the logistic and exponential runs differ only by the
+  factor g(0) (1/2 against 1) and the hinge run by 2 as well: they part once the margins
+  leave 0 (large steps or a large initialization).
 * ``batch_size``: mini-batch SGD; each step draws |B| = batch_size training points
   uniformly without replacement (from ``numpy.random.default_rng([batch_seed,
   problem.seed])``) and takes the gradient of their mean loss. ``None`` (default) is
@@ -50,6 +73,9 @@ from .validation import (
 
 __all__ = [
     "VARIANT_DEFAULTS",
+    "LOSSES",
+    "variant_loss",
+    "loss_weight",
     "check_options",
     "activation",
     "variant_output",
@@ -57,9 +83,12 @@ __all__ = [
     "train_variants",
 ]
 
+#: The losses of the ``loss`` switch (module docstring).
+LOSSES = ("logistic", "exponential", "hinge")
 #: The switches of :func:`train_variants` and their "off" values (the paper's model).
 VARIANT_DEFAULTS: dict[str, Any] = {
     "leaky": 0.0,
+    "loss": "logistic",
     "train_second_layer": False,
     "alpha_a": None,
     "batch_size": None,
@@ -90,6 +119,11 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
             ):
                 raise ValueError(f"leaky must be a number in [0, 1), got {value!r}")
             value = float(value)
+        elif name == "loss":
+            if not isinstance(value, str) or value not in LOSSES:
+                raise ValueError(
+                    f"loss must be one of {', '.join(LOSSES)}, got {value!r}"
+                )
         elif name == "train_second_layer":
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(
@@ -126,6 +160,26 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def variant_loss(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
+    """l(z) of the margins z = y f(x) (any shape): log(1 + e^-z), e^-z or max(0, 1 - z)
+    for ``loss`` = ``"logistic"``, ``"exponential"``, ``"hinge"``."""
+    if loss == "logistic":
+        return logistic_loss(z)
+    if loss == "exponential":
+        return torch.exp(-z)
+    return torch.relu(1.0 - z)
+
+
+def loss_weight(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
+    """g = -l'(z) of :func:`variant_loss` (any shape): 1 / (1 + e^z), e^-z or 1[z <
+    1]."""
+    if loss == "logistic":
+        return loss_derivative_weight(z)
+    if loss == "exponential":
+        return torch.exp(-z)
+    return (z < 1.0).to(z.dtype)
+
+
 def activation(z: torch.Tensor, leaky: float = 0.0) -> torch.Tensor:
     """phi(z) = max(z, leaky z) (ReLU when leaky = 0)."""
     return torch.relu(z) if leaky == 0.0 else torch.where(z > 0, z, leaky * z)
@@ -152,19 +206,21 @@ def variant_gradients(
     X: torch.Tensor,
     y: torch.Tensor,
     leaky: float = 0.0,
+    loss: str = "logistic",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients of L = (1/B) sum_i l(y_i f(x_i)) with respect to W and a, written by
     hand.
 
     grad_{w_j} = -(a_j / B) sum_i g_i phi'(<w_j, x_i>) y_i x_i and grad_{a_j} = -(1 / B)
-    sum_i g_i y_i phi(<w_j, x_i>), with g_i = -l'(y_i f(x_i)). Shapes: W [..., m, d], a
+    sum_i g_i y_i phi(<w_j, x_i>), with g_i = -l'(y_i f(x_i)) of the ``loss``
+    (:func:`loss_weight`). Shapes: W [..., m, d], a
     [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
     """
     B = X.shape[-2]
     H = W @ X.transpose(-1, -2)  # [..., m, B]: <w_j, x_i>
     act = activation(H, leaky)
     f = (act * a.unsqueeze(-1)).sum(-2)  # [..., B]
-    v = (loss_derivative_weight(y * f) * y).unsqueeze(-2)  # [..., 1, B]: g_i y_i
+    v = (loss_weight(y * f, loss) * y).unsqueeze(-2)  # [..., 1, B]: g_i y_i
     grad_W = -(a.unsqueeze(-1) / B) * ((_activation_derivative(H, leaky) * v) @ X)
     grad_a = -(act * v).sum(-1) / B
     return grad_W, grad_a
@@ -189,13 +245,14 @@ def train_variants(
 
     The calling convention of :func:`xorgrok.simulate`; ``engine`` picks the sampler of
     the problems (``"dense"`` or ``"reduced"``; ``"auto"``: reduced), ``dtype`` defaults
-    to float64. ``switches``: ``leaky``, ``train_second_layer``, ``alpha_a``,
+    to float64. ``switches``: ``leaky``, ``loss``, ``train_second_layer``, ``alpha_a``,
     ``batch_size``, ``batch_seed``.
 
-    Returns a :class:`xorgrok.Trajectory` with ``f_train``, ``f_test`` and ``a_t`` [S,
-    T, m] (the second layer at each recorded step), and ``proj`` with ``neurons=True``.
-    Each seed keeps its own mini-batch stream, so its result does not depend on the
-    seeds beside it (up to rounding).
+    Returns a :class:`xorgrok.Trajectory` with ``loss`` the empirical risk of the chosen
+    loss, ``f_train``, ``f_test`` and ``a_t`` [S, T, m] (the second layer at each
+    recorded step), and ``proj`` with ``neurons=True``. Each seed keeps its own
+    mini-batch stream, so its result does not depend on the seeds beside it (up to
+    rounding).
 
     ``method="explicit"`` updates the weights W [S, m, d] literally (the reference: cost
     O(m n d) a step); ``method="span"`` (default) uses W = W^(0) + C X_train as the
@@ -265,6 +322,7 @@ class _State:
         self.n, self.m, self.S = setup.n, setup.m, len(problems)
         self.mu_norm, self.alpha = setup.mu_norm, setup.alpha
         self.leaky = opts.get("leaky", 0.0)
+        self.loss = opts.get("loss", "logistic")
         self.train_second_layer = opts.get("train_second_layer", False)
         self.alpha_a = opts.get("alpha_a", None)
         self.alpha_a = self.alpha if self.alpha_a is None else float(self.alpha_a)
@@ -359,7 +417,9 @@ class _State:
         out["test_acc"][:, k] = (
             ((self.y_test * f_test) > 0).to(dtype).mean(-1).cpu().numpy()
         )
-        out["loss"][:, k] = logistic_loss(y * f).mean(-1).cpu().numpy()
+        risk = variant_loss(y * f, self.loss).mean(-1)
+        self.check(risk, t)  # the exponential loss overflows before f does
+        out["loss"][:, k] = risk.cpu().numpy()
         out["f_train"][:, k] = f.cpu().numpy()
         out["f_test"][:, k] = f_test.cpu().numpy()
         out["a_t"][:, k] = self.a.cpu().numpy()
@@ -383,7 +443,7 @@ class _State:
                 if idx is not None
                 else (self.X_train, self.y)
             )
-            grad_W, grad_a = variant_gradients(self.W, a, Xb, yb, leaky)
+            grad_W, grad_a = variant_gradients(self.W, a, Xb, yb, leaky, self.loss)
             self.check(grad_W, t)
             self.W = self.W - self.alpha * grad_W
             return grad_a
@@ -398,7 +458,8 @@ class _State:
         act = activation(Hb, leaky)
         fb = (act * a.unsqueeze(-1)).sum(-2)  # [S, B]
         self.check(fb, t)
-        v = (loss_derivative_weight(yb * fb) * yb).unsqueeze(-2)  # [S, 1, B]: g_i y_i
+        v = (loss_weight(yb * fb, self.loss) * yb).unsqueeze(-2)  # [S, 1, B]: g_i y_i
+        self.check(v, t)
         # [S, m, B]
         dC = (self.alpha / B) * a.unsqueeze(-1) * _activation_derivative(Hb, leaky) * v
         if idx is not None:
