@@ -3,12 +3,17 @@ resolutions, and their analysis.
 
 Each experiment answers one of the open questions of the paper (its Section 5 and the
 ICLR reviews). :func:`plan` returns the grid of setups, steps, seeds and recorded steps
-of an experiment; ``resolution="page"`` is the coarse grid the book executes within its
-time budget, ``resolution="full"`` the finer grid with more seeds that the command line
-runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan
-through :func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
+of an experiment; :func:`run` runs a plan through :func:`xorgrok.sweep.sweep` (cached,
+resumable, parallel).
 
-All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1
+:data:`EXPERIMENTS` are the paper-size experiments of :mod:`xorgrok.beyond_plans`
+(around the paper's Figure 1 setup, :data:`~xorgrok.beyond_plans.PAPER_BASE`):
+``resolution="full"`` is the plan the command line runs once and stores
+(:mod:`xorgrok.beyond_data`), ``resolution="page"`` the subset of its cells and seeds
+that a page runs live.
+
+:data:`TOY_EXPERIMENTS` are the earlier plans at a toy size, with the page resolution
+only; they start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1
 setup (m = 100 neurons and n = 50 training points instead of 1000 and 200, so that a
 grid costs seconds): it keeps p = 40000, eta = 0.05, omega_init = 1e-15, alpha = 1e-12
 and chooses ||mu|| = 50 so that the two dimensionless ratios that decide the paper's
@@ -19,12 +24,13 @@ bound).
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from .beyond_plans import PAPER_EXPERIMENTS, Plan, paper_plan
 from .config import Setup
 from .data import CLUSTER_DIRECTIONS
 from .schedule import first_crossing, log_steps
@@ -36,9 +42,11 @@ __all__ = [
     "BOOK_BASE",
     "RESOLUTIONS",
     "EXPERIMENTS",
+    "TOY_EXPERIMENTS",
     "Plan",
     "plan",
     "run",
+    "run_plan",
     "crossing",
     "fit_power_law",
     "bootstrap_first_steps",
@@ -65,26 +73,6 @@ BOOK_BASE = Setup(
 RESOLUTIONS = ("page", "full")
 
 
-@dataclass(frozen=True, eq=False)
-class Plan:
-    """A sweep to run: ``setups`` (object array, shape G), ``steps`` (int or [G] ints),
-    ``seeds``, ``record``.
-
-    ``axes`` names the grid axes (name -> values, in grid order); ``variants`` (if not
-    None) lists one variant-switch dictionary per value of the last axis, for
-    experiments that compare model variants (then ``setups`` has the shape G without
-    that axis and :func:`run` stacks one sweep per variant).
-    """
-
-    name: str
-    setups: np.ndarray
-    steps: Any
-    seeds: range
-    record: np.ndarray
-    axes: dict[str, list] = field(default_factory=dict)
-    variants: list[dict[str, Any]] | None = None
-
-
 def _check_resolution(resolution: str) -> None:
     if resolution not in RESOLUTIONS:
         raise ValueError(
@@ -92,13 +80,9 @@ def _check_resolution(resolution: str) -> None:
         )
 
 
-def _init(res: str) -> Plan:
+def _init() -> Plan:
     """Q1: omega_init / alpha over many orders of magnitude (alpha fixed at 1e-12)."""
-    ratios = (
-        [1e-4, 1e-2, 1.0, 10.0, 100.0]
-        if res == "page"
-        else list(10.0 ** np.arange(-6, 3.01, 0.5))
-    )
+    ratios = [1e-4, 1e-2, 1.0, 10.0, 100.0]
     setups = as_setup_array(
         [BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios]
     )
@@ -107,21 +91,17 @@ def _init(res: str) -> Plan:
         "init",
         setups,
         steps,
-        range(8 if res == "page" else 32),
-        log_steps(int(steps.max()), 20 if res == "page" else 40),
+        range(8),
+        log_steps(int(steps.max()), 20),
         {"ratio": ratios},
     )
 
 
-def _init_onestep(res: str) -> Plan:
+def _init_onestep() -> Plan:
     """Q1: memorization after one step, over omega_init / alpha and p (one step per
     run: cheap)."""
-    ratios = list(10.0 ** np.arange(-3, 3.01, 0.5 if res == "page" else 0.25))
-    ps = (
-        [1_000, 10_000, 100_000, 1_000_000, 10**8]
-        if res == "page"
-        else [10**k for k in range(3, 13)]
-    )
+    ratios = list(10.0 ** np.arange(-3, 3.01, 0.5))
+    ps = [1_000, 10_000, 100_000, 1_000_000, 10**8]
     # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against
     # memorization) stays fixed
     mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
@@ -138,40 +118,17 @@ def _init_onestep(res: str) -> Plan:
         "init-onestep",
         setups,
         1,
-        range(16 if res == "page" else 64),
+        range(16),
         np.array([0, 1]),
         {"p": ps, "ratio": ratios},
     )
 
 
-def _phase(res: str) -> Plan:
-    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps (1000 at full
-    resolution)."""
-    if res == "page":
-        ps = [50, 200, 1_000, 10_000, 40_000, 100_000, 10**6, 10**8, 10**10, 10**12]
-        kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
-        steps, seeds = 200, range(8)
-    else:
-        ps = [
-            50,
-            100,
-            200,
-            500,
-            1_000,
-            3_000,
-            10_000,
-            40_000,
-            100_000,
-            10**6,
-            10**7,
-            10**8,
-            10**9,
-            10**10,
-            10**11,
-            10**12,
-        ]
-        kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.125))
-        steps, seeds = 1000, range(32)
+def _phase() -> Plan:
+    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps."""
+    ps = [50, 200, 1_000, 10_000, 40_000, 100_000, 10**6, 10**8, 10**10, 10**12]
+    kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
+    steps, seeds = 200, range(8)
     setups = as_setup_array(
         [[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps]
     )
@@ -181,14 +138,10 @@ def _phase(res: str) -> Plan:
     return Plan("phase", setups, steps, seeds, record, {"p": ps, "kappa": kappas})
 
 
-def _samples(res: str) -> Plan:
+def _samples() -> Plan:
     """Q4: n against ||mu|| at the paper's p = 40000, after 200 steps."""
-    ns = (
-        [25, 50, 100, 200]
-        if res == "page"
-        else [25, 35, 50, 70, 100, 140, 200, 280, 400]
-    )
-    mus = list(10.0 ** np.arange(1.0, 2.76, 0.125 if res == "page" else 0.0625))
+    ns = [25, 50, 100, 200]
+    mus = list(10.0 ** np.arange(1.0, 2.76, 0.125))
     setups = as_setup_array(
         [[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns]
     )
@@ -196,16 +149,16 @@ def _samples(res: str) -> Plan:
         "samples",
         setups,
         200,
-        range(8 if res == "page" else 32),
+        range(8),
         np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]),
         {"n": ns, "mu_norm": mus},
     )
 
 
-def _samples_extreme(res: str) -> Plan:
+def _samples_extreme() -> Plan:
     """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2
     window with C = 1."""
-    ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200]
+    ns = [25, 50, 100, 200]
     p = (
         10**12
         # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) /
@@ -219,7 +172,7 @@ def _samples_extreme(res: str) -> Plan:
         "samples-extreme",
         as_setup_array(setups),
         2000,
-        range(16 if res == "page" else 64),
+        range(16),
         np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]),
         {"n": ns},
     )
@@ -230,7 +183,7 @@ def _samples_extreme(res: str) -> Plan:
 GROKKING_FACTORS = ("ratio", "n", "p", "mu_norm", "m")
 
 
-def _grokking_design(res: str) -> list[dict[str, float]]:
+def _grokking_design() -> list[dict[str, float]]:
     center = {"ratio": 3.0, "n": 50, "p": 40_000, "mu_norm": 50.0, "m": 100}
     levels = {
         "ratio": [1.0, 10.0],
@@ -239,22 +192,14 @@ def _grokking_design(res: str) -> list[dict[str, float]]:
         "mu_norm": [42.0, 60.0],
         "m": [50, 200],
     }
-    if res == "full":
-        levels = {
-            "ratio": [1.0, 2.0, 5.0, 10.0, 30.0],
-            "n": [40, 42, 46, 55, 60, 70, 85],
-            "p": [15_000, 20_000, 28_000, 56_000, 70_000],
-            "mu_norm": [40.0, 42.0, 46.0, 55.0, 60.0, 70.0],
-            "m": [30, 50, 200, 400],
-        }
     design = [dict(center)]
     for name, values in levels.items():
         design += [{**center, name: v} for v in values]
     return design
 
 
-def _grokking(res: str) -> Plan:
-    design = _grokking_design(res)
+def _grokking() -> Plan:
+    design = _grokking_design()
     setups = as_setup_array(
         [
             BOOK_BASE.replace(
@@ -267,27 +212,23 @@ def _grokking(res: str) -> Plan:
             for d in design
         ]
     )
-    steps = 3000 if res == "page" else 10_000
+    steps = 3000
     return Plan(
         "grokking-time",
         setups,
         steps,
-        range(16 if res == "page" else 64),
+        range(16),
         np.unique(np.concatenate([np.arange(0, 101), log_steps(steps, 60)])),
         {"design": design},
     )
 
 
-def _long(res: str) -> Plan:
+def _long() -> Plan:
     """Q6: long training with step sizes up to where the loss falls, at two signal
     strengths."""
-    alphas = (
-        [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
-        if res == "page"
-        else [1e-12, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0]
-    )
-    mus = [50.0, 120.0] if res == "page" else [35.0, 50.0, 85.0, 120.0]
-    steps = 5000 if res == "page" else 200_000
+    alphas = [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
+    mus = [50.0, 120.0]
+    steps = 5000
     setups = as_setup_array(
         [[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus]
     )
@@ -295,19 +236,15 @@ def _long(res: str) -> Plan:
         "long",
         setups,
         steps,
-        range(8 if res == "page" else 32),
+        range(8),
         log_steps(steps, 10),
         {"mu_norm": mus, "alpha": alphas},
     )
 
 
-def _width(res: str) -> Plan:
+def _width() -> Plan:
     """Q7: width m at a small and a large omega_init / alpha (the lazy side)."""
-    ms = (
-        [10, 100, 1000]
-        if res == "page"
-        else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
-    )
+    ms = [10, 100, 1000]
     ratios = [1e-3, 10.0]
     setups = as_setup_array(
         [
@@ -320,7 +257,7 @@ def _width(res: str) -> Plan:
         "width",
         setups,
         steps,
-        range(8 if res == "page" else 32),
+        range(8),
         log_steps(4000, 20),
         {"ratio": ratios, "m": ms},
     )
@@ -337,25 +274,26 @@ VARIANTS = {
 }
 
 
-def _variants(res: str) -> Plan:
+def _variants() -> Plan:
     """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha
     and at alpha = 1e-4."""
     alphas = [1e-12, 1e-4]
     setups = as_setup_array([BOOK_BASE.replace(alpha=a) for a in alphas])
-    steps = np.array([300, 3000]) if res == "page" else np.array([3000, 30_000])
+    steps = np.array([300, 3000])
     return Plan(
         "variants",
         setups,
         steps,
-        range(8 if res == "page" else 32),
+        range(8),
         log_steps(int(steps.max()), 20),
         {"alpha": alphas, "variant": list(VARIANTS)},
         variants=list(VARIANTS.values()),
     )
 
 
-#: name -> (question, plan builder). The command line lists these.
-EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
+#: The toy experiments at :data:`BOOK_BASE` (page resolution only), by name: (question,
+#: plan builder). The pages of the part ran these before the paper-size plans.
+TOY_EXPERIMENTS: dict[str, tuple[str, Callable[[], Plan]]] = {
     "init": ("Q1 omega_init/alpha: curves and the grokking time", _init),
     "init-onestep": (
         "Q1 one-step memorization over omega_init/alpha and p",
@@ -376,16 +314,32 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
     "variants": ("Q7 leaky ReLU, trained second layer, mini-batch SGD", _variants),
 }
 
+#: The paper-size experiments (:mod:`xorgrok.beyond_plans`), by name: (question, plan
+#: builder taking the resolution). The command line lists and runs these.
+EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
+    name: (question, functools.partial(paper_plan, name))
+    for name, (question, _) in PAPER_EXPERIMENTS.items()
+}
+
 
 def plan(name: str, resolution: str = "page") -> Plan:
-    """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution
-    ("page" or "full")."""
-    if name not in EXPERIMENTS:
-        raise ValueError(
-            f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}"
-        )
+    """The sweep plan of a named experiment at a resolution ("page" or "full").
+
+    The names of :data:`EXPERIMENTS` have both resolutions, those of
+    :data:`TOY_EXPERIMENTS` the page resolution only.
+    """
     _check_resolution(resolution)
-    return EXPERIMENTS[name][1](resolution)
+    if name in EXPERIMENTS:
+        return EXPERIMENTS[name][1](resolution)
+    if name not in TOY_EXPERIMENTS:
+        names = ", ".join([*EXPERIMENTS, *TOY_EXPERIMENTS])
+        raise ValueError(f"experiment must be one of {names}, got {name!r}")
+    if resolution != "page":
+        raise ValueError(
+            f"resolution must be 'page' for the toy experiment {name!r} (the full "
+            "resolution is the paper-size experiments': see EXPERIMENTS)"
+        )
+    return TOY_EXPERIMENTS[name][1]()
 
 
 def run(
@@ -397,14 +351,25 @@ def run(
     **sweep_options: Any,
 ) -> SweepResult:
     """Run a named experiment through :func:`xorgrok.sweep.sweep` (its steps and record
-    are the plan's).
+    are the plan's): :func:`run_plan` of :func:`plan` (name, resolution)."""
+    pl = plan(name, resolution)
+    return run_plan(pl, seeds=seeds, progress=progress, **sweep_options)
+
+
+def run_plan(
+    pl: Plan,
+    *,
+    seeds: Iterable[int] | None = None,
+    progress: Progress = None,
+    **sweep_options: Any,
+) -> SweepResult:
+    """Run a plan through :func:`xorgrok.sweep.sweep` (its steps and record).
 
     ``seeds`` overrides the plan's seeds; ``progress`` and ``sweep_options``
     (``cache_dir``, ``executor``, ``workers``...) go to :func:`xorgrok.sweep.sweep`. For
     an experiment over model variants the result's grid gets a last axis, one entry per
     variant (:func:`xorgrok.sweep.stack_results`).
     """
-    pl = plan(name, resolution)
     seeds = pl.seeds if seeds is None else seeds
     options = dict(record=pl.record, progress=progress, **sweep_options)
     if pl.variants is None:
