@@ -4,11 +4,15 @@ the command line.
 Examples::
 
     python -m xorgrok sweep list
-    python -m xorgrok sweep phase --resolution full --workers 16 \\
-        --cache-dir ~/.cache/xorgrok --out phase.npz
+    python -m xorgrok sweep paper-samples --resolution full --workers 16 \\
+        --cache-dir ~/.cache/xorgrok --out samples.npz
     python -m xorgrok sweep custom --set m=100 --set n=50 \\
         --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
-    python -m xorgrok sweep init --resolution full --dask tcp://scheduler:8786
+    python -m xorgrok sweep paper-init --resolution full --dask tcp://scheduler:8786
+    python -m xorgrok sweep --all --resolution full --out book/data/beyond
+
+``--all`` runs every paper-size experiment and writes each, with its provenance record,
+to ``OUT/NAME/`` (:func:`xorgrok.beyond_data.write_plan_data`).
 
 ``python -m xorgrok`` (:mod:`xorgrok.cli`) is the only entry point: it wires this
 command with :func:`add_parser` and :func:`run`. Results are cached per (cell, seed) and
