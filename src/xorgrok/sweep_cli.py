@@ -218,6 +218,11 @@ def _parse_seeds(text: str | None) -> range | None:
     return range(a, b)
 
 
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise _UsageError(f"--workers must be in [1, {MAX_WORKERS}], got {workers}")
+
+
 def _executor(address: str | None):
     if address is None:
         return None, None
@@ -309,10 +314,7 @@ def _run(args: argparse.Namespace) -> int:
         _list()
         return 0
     seeds = _parse_seeds(args.seeds)
-    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
-        raise _UsageError(
-            f"--workers must be in [1, {MAX_WORKERS}], got {args.workers}"
-        )
+    _check_workers(args.workers)
     if args.out is not None:
         check_writable_file(args.out)  # before computing
     options: dict[str, Any] = dict(
@@ -412,10 +414,7 @@ def _run_all(args: argparse.Namespace) -> int:
         raise _UsageError("--all needs --out FOLDER")
     if args.seeds is not None:
         raise _UsageError("--all runs each plan's own seeds: drop --seeds")
-    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
-        raise _UsageError(
-            f"--workers must be in [1, {MAX_WORKERS}], got {args.workers}"
-        )
+    _check_workers(args.workers)
     check_writable_folder(args.out)
     options: dict[str, Any] = dict(
         cache_dir=None if args.no_cache else os.path.expanduser(args.cache_dir),
