@@ -148,3 +148,44 @@ def test_toy_plans_keep_their_page_resolution_only():
         assert pl.setups.flat[0].m <= 1000
     with pytest.raises(ValueError, match="toy"):
         beyond.plan("init", "full")
+
+
+# ---------------------------------------------------- intervals on boundaries and rates
+
+
+def test_bootstrap_boundary_without_noise_is_the_median_crossing():
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    values = np.repeat(np.array([[0.5], [0.7], [0.95], [1.0]]), 16, axis=1)
+    boot = beyond.bootstrap_boundary(x, values, 0.9, n_boot=50)
+    assert np.allclose(boot, beyond.crossing(x, values[:, 0], 0.9))
+
+
+def test_bootstrap_boundary_interval_covers_the_boundary():
+    """Each seed's accuracy is a step at its own boundary b_s = 10^(1 + 0.1 Z_s): the
+    median crosses 0.75 near 10 (log-median of b_s), inside the 95 % interval."""
+    rng = np.random.default_rng(1)
+    x = 10.0 ** np.linspace(0.5, 1.5, 41)  # neighbours a factor 1.06 apart
+    b = 10.0 ** (1.0 + 0.1 * rng.standard_normal(64))
+    values = np.where(x[:, None] >= b[None, :], 1.0, 0.5)
+    low, high = beyond.interval(beyond.bootstrap_boundary(x, values, 0.75))
+    assert low < 10.0 < high and high / low < 1.3
+
+
+def test_bootstrap_exponents_recover_an_exact_power_law():
+    n = np.array([50.0, 71, 100, 141, 200])
+    rng = np.random.default_rng(2)
+    c = np.exp(rng.normal(0, 0.01, size=(30, 1)))  # one constant per replicate
+    replicates = c * 3.0 * n[None, :] ** -0.25
+    replicates[0, :4] = np.nan  # one point for two coefficients: NaN
+    fit = beyond.bootstrap_exponents({"n": n}, replicates)
+    assert np.isnan(fit["n"][0])
+    np.testing.assert_allclose(fit["n"][1:], -0.25, atol=1e-12)
+
+
+def test_interval_refuses_a_boundary_that_is_often_missing():
+    samples = np.concatenate([np.linspace(1, 2, 90), np.full(10, np.nan)])
+    assert all(np.isnan(beyond.interval(samples)))  # 10 % NaN > 2.5 %
+    low, high = beyond.interval(samples[:90])
+    assert 1.0 < low < 1.05 and 1.95 < high < 2.0
+    with pytest.raises(ValueError, match="level"):
+        beyond.interval(samples, 1.5)

@@ -50,6 +50,9 @@ __all__ = [
     "crossing",
     "fit_power_law",
     "bootstrap_first_steps",
+    "bootstrap_boundary",
+    "bootstrap_exponents",
+    "interval",
     "memorization_split",
     "memorization_split_runs",
     "SPLIT_GROUPS",
@@ -456,6 +459,66 @@ def bootstrap_first_steps(
         )  # [K, T]
         out[b] = first_crossing(t, med, threshold)
     return out
+
+
+def bootstrap_boundary(
+    x: np.ndarray,
+    values: np.ndarray,
+    level: float,
+    n_boot: int = 1000,
+    seed: int = 0,
+    log_x: bool = True,
+) -> np.ndarray:
+    """Bootstrap over seeds of a boundary on a grid: where the median over seeds of
+    ``values`` crosses ``level`` along x (:func:`crossing`).
+
+    x [K] increasing, values [K, S] (one number per grid point and seed, e.g. the final
+    test accuracy). A seed fixes its random streams in every cell, so each replicate
+    draws one resample of the S seeds, the same at every grid point. Returns [n_boot]
+    (NaN where the resampled median does not cross).
+    """
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = rng.integers(0, values.shape[1], size=values.shape[1])
+        out[b] = crossing(x, np.median(values[:, pick], axis=1), level, log_x)
+    return out
+
+
+def bootstrap_exponents(
+    features: Mapping[str, np.ndarray], replicates: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`fit_power_law` of every bootstrap replicate: features [K] each,
+    replicates [n_boot, K] (e.g. boundaries or crossing steps per design point).
+
+    Returns {"c": [n_boot], name: [n_boot], ...}; NaN for a replicate with fewer
+    finite points than coefficients.
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    names = ["c", *features]
+    out = {k: np.full(len(replicates), np.nan) for k in names}
+    for b, target in enumerate(replicates):
+        if (np.isfinite(target) & (target > 0)).sum() < len(names):
+            continue
+        fit = fit_power_law(features, target)
+        for k in names:
+            out[k][b] = fit[k]
+    return out
+
+
+def interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` interval of bootstrap samples [n_boot] (NaN ignored; NaN
+    bounds when more than (1 - level) / 2 of them are NaN, so that a boundary that is
+    often not found gets no interval)."""
+    samples = np.asarray(samples, dtype=float)
+    tail = (1.0 - level) / 2
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if np.isnan(samples).mean() > tail:
+        return (math.nan, math.nan)
+    low, high = np.nanquantile(samples, [tail, 1.0 - tail])
+    return (float(low), float(high))
 
 
 #: The four groups of :func:`memorization_split`.
