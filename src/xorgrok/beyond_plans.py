@@ -160,7 +160,12 @@ OUTPUT_SCALES = [0.1, 1.0, 10.0]
 
 def _large_init() -> Plan:
     """A large absolute initialization: initial outputs of RMS 0.1, 1, 10, at two
-    step sizes that move the outputs by about 0.05 and 0.5 a step."""
+    step sizes that move the outputs by about 0.05 and 0.5 a step.
+
+    500 steps see the fit and the plateau, not an end: a probe of 4 seeds to 3000
+    steps (RMS 1 and 10, both steps) fitted every label within 10 to 500 steps while
+    the median test accuracy stayed at 0.50 to 0.59, still creeping up at 3000.
+    """
     alphas = [1e-3, 1e-2]
     rows = [
         [
