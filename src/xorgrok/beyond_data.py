@@ -11,7 +11,7 @@ or absent):
   ``diverged_at`` [*G, S], and ``meta``: the grid shape, the axes and every cell's key
   and fields);
 * ``provenance_<plan>.txt``: command, package version, git commit, date, machine,
-  cores, wall time (:func:`xorgrok.theorem_data.provenance_text`) and how many runs
+  cores, wall time (``xorgrok.theorem_data.provenance_text``) and how many runs
   were computed or read from the cache.
 
 A page loads a plan with :func:`load`, prints :func:`provenance`, runs its live check

@@ -1,29 +1,33 @@
-"""The plans of "Beyond the theorem" at the paper's size, and what they cost.
+r"""The plans of "Beyond the theorem" at the paper's size, and what they cost.
 
 Every experiment here varies one thing at a time around :data:`PAPER_BASE`, the
-paper's Figure 1 (left) setup (p = 40000, n = 200, n_test = 200, m = 1000, eta = 0.05,
-||mu|| = 2.5 sqrt(p / n), omega_init = 1e-15, alpha = 1e-12), unless the question is
-about that thing. ``resolution="full"`` is the plan the command line runs once and
-stores (``python -m xorgrok sweep --all --resolution full --out book/data/beyond``);
+paper's Figure 1 (left) setup (:math:`p = 40000`, :math:`n = 200`,
+:math:`n_{\text{test}} = 200`, :math:`m = 1000`, :math:`\eta = 0.05`,
+:math:`\|\mu\| = 2.5 \sqrt{p / n}`, :math:`\omega_{\text{init}} = 10^{-15}`,
+:math:`\alpha = 10^{-12}`), unless the question is about that thing.
+``resolution="full"`` is the plan the command line runs once and stores
+(``python -m xorgrok sweep --all --resolution full --out book/data/beyond``);
 ``resolution="page"`` is the small live check a page runs: a subset of the full plan's
 cells (one or two values of each axis) and its first 8 seeds, with the same steps and
 recorded steps, so that every page cell is a stored cell and the page can compare its
 numbers with the stored ones seed by seed.
 
-**Horizons** come from the plateau's clock tau = 2 n sqrt(m) r / sqrt(p), r =
-omega_init / alpha (:func:`xorgrok.plateau.time_scale`): :func:`horizon` is max(100,
-12 tau) steps. At the paper's signal the median test accuracy of Figure 1 (right) (r =
-10, tau = 632) passes 0.9 at about 5.5 tau and its 20 % quantile is still below it at
-6.3 tau (``book/data/figure1_right.csv``): 12 tau leaves room for the slow seeds.
+**Horizons** come from the plateau's clock :math:`\tau = 2 n \sqrt{m}\, r / \sqrt{p}`,
+:math:`r = \omega_{\text{init}} / \alpha` (:func:`xorgrok.plateau.time_scale`):
+:func:`horizon` is :math:`\max(100, \lceil 12 \tau \rceil)` steps. At the paper's
+signal the median test accuracy of Figure 1 (right) (:math:`r = 10`, :math:`\tau =
+632`) passes 0.9 at about :math:`5.5 \tau` and its 20 % quantile is still below it at
+:math:`6.3 \tau` (``book/data/figure1_right.csv``): :math:`12 \tau` leaves room for
+the slow seeds.
 
 **Seeds**: 64 wherever a crossing time, a boundary or a rate is estimated, 32
 elsewhere (the issue's rule). **Grids** bracket each boundary by neighbouring cells a
-factor 1.3 apart (< 1.5).
+factor 1.3 apart (:math:`< 1.5`).
 
 **Budget** (:func:`estimate_seconds`): CPU costs per seed measured once by
 :func:`measure_costs` at the paper's size on one thread (:data:`COSTS`), scaled to each
-cell's size, times :data:`SWEEP_OVERHEAD`, on 2 cores (``python -m xorgrok sweep
-list`` prints the table from the current constants; a test checks that this copy is
+cell's size, times ``SWEEP_OVERHEAD``, on 2 cores (``python -m xorgrok sweep list``
+prints the table from the current constants; a test checks that this copy is
 current)::
 
     plan                 cells seeds  steps minutes
@@ -47,10 +51,11 @@ the same command continues.
 What was cut to fit about 90 minutes: the losses, the trained second layer and the
 variants (explicit weights, about 5 times the cost of the reduced span engine a step)
 run 32 seeds and 100 to 1000 steps, at the paper's setup only (no grokking setting);
-long training stops at 3000 steps and three step sizes; the sample sizes stop at n =
-283 (a step costs n^2) with ten values of ||mu||; the dimension is varied at the
-paper's ||mu|| only (no two-dimensional (p, ||mu||) plane); the width stops at m =
-3000; the initialization scales of "paper-init-large" are three, at two step sizes.
+long training stops at 3000 steps and three step sizes; the sample sizes stop at
+:math:`n = 283` (a step costs :math:`n^2`) with ten values of :math:`\|\mu\|`; the
+dimension is varied at the paper's :math:`\|\mu\|` only (no two-dimensional
+:math:`(p, \|\mu\|)` plane); the width stops at :math:`m = 3000`; the initialization
+scales of "paper-init-large" are three, at two step sizes.
 """
 
 from __future__ import annotations
@@ -111,16 +116,25 @@ class Plan:
 
 
 def horizon(setup: Setup, clocks: float = 12.0, least: int = 100) -> int:
-    """max(least, ceil(clocks tau)) steps, tau = :func:`xorgrok.plateau.time_scale`."""
+    r""":math:`\max(\text{least}, \lceil \text{clocks} \cdot \tau \rceil)` steps, with
+    :math:`\tau` the plateau's clock (:func:`xorgrok.plateau.time_scale`)."""
     return max(least, math.ceil(clocks * time_scale(setup)))
 
 
 def init_for_output(setup: Setup, scale: float) -> float:
-    """The omega_init at which the initial outputs have root mean square ``scale``.
+    r"""The :math:`\omega_{\text{init}}` at which the initial outputs have root mean
+    square ``scale``.
 
-    f(x) = sum_j a_j ReLU(<w_j, x>) with a_j = +-1/sqrt(m) and <w_j, x> ~ N(0,
-    omega_init^2 ||x||^2), E ||x||^2 = p + ||mu||^2: E f(x)^2 = omega_init^2 (p +
-    ||mu||^2) / 2, so omega_init = scale sqrt(2 / (p + ||mu||^2)).
+    :math:`f(x) = \sum_j a_j \mathrm{ReLU}(\langle w_j, x\rangle)` with
+    :math:`a_j = \pm 1/\sqrt{m}` and
+    :math:`\langle w_j, x\rangle \sim N(0, \omega_{\text{init}}^2 \|x\|^2)`,
+    :math:`\mathbb{E} \|x\|^2 = p + \|\mu\|^2`:
+
+    .. math::
+
+        \mathbb{E} f(x)^2 = \omega_{\text{init}}^2 (p + \|\mu\|^2) / 2, \qquad
+        \text{so} \quad \omega_{\text{init}} = \text{scale} \cdot \sqrt{2 / (p +
+        \|\mu\|^2)}.
     """
     return scale * math.sqrt(2.0 / (setup.p + setup.mu_norm**2))
 
@@ -178,7 +192,8 @@ def _large_init() -> Plan:
     return _plan("paper-init-large", rows, axes, 64, steps=500)
 
 
-#: The two settings of "paper-losses" where g leaves 1/2: a large step, a large init.
+#: The two settings of "paper-losses" where :math:`g` leaves 1/2: a large step, a
+#: large initialization.
 LOSS_SETTINGS = {
     "large step (alpha = 1e-3)": PAPER_BASE.replace(alpha=1e-3),
     "large init (RMS f = 1, alpha = 1e-3)": PAPER_BASE.replace(
@@ -196,8 +211,8 @@ def _losses() -> Plan:
     return _plan("paper-losses", rows, axes, 32, steps=200, variants=variants)
 
 
-#: Second-layer step sizes of "paper-second-layer" (None: fixed second layer);
-#: xorgrok.variants documents the movement each gives.
+#: Second-layer step sizes :math:`\alpha_a` of "paper-second-layer" (``None``: fixed
+#: second layer); :mod:`xorgrok.variants` documents the movement each gives.
 SECOND_LAYER_STEPS = [None, 1e6, 1e7, 1e8]
 
 
@@ -242,9 +257,9 @@ def _long() -> Plan:
     return _plan("paper-long", rows, {"alpha": alphas}, 64, steps=3000)
 
 
-#: The ||mu|| grid (a factor 1.3 apart) of "paper-samples", from 10.
+#: The :math:`\|\mu\|` grid (a factor 1.3 apart) of "paper-samples", from 10.
 MU_GRID = [float(10.0 * 1.3**k) for k in range(10)]
-#: The sample sizes of "paper-samples" (a factor sqrt(2) apart, six points).
+#: The sample sizes of "paper-samples" (a factor :math:`\sqrt{2}` apart, six points).
 SAMPLE_SIZES = [50, 71, 100, 141, 200, 283]
 
 
@@ -256,7 +271,8 @@ def _samples() -> Plan:
     return _plan("paper-samples", rows, axes, 64, steps=100)
 
 
-#: The dimensions of "paper-dimension": 40000 times 1.3^k, k = -8..10.
+#: The dimensions of "paper-dimension": :math:`p = 40000 \cdot 1.3^k`,
+#: :math:`k = -8, \dots, 10`.
 DIMENSIONS = [int(round(40_000 * 1.3**k)) for k in range(-8, 11)]
 
 
@@ -348,11 +364,12 @@ def paper_plan(name: str, resolution: str) -> Plan:
 
 #: CPU seconds per seed at the paper's size on one thread, measured once by
 #: :func:`measure_costs` (kind -> {"seed": sampling and setting up, "step": one step,
-#: "record": one recorded step}): "span" is xorgrok.simulate (reduced span engine),
-#: "variants" xorgrok.variants.train_variants (full batch, float64), "sgd10" and
-#: "sgd50" the same with mini-batches of 10 and 50 (another batch size is priced as
-#: the full batch, an upper bound). A step of another size scales like m n^2, a
-#: recorded step like m n (n + n_test), the set-up like m (n + n_test).
+#: "record": one recorded step}): "span" is :func:`xorgrok.simulate` (reduced span
+#: engine), "variants" :func:`xorgrok.variants.train_variants` (full batch,
+#: float64), "sgd10" and "sgd50" the same with mini-batches of 10 and 50 (another
+#: batch size is priced as the full batch, an upper bound). A step of another size
+#: scales like :math:`m n^2`, a recorded step like :math:`m n (n + n_{\text{test}})`,
+#: the set-up like :math:`m (n + n_{\text{test}})`.
 COSTS: dict[str, dict[str, float]] = {
     "span": {"seed": 0.029, "step": 0.0020, "record": 0.0015},
     "variants": {"seed": 0.093, "step": 0.0098, "record": 0.0080},
@@ -417,7 +434,7 @@ def cell_seconds(
     costs: Mapping[str, Mapping[str, float]] | None = None,
 ) -> float:
     """Predicted CPU seconds per seed of one cell on one thread (:data:`COSTS` scaled,
-    without :data:`SWEEP_OVERHEAD`)."""
+    without ``SWEEP_OVERHEAD``)."""
     from .variants import check_options
 
     costs = COSTS if costs is None else costs
@@ -438,7 +455,7 @@ def estimate_seconds(
     plan: Plan, cores: int = 2, costs: Mapping[str, Mapping[str, float]] | None = None
 ) -> float:
     """Predicted wall seconds of a plan on ``cores`` cores (one worker a core),
-    :data:`SWEEP_OVERHEAD` included."""
+    ``SWEEP_OVERHEAD`` included."""
     steps = np.broadcast_to(np.asarray(plan.steps), plan.setups.shape)
     variants = plan.variants if plan.variants is not None else [{}]
     total = 0.0

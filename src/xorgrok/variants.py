@@ -24,14 +24,13 @@ The paper trains only the first layer :math:`W` of :math:`f(x; W) = \sum_j a_j
   :math:`\alpha_a` up to :math:`10^6` (:math:`6.2 \cdot 10^{-8} \alpha_a` at
   :math:`t = 60`: 0.06 at :math:`\alpha_a = 10^6`), and 1.7, 82 and
   :math:`1.5 \cdot 10^4` at :math:`t = 10, 30, 60` for :math:`\alpha_a = 10^9`, where
-  the
-  test accuracy falls back to 0.78 by :math:`t = 60`. So a relative movement of order 1
-  within :math:`T` steps needs :math:`\alpha_a` of order :math:`6 \cdot 10^{10} / T^2`
-  (:math:`10^7` for :math:`T = 60`), some 19 decades above :math:`\alpha`. A mean-field
-  scaling (:math:`a_j = \pm 1/m`, steps scaled by :math:`m`) does not change this ratio
-  of scales (it is the scale of :math:`W`, set by :math:`\omega_{\text{init}}` and
-  :math:`\alpha`, that keeps :math:`a` still), so the second layer is compared at these
-  separate step sizes instead.
+  the test accuracy falls back to 0.78 by :math:`t = 60`. So a relative movement of
+  order 1 within :math:`T` steps needs :math:`\alpha_a` of order :math:`6 \cdot 10^{10}
+  / T^2` (:math:`10^7` for :math:`T = 60`), some 19 decades above :math:`\alpha`. A
+  mean-field scaling (:math:`a_j = \pm 1/m`, steps scaled by :math:`m`) does not change
+  this ratio of scales (it is the scale of :math:`W`, set by
+  :math:`\omega_{\text{init}}` and :math:`\alpha`, that keeps :math:`a` still), so the
+  second layer is compared at these separate step sizes instead.
 * ``loss``: the loss :math:`\ell` of the empirical risk, one of :data:`LOSSES` (the
   update's weights :math:`g_i = -\ell'(y_i f(x_i))` by :func:`loss_weight`):
   ``"logistic"`` (default, the paper's) :math:`\ell(z) = \log(1 + e^{-z})`,
@@ -59,8 +58,7 @@ The first-layer step is the paper's update (2.2) on the batch :math:`B`, with th
 Any :class:`~xorgrok.Problem` works: in the reduced coordinates of
 :func:`xorgrok.sample_reduced` (:math:`d = 2 + N` coordinates with the inner products
 of the dense model, exact in distribution) explicit weights are cheap whatever
-:math:`p`. With every
-switch off, :func:`train_variants` computes the numbers of
+:math:`p`. With every switch off, :func:`train_variants` computes the numbers of
 ``xorgrok.simulate(engine="dense")`` on the same problem; the tests check this and the
 hand-written gradients against ``torch.autograd``.
 """
@@ -177,8 +175,9 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def variant_loss(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
-    """l(z) of the margins z = y f(x) (any shape): log(1 + e^-z), e^-z or max(0, 1 - z)
-    for ``loss`` = ``"logistic"``, ``"exponential"``, ``"hinge"``."""
+    r""":math:`\ell(z)` of the margins :math:`z = y f(x)` (any shape):
+    :math:`\log(1 + e^{-z})`, :math:`e^{-z}` or :math:`\max(0, 1 - z)` for ``loss`` =
+    ``"logistic"``, ``"exponential"``, ``"hinge"``."""
     if loss == "logistic":
         return logistic_loss(z)
     if loss == "exponential":
@@ -187,8 +186,9 @@ def variant_loss(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
 
 
 def loss_weight(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
-    """g = -l'(z) of :func:`variant_loss` (any shape): 1 / (1 + e^z), e^-z or 1[z <
-    1]."""
+    r""":math:`g = -\ell'(z)` of :func:`variant_loss` (any shape):
+    :math:`1 / (1 + e^z)`, :math:`e^{-z}` or :math:`\mathbb{1}[z < 1]` for ``loss`` =
+    ``"logistic"``, ``"exponential"``, ``"hinge"``."""
     if loss == "logistic":
         return loss_derivative_weight(z)
     if loss == "exponential":
@@ -197,7 +197,8 @@ def loss_weight(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
 
 
 def activation(z: torch.Tensor, leaky: float = 0.0) -> torch.Tensor:
-    """phi(z) = max(z, leaky z) (ReLU when leaky = 0)."""
+    r""":math:`\phi(z) = \max(z, \lambda z)` with :math:`\lambda` = ``leaky`` (the ReLU
+    when ``leaky = 0``)."""
     return torch.relu(z) if leaky == 0.0 else torch.where(z > 0, z, leaky * z)
 
 
@@ -234,8 +235,7 @@ def variant_gradients(
         x_i\rangle),
 
     with :math:`g_i = -\ell'(y_i f(x_i))` of the ``loss`` (:func:`loss_weight`). Shapes:
-    W [..., m, d], a
-    [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
+    W [..., m, d], a [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
     """
     B = X.shape[-2]
     H = W @ X.transpose(-1, -2)  # [..., m, B]: <w_j, x_i>
@@ -279,8 +279,7 @@ def train_variants(
     :math:`O(m n d)` a step); ``method="span"`` (default) uses :math:`W = W^{(0)} + C
     X_{\text{train}}` as the engines do (every variant keeps the updates in the span of
     the training points): C [S, m, n], cost :math:`O(m n^2)` a step, :math:`O(m n |B|)`
-    with mini-batches. Both give the same
-    numbers up to rounding (tested).
+    with mini-batches. Both give the same numbers up to rounding (tested).
 
     Raises:
         DivergenceError: when an output becomes non-finite.
