@@ -208,8 +208,13 @@ def _resolve_package_name(app: Sphinx, env: Any, node: Any, contnode: Any) -> An
 # lone ``*`` an emphasis, so autodoc would fail on them. Escape those two characters outside code,
 # roles and literal blocks; leave paired emphasis (``*word*``) and bullets (``* item``) alone.
 
-_CODE = re.compile(r"(``.+?``|:[\w:+.-]+:`[^`]*`|`[^`]*`_{0,2})")
-_EMPHASIS = re.compile(r"(?<![\w*\\])\*{1,2}[^\s*](?:[^*]*?[^\s*\\])?\*{1,2}(?=[\s.,;:!?)\]}'\"-]|$)")
+# A paragraph is sanitized as one text, not line by line: a role may run over a line break
+# (``:math:`a +`` on one line, ``\|b\|``` on the next), and its second line is no plain text.
+# Bullets (``* item``) are kept at the start of a line; an emphasis stays within one line.
+_CODE = re.compile(r"(``.+?``|:[\w:+.-]+:`[^`]*`|`[^`]*`_{0,2}|^[ \t]*[*+-] )", re.S | re.M)
+_EMPHASIS = re.compile(
+    r"(?<![\w*\\])\*{1,2}[^\s*](?:[^*\n]*?[^\s*\\])?\*{1,2}(?=[\s.,;:!?)\]}'\"-]|$)", re.M
+)
 
 
 def _escape_plain(text: str) -> str:
@@ -224,16 +229,23 @@ def _escape_plain(text: str) -> str:
     return "".join(out)
 
 
-def _sanitize_line(line: str) -> str:
-    bullet = re.match(r"^(\s*[*+-] )", line)
-    head, body = (bullet.group(1), line[bullet.end() :]) if bullet else ("", line)
-    parts = _CODE.split(body)
-    return head + "".join(part if k % 2 else _escape_plain(part) for k, part in enumerate(parts))
+def _sanitize_text(text: str) -> str:
+    """Escape the plain parts of ``text`` (lines of prose, joined by newlines)."""
+    parts = _CODE.split(text)
+    return "".join(part if k % 2 else _escape_plain(part) for k, part in enumerate(parts))
 
 
 def _sanitize_docstring(app: Sphinx, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
     if not name.startswith("xorgrok"):
         return
+    prose: list[int] = []  # the current run of prose lines, by index
+
+    def flush() -> None:
+        text = _sanitize_text("\n".join(lines[k] for k in prose))
+        for k, line in zip(prose, text.split("\n")):
+            lines[k] = line
+        prose.clear()
+
     literal_indent: int | None = None
     for k, line in enumerate(lines):
         indent = len(line) - len(line.lstrip())
@@ -241,11 +253,14 @@ def _sanitize_docstring(app: Sphinx, what: str, name: str, obj: Any, options: An
             if not line.strip() or indent > literal_indent:
                 continue
             literal_indent = None
-        if line.rstrip().endswith("::") or line.lstrip().startswith((">>>", "...")):
-            literal_indent = indent if line.rstrip().endswith("::") else None
-            if line.lstrip().startswith((">>>", "...")):
-                continue
-        lines[k] = _sanitize_line(line)
+        if line.lstrip().startswith((">>>", "...")) or not line.strip():  # doctest, blank
+            flush()
+            continue
+        prose.append(k)
+        if line.rstrip().endswith("::"):  # a literal block or a directive (.. math::) follows
+            literal_indent = indent
+            flush()
+    flush()
 
 
 # Napoleon reads the first line of a data or attribute docstring as ``type: description``: for

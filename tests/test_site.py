@@ -960,3 +960,29 @@ def test_opens_from_file_url(browser) -> None:
         browser, (SITE / "book" / "intro.html").as_uri(), SHOTS / "book__intro-file.png"
     )
     assert not problems, "\n".join(problems)
+
+
+def test_docstring_sanitizer_keeps_a_role_over_a_line_break() -> None:
+    """The book's extension escapes ``|`` and a lone ``*`` in plain docstring text (for
+    reST) but not in roles, literals, literal blocks or doctests: a ``:math:`` role that
+    runs over a line break keeps its ``|`` (escaped, ``\\|`` would show a norm)."""
+    site = _site_ext()
+    lines = [
+        r"Step :math:`a_j + \frac{1}{|B|} +",
+        r"\|w_j\|` with ||mu|| of [*G, S] and ``x|y",
+        r"|z``.",
+        "",
+        "* an item with **bold**",
+        "",
+        "Example::",
+        "",
+        "    a || b *",
+        ">>> 1 | 2",
+    ]
+    out = list(lines)
+    site._sanitize_docstring(None, "function", "xorgrok.f", None, None, out)
+    assert out == [
+        lines[0],
+        r"\|w_j\|` with \|\|mu\|\| of [\*G, S] and ``x|y",
+        *lines[2:],
+    ]

@@ -52,3 +52,4 @@ fi
 if [[ -z "$ONLY" || "$ONLY" == plateau ]]; then
     OMP_NUM_THREADS=1 "$PY" -m xorgrok plateau-data --out "$DATA/plateau"
 fi
+if [[ -z "$ONLY" || "$ONLY" == beyond ]]; then "$PY" -m xorgrok sweep --all --resolution full --out "$DATA/beyond" --no-progress; fi  # part "Beyond the theorem" (resumable)

@@ -3,14 +3,19 @@ resolutions, and their analysis.
 
 Each experiment answers one of the open questions of the paper (its Section 5 and the
 ICLR reviews). :func:`plan` returns the grid of setups, steps, seeds and recorded steps
-of an experiment; ``resolution="page"`` is the coarse grid the book executes within its
-time budget, ``resolution="full"`` the finer grid with more seeds that the command line
-runs (``python -m xorgrok sweep NAME --resolution full``). :func:`run` runs a plan
-through :func:`xorgrok.sweep.sweep` (cached, resumable, parallel).
+of an experiment; :func:`run` runs a plan through :func:`xorgrok.sweep.sweep` (cached,
+resumable, parallel).
 
-All experiments start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1
-setup (:math:`m = 100` neurons and :math:`n = 50` training points instead of 1000 and
-200, so that a grid costs seconds): it keeps :math:`p = 40000`, :math:`\eta = 0.05`,
+:data:`EXPERIMENTS` are the paper-size experiments of :mod:`xorgrok.beyond_plans`
+(around the paper's Figure 1 setup, :data:`~xorgrok.beyond_plans.PAPER_BASE`):
+``resolution="full"`` is the plan the command line runs once and stores
+(:mod:`xorgrok.beyond_data`), ``resolution="page"`` the subset of its cells and seeds
+that a page runs live.
+
+:data:`TOY_EXPERIMENTS` are the earlier plans at a toy size, with the page resolution
+only; they start from :data:`BOOK_BASE`, a smaller copy of the paper's Figure 1 setup
+(:math:`m = 100` neurons and :math:`n = 50` training points instead of 1000 and 200, so
+that a grid costs seconds): it keeps :math:`p = 40000`, :math:`\eta = 0.05`,
 :math:`\omega_{\text{init}} = 10^{-15}`, :math:`\alpha = 10^{-12}` and chooses
 :math:`\|\mu\| = 50` so that the two dimensionless ratios that decide the paper's regime
 stay as in the paper: :math:`\|\mu\|^2 \sqrt{n} / p` (the cluster term against the
@@ -20,12 +25,13 @@ generalization bound).
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from .beyond_plans import PAPER_EXPERIMENTS, Plan, paper_plan
 from .config import Setup
 from .data import CLUSTER_DIRECTIONS
 from .schedule import first_crossing, log_steps
@@ -37,12 +43,17 @@ __all__ = [
     "BOOK_BASE",
     "RESOLUTIONS",
     "EXPERIMENTS",
+    "TOY_EXPERIMENTS",
     "Plan",
     "plan",
     "run",
+    "run_plan",
     "crossing",
     "fit_power_law",
     "bootstrap_first_steps",
+    "bootstrap_boundary",
+    "bootstrap_exponents",
+    "interval",
     "memorization_split",
     "memorization_split_runs",
     "SPLIT_GROUPS",
@@ -66,26 +77,6 @@ BOOK_BASE = Setup(
 RESOLUTIONS = ("page", "full")
 
 
-@dataclass(frozen=True, eq=False)
-class Plan:
-    """A sweep to run: ``setups`` (object array, shape G), ``steps`` (int or [G] ints),
-    ``seeds``, ``record``.
-
-    ``axes`` names the grid axes (name -> values, in grid order); ``variants`` (if not
-    None) lists one variant-switch dictionary per value of the last axis, for
-    experiments that compare model variants (then ``setups`` has the shape G without
-    that axis and :func:`run` stacks one sweep per variant).
-    """
-
-    name: str
-    setups: np.ndarray
-    steps: Any
-    seeds: range
-    record: np.ndarray
-    axes: dict[str, list] = field(default_factory=dict)
-    variants: list[dict[str, Any]] | None = None
-
-
 def _check_resolution(resolution: str) -> None:
     if resolution not in RESOLUTIONS:
         raise ValueError(
@@ -93,13 +84,9 @@ def _check_resolution(resolution: str) -> None:
         )
 
 
-def _init(res: str) -> Plan:
+def _init() -> Plan:
     """Q1: omega_init / alpha over many orders of magnitude (alpha fixed at 1e-12)."""
-    ratios = (
-        [1e-4, 1e-2, 1.0, 10.0, 100.0]
-        if res == "page"
-        else list(10.0 ** np.arange(-6, 3.01, 0.5))
-    )
+    ratios = [1e-4, 1e-2, 1.0, 10.0, 100.0]
     setups = as_setup_array(
         [BOOK_BASE.replace(omega_init=r * BOOK_BASE.alpha) for r in ratios]
     )
@@ -108,21 +95,17 @@ def _init(res: str) -> Plan:
         "init",
         setups,
         steps,
-        range(8 if res == "page" else 32),
-        log_steps(int(steps.max()), 20 if res == "page" else 40),
+        range(8),
+        log_steps(int(steps.max()), 20),
         {"ratio": ratios},
     )
 
 
-def _init_onestep(res: str) -> Plan:
+def _init_onestep() -> Plan:
     """Q1: memorization after one step, over omega_init / alpha and p (one step per
     run: cheap)."""
-    ratios = list(10.0 ** np.arange(-3, 3.01, 0.5 if res == "page" else 0.25))
-    ps = (
-        [1_000, 10_000, 100_000, 1_000_000, 10**8]
-        if res == "page"
-        else [10**k for k in range(3, 13)]
-    )
+    ratios = list(10.0 ** np.arange(-3, 3.01, 0.5))
+    ps = [1_000, 10_000, 100_000, 1_000_000, 10**8]
     # ||mu|| grows like sqrt(p), so that ||mu||^2 sqrt(n) / p (cluster term against
     # memorization) stays fixed
     mu = {p: BOOK_BASE.mu_norm * math.sqrt(p / BOOK_BASE.p) for p in ps}
@@ -139,40 +122,17 @@ def _init_onestep(res: str) -> Plan:
         "init-onestep",
         setups,
         1,
-        range(16 if res == "page" else 64),
+        range(16),
         np.array([0, 1]),
         {"p": ps, "ratio": ratios},
     )
 
 
-def _phase(res: str) -> Plan:
-    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps (1000 at full
-    resolution)."""
-    if res == "page":
-        ps = [50, 200, 1_000, 10_000, 40_000, 100_000, 10**6, 10**8, 10**10, 10**12]
-        kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
-        steps, seeds = 200, range(8)
-    else:
-        ps = [
-            50,
-            100,
-            200,
-            500,
-            1_000,
-            3_000,
-            10_000,
-            40_000,
-            100_000,
-            10**6,
-            10**7,
-            10**8,
-            10**9,
-            10**10,
-            10**11,
-            10**12,
-        ]
-        kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.125))
-        steps, seeds = 1000, range(32)
+def _phase() -> Plan:
+    """Q2, Q3: the (p, ||mu|| / p^(1/4)) plane after 200 steps."""
+    ps = [50, 200, 1_000, 10_000, 40_000, 100_000, 10**6, 10**8, 10**10, 10**12]
+    kappas = list(10.0 ** np.arange(-0.5, 3.01, 0.25))
+    steps, seeds = 200, range(8)
     setups = as_setup_array(
         [[BOOK_BASE.replace(p=p, mu_norm=k * p**0.25) for k in kappas] for p in ps]
     )
@@ -182,14 +142,10 @@ def _phase(res: str) -> Plan:
     return Plan("phase", setups, steps, seeds, record, {"p": ps, "kappa": kappas})
 
 
-def _samples(res: str) -> Plan:
+def _samples() -> Plan:
     """Q4: n against ||mu|| at the paper's p = 40000, after 200 steps."""
-    ns = (
-        [25, 50, 100, 200]
-        if res == "page"
-        else [25, 35, 50, 70, 100, 140, 200, 280, 400]
-    )
-    mus = list(10.0 ** np.arange(1.0, 2.76, 0.125 if res == "page" else 0.0625))
+    ns = [25, 50, 100, 200]
+    mus = list(10.0 ** np.arange(1.0, 2.76, 0.125))
     setups = as_setup_array(
         [[BOOK_BASE.replace(n=n, mu_norm=mu) for mu in mus] for n in ns]
     )
@@ -197,16 +153,16 @@ def _samples(res: str) -> Plan:
         "samples",
         setups,
         200,
-        range(8 if res == "page" else 32),
+        range(8),
         np.array([0, 1, 2, 5, 10, 20, 50, 100, 200]),
         {"n": ns, "mu_norm": mus},
     )
 
 
-def _samples_extreme(res: str) -> Plan:
+def _samples_extreme() -> Plan:
     """Q3, Q4: n at p = 10^12 with ||mu|| in the middle (geometric) of the A1-A2
     window with C = 1."""
-    ns = [25, 50, 100, 200] if res == "page" else [25, 35, 50, 70, 100, 140, 200]
+    ns = [25, 50, 100, 200]
     p = (
         10**12
         # the window is non-empty for C = 1 up to n = 200 (it needs C^2 <= sqrt(p) /
@@ -220,7 +176,7 @@ def _samples_extreme(res: str) -> Plan:
         "samples-extreme",
         as_setup_array(setups),
         2000,
-        range(16 if res == "page" else 64),
+        range(16),
         np.array([0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]),
         {"n": ns},
     )
@@ -231,7 +187,7 @@ def _samples_extreme(res: str) -> Plan:
 GROKKING_FACTORS = ("ratio", "n", "p", "mu_norm", "m")
 
 
-def _grokking_design(res: str) -> list[dict[str, float]]:
+def _grokking_design() -> list[dict[str, float]]:
     center = {"ratio": 3.0, "n": 50, "p": 40_000, "mu_norm": 50.0, "m": 100}
     levels = {
         "ratio": [1.0, 10.0],
@@ -240,22 +196,14 @@ def _grokking_design(res: str) -> list[dict[str, float]]:
         "mu_norm": [42.0, 60.0],
         "m": [50, 200],
     }
-    if res == "full":
-        levels = {
-            "ratio": [1.0, 2.0, 5.0, 10.0, 30.0],
-            "n": [40, 42, 46, 55, 60, 70, 85],
-            "p": [15_000, 20_000, 28_000, 56_000, 70_000],
-            "mu_norm": [40.0, 42.0, 46.0, 55.0, 60.0, 70.0],
-            "m": [30, 50, 200, 400],
-        }
     design = [dict(center)]
     for name, values in levels.items():
         design += [{**center, name: v} for v in values]
     return design
 
 
-def _grokking(res: str) -> Plan:
-    design = _grokking_design(res)
+def _grokking() -> Plan:
+    design = _grokking_design()
     setups = as_setup_array(
         [
             BOOK_BASE.replace(
@@ -268,27 +216,23 @@ def _grokking(res: str) -> Plan:
             for d in design
         ]
     )
-    steps = 3000 if res == "page" else 10_000
+    steps = 3000
     return Plan(
         "grokking-time",
         setups,
         steps,
-        range(16 if res == "page" else 64),
+        range(16),
         np.unique(np.concatenate([np.arange(0, 101), log_steps(steps, 60)])),
         {"design": design},
     )
 
 
-def _long(res: str) -> Plan:
+def _long() -> Plan:
     """Q6: long training with step sizes up to where the loss falls, at two signal
     strengths."""
-    alphas = (
-        [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
-        if res == "page"
-        else [1e-12, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 1.0]
-    )
-    mus = [50.0, 120.0] if res == "page" else [35.0, 50.0, 85.0, 120.0]
-    steps = 5000 if res == "page" else 200_000
+    alphas = [1e-12, 1e-6, 1e-4, 1e-2, 1e-1]
+    mus = [50.0, 120.0]
+    steps = 5000
     setups = as_setup_array(
         [[BOOK_BASE.replace(mu_norm=mu, alpha=a) for a in alphas] for mu in mus]
     )
@@ -296,19 +240,15 @@ def _long(res: str) -> Plan:
         "long",
         setups,
         steps,
-        range(8 if res == "page" else 32),
+        range(8),
         log_steps(steps, 10),
         {"mu_norm": mus, "alpha": alphas},
     )
 
 
-def _width(res: str) -> Plan:
+def _width() -> Plan:
     """Q7: width m at a small and a large omega_init / alpha (the lazy side)."""
-    ms = (
-        [10, 100, 1000]
-        if res == "page"
-        else [10, 30, 100, 300, 1000, 3000, 10_000, 30_000]
-    )
+    ms = [10, 100, 1000]
     ratios = [1e-3, 10.0]
     setups = as_setup_array(
         [
@@ -321,7 +261,7 @@ def _width(res: str) -> Plan:
         "width",
         setups,
         steps,
-        range(8 if res == "page" else 32),
+        range(8),
         log_steps(4000, 20),
         {"ratio": ratios, "m": ms},
     )
@@ -338,25 +278,26 @@ VARIANTS = {
 }
 
 
-def _variants(res: str) -> Plan:
+def _variants() -> Plan:
     """Q7: leaky ReLU, a trained second layer, mini-batch SGD, at the paper's alpha
     and at alpha = 1e-4."""
     alphas = [1e-12, 1e-4]
     setups = as_setup_array([BOOK_BASE.replace(alpha=a) for a in alphas])
-    steps = np.array([300, 3000]) if res == "page" else np.array([3000, 30_000])
+    steps = np.array([300, 3000])
     return Plan(
         "variants",
         setups,
         steps,
-        range(8 if res == "page" else 32),
+        range(8),
         log_steps(int(steps.max()), 20),
         {"alpha": alphas, "variant": list(VARIANTS)},
         variants=list(VARIANTS.values()),
     )
 
 
-#: name -> (question, plan builder). The command line lists these.
-EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
+#: The toy experiments at :data:`BOOK_BASE` (page resolution only), by name: (question,
+#: plan builder). The pages of the part ran these before the paper-size plans.
+TOY_EXPERIMENTS: dict[str, tuple[str, Callable[[], Plan]]] = {
     "init": ("Q1 omega_init/alpha: curves and the grokking time", _init),
     "init-onestep": (
         "Q1 one-step memorization over omega_init/alpha and p",
@@ -377,16 +318,32 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
     "variants": ("Q7 leaky ReLU, trained second layer, mini-batch SGD", _variants),
 }
 
+#: The paper-size experiments (:mod:`xorgrok.beyond_plans`), by name: (question, plan
+#: builder taking the resolution). The command line lists and runs these.
+EXPERIMENTS: dict[str, tuple[str, Callable[[str], Plan]]] = {
+    name: (question, functools.partial(paper_plan, name))
+    for name, (question, _) in PAPER_EXPERIMENTS.items()
+}
+
 
 def plan(name: str, resolution: str = "page") -> Plan:
-    """The sweep plan of a named experiment (see :data:`EXPERIMENTS`) at a resolution
-    ("page" or "full")."""
-    if name not in EXPERIMENTS:
-        raise ValueError(
-            f"experiment must be one of {', '.join(EXPERIMENTS)}, got {name!r}"
-        )
+    """The sweep plan of a named experiment at a resolution ("page" or "full").
+
+    The names of :data:`EXPERIMENTS` have both resolutions, those of
+    :data:`TOY_EXPERIMENTS` the page resolution only.
+    """
     _check_resolution(resolution)
-    return EXPERIMENTS[name][1](resolution)
+    if name in EXPERIMENTS:
+        return EXPERIMENTS[name][1](resolution)
+    if name not in TOY_EXPERIMENTS:
+        names = ", ".join([*EXPERIMENTS, *TOY_EXPERIMENTS])
+        raise ValueError(f"experiment must be one of {names}, got {name!r}")
+    if resolution != "page":
+        raise ValueError(
+            f"resolution must be 'page' for the toy experiment {name!r} (the full "
+            "resolution is the paper-size experiments': see EXPERIMENTS)"
+        )
+    return TOY_EXPERIMENTS[name][1]()
 
 
 def run(
@@ -398,14 +355,25 @@ def run(
     **sweep_options: Any,
 ) -> SweepResult:
     """Run a named experiment through :func:`xorgrok.sweep.sweep` (its steps and record
-    are the plan's).
+    are the plan's): :func:`run_plan` of :func:`plan` (name, resolution)."""
+    pl = plan(name, resolution)
+    return run_plan(pl, seeds=seeds, progress=progress, **sweep_options)
+
+
+def run_plan(
+    pl: Plan,
+    *,
+    seeds: Iterable[int] | None = None,
+    progress: Progress = None,
+    **sweep_options: Any,
+) -> SweepResult:
+    """Run a plan through :func:`xorgrok.sweep.sweep` (its steps and record).
 
     ``seeds`` overrides the plan's seeds; ``progress`` and ``sweep_options``
     (``cache_dir``, ``executor``, ``workers``...) go to :func:`xorgrok.sweep.sweep`. For
     an experiment over model variants the result's grid gets a last axis, one entry per
     variant (:func:`xorgrok.sweep.stack_results`).
     """
-    pl = plan(name, resolution)
     seeds = pl.seeds if seeds is None else seeds
     options = dict(record=pl.record, progress=progress, **sweep_options)
     if pl.variants is None:
@@ -492,6 +460,66 @@ def bootstrap_first_steps(
         )  # [K, T]
         out[b] = first_crossing(t, med, threshold)
     return out
+
+
+def bootstrap_boundary(
+    x: np.ndarray,
+    values: np.ndarray,
+    level: float,
+    n_boot: int = 1000,
+    seed: int = 0,
+    log_x: bool = True,
+) -> np.ndarray:
+    """Bootstrap over seeds of a boundary on a grid: where the median over seeds of
+    ``values`` crosses ``level`` along x (:func:`crossing`).
+
+    x [K] increasing, values [K, S] (one number per grid point and seed, e.g. the final
+    test accuracy). A seed fixes its random streams in every cell, so each replicate
+    draws one resample of the S seeds, the same at every grid point. Returns [n_boot]
+    (NaN where the resampled median does not cross).
+    """
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        pick = rng.integers(0, values.shape[1], size=values.shape[1])
+        out[b] = crossing(x, np.median(values[:, pick], axis=1), level, log_x)
+    return out
+
+
+def bootstrap_exponents(
+    features: Mapping[str, np.ndarray], replicates: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`fit_power_law` of every bootstrap replicate: features [K] each,
+    replicates [n_boot, K] (e.g. boundaries or crossing steps per design point).
+
+    Returns {"c": [n_boot], name: [n_boot], ...}; NaN for a replicate with fewer
+    finite points than coefficients.
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    names = ["c", *features]
+    out = {k: np.full(len(replicates), np.nan) for k in names}
+    for b, target in enumerate(replicates):
+        if (np.isfinite(target) & (target > 0)).sum() < len(names):
+            continue
+        fit = fit_power_law(features, target)
+        for k in names:
+            out[k][b] = fit[k]
+    return out
+
+
+def interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` interval of bootstrap samples [n_boot] (NaN ignored; NaN
+    bounds when more than (1 - level) / 2 of them are NaN, so that a boundary that is
+    often not found gets no interval)."""
+    samples = np.asarray(samples, dtype=float)
+    tail = (1.0 - level) / 2
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if np.isnan(samples).mean() > tail:
+        return (math.nan, math.nan)
+    low, high = np.nanquantile(samples, [tail, 1.0 - tail])
+    return (float(low), float(high))
 
 
 #: The four groups of :func:`memorization_split`.

@@ -4,11 +4,15 @@ the command line.
 Examples::
 
     python -m xorgrok sweep list
-    python -m xorgrok sweep phase --resolution full --workers 16 \\
-        --cache-dir ~/.cache/xorgrok --out phase.npz
+    python -m xorgrok sweep paper-samples --resolution full --workers 16 \\
+        --cache-dir ~/.cache/xorgrok --out samples.npz
     python -m xorgrok sweep custom --set m=100 --set n=50 \\
         --axis alpha=1e-12,1e-14 --steps 200 --seeds 8
-    python -m xorgrok sweep init --resolution full --dask tcp://scheduler:8786
+    python -m xorgrok sweep paper-init --resolution full --dask tcp://scheduler:8786
+    python -m xorgrok sweep --all --resolution full --out book/data/beyond
+
+``--all`` runs every paper-size experiment and writes each, with its provenance record,
+to ``OUT/NAME/`` (:func:`xorgrok.beyond_data.write_plan_data`).
 
 ``python -m xorgrok`` (:mod:`xorgrok.cli`) is the only entry point: it wires this
 command with :func:`add_parser` and :func:`run`. Results are cached per (cell, seed) and
@@ -29,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from .beyond_data import save_result, write_plan_data
 from .config import PAPER_FIG1_LEFT, PAPER_FIG1_RIGHT, Setup
-from .outputs import atomic_file, check_writable_file
+from .outputs import check_writable_file, check_writable_folder
 from .schedule import log_steps
-from .sweep import CURVES, SweepResult, grid, sweep
+from .sweep import SweepResult, grid, sweep
 
 __all__ = ["add_parser", "run", "DEFAULT_CACHE"]
 
@@ -76,7 +81,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _fill(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``sweep``: the experiment, seeds, workers, cache, output."""
     parser.add_argument(
-        "experiment", help="a named experiment, 'custom' (with --axis/--set) or 'list'"
+        "experiment",
+        nargs="?",
+        help="a named experiment, 'custom' (with --axis/--set) or 'list'",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every named experiment, each written to OUT/NAME/ (--out: a folder) "
+        "with its provenance record: python -m xorgrok sweep --all --resolution full "
+        "--out book/data/beyond",
     )
     parser.add_argument(
         "--resolution",
@@ -110,7 +124,9 @@ def _fill(parser: argparse.ArgumentParser) -> None:
         "cluster)",
     )
     parser.add_argument(
-        "--out", default=None, help="write the stacked curves to this .npz file"
+        "--out",
+        default=None,
+        help="write the stacked curves to this .npz file (with --all: this folder)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_custom_options(parser.add_argument_group("custom grids"))
@@ -202,6 +218,11 @@ def _parse_seeds(text: str | None) -> range | None:
     return range(a, b)
 
 
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise _UsageError(f"--workers must be in [1, {MAX_WORKERS}], got {workers}")
+
+
 def _executor(address: str | None):
     if address is None:
         return None, None
@@ -245,32 +266,6 @@ def _summary(res: SweepResult, names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _save(path: str, res: SweepResult) -> None:
-    """Write the stacked curves to exactly ``path`` (no suffix added), atomically."""
-    arrays = {name: getattr(res, name) for name in CURVES}
-    cells = [res.cells[idx] for idx in np.ndindex(*res.shape)]
-    meta = {
-        "shape": list(res.shape),
-        "axes": {
-            k: [
-                v if isinstance(v, (int, float, str)) else json.dumps(v, default=str)
-                for v in vals
-            ]
-            for k, vals in res.axes.items()
-        },
-        "cells": [{"key": c.key(), **c.describe()} for c in cells],
-    }
-    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(
-            fh,
-            t=res.t,
-            seeds=res.seeds,
-            diverged_at=res.diverged_at,
-            meta=np.str_(json.dumps(meta)),
-            **arrays,
-        )
-
-
 def run(args: argparse.Namespace) -> int:
     """Execute the ``sweep`` sub-command; returns the exit status (2 on bad input, 1
     when a computation or a write fails, 130 on Ctrl-C; :class:`xorgrok.cli.Terminated`
@@ -311,16 +306,15 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from . import beyond
 
+    if args.all:
+        return _run_all(args)
+    if args.experiment is None:
+        raise _UsageError("give an experiment, 'custom', 'list' or --all")
     if args.experiment == "list":
-        for name, (question, _) in beyond.EXPERIMENTS.items():
-            print(f"{name:16s} {question}")
-        print(f"{'custom':16s} a grid given by --base, --set and --axis")
+        _list()
         return 0
     seeds = _parse_seeds(args.seeds)
-    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
-        raise _UsageError(
-            f"--workers must be in [1, {MAX_WORKERS}], got {args.workers}"
-        )
+    _check_workers(args.workers)
     if args.out is not None:
         check_writable_file(args.out)  # before computing
     options: dict[str, Any] = dict(
@@ -364,9 +358,25 @@ def _run(args: argparse.Namespace) -> int:
             client.close()
     print(_summary(res, names))
     if args.out:
-        _save(args.out, res)
+        save_result(args.out, res)
         print(f"curves written to {args.out}")
     return 0
+
+
+def _list() -> None:
+    """``sweep list``: the paper-size experiments with their predicted cost, the toy
+    ones, custom."""
+    from . import beyond
+    from .beyond_plans import budget_table
+
+    print("paper-size experiments (full resolution, predicted on 2 cores):")
+    print(budget_table())
+    for name, (question, _) in beyond.EXPERIMENTS.items():
+        print(f"{name:20s} {question}")
+    print("toy experiments (m = 100, n = 50; page resolution only):")
+    for name, (question, _) in beyond.TOY_EXPERIMENTS.items():
+        print(f"{name:20s} {question}")
+    print(f"{'custom':20s} a grid given by --base, --set and --axis")
 
 
 def _custom_grid(args: argparse.Namespace) -> tuple[Any, dict[str, list]]:
@@ -392,3 +402,49 @@ def _progress_bar() -> Any:
     from tqdm import tqdm
 
     return tqdm(desc="sweep", unit="run")
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """``sweep --all``: every named experiment into ``--out``/NAME/, resumable."""
+    from . import beyond
+
+    if args.experiment is not None:
+        raise _UsageError(f"--all takes no experiment, got {args.experiment!r}")
+    if args.out is None:
+        raise _UsageError("--all needs --out FOLDER")
+    if args.seeds is not None:
+        raise _UsageError("--all runs each plan's own seeds: drop --seeds")
+    _check_workers(args.workers)
+    check_writable_folder(args.out)
+    options: dict[str, Any] = dict(
+        cache_dir=None if args.no_cache else os.path.expanduser(args.cache_dir),
+        workers=args.workers,
+    )
+    command = (
+        f"python -m xorgrok sweep --all --resolution {args.resolution} --out {args.out}"
+    )
+    client, executor = _executor(args.dask)
+    if executor is not None:
+        options["executor"] = executor
+    try:
+        for name in beyond.EXPERIMENTS:
+            pl = beyond.plan(name, args.resolution)
+            bar = None if args.no_progress else _progress_bar()
+            try:
+                progress = None if bar is None else bar.update
+                folder = write_plan_data(
+                    name,
+                    args.out,
+                    plan=pl,
+                    command=command,
+                    progress=progress,
+                    **options,
+                )
+            finally:
+                if bar is not None:
+                    bar.close()
+            print(f"{name}: {folder}", flush=True)
+    finally:
+        if client is not None:
+            client.close()
+    return 0

@@ -12,9 +12,38 @@ The paper trains only the first layer :math:`W` of :math:`f(x; W) = \sum_j a_j
 * ``train_second_layer``: :math:`a` is trained too, with its own step size
   :math:`\alpha_a` = ``alpha_a`` (default: :math:`\alpha`): :math:`a_j \leftarrow a_j +
   \frac{\alpha_a}{|B|} \sum_{i \in B} g_i y_i \phi(\langle w_j, x_i\rangle)`.
+
+  **How far a moves.** :math:`\nabla_{a_j}` is proportional to the scale of :math:`W`,
+  tiny at the paper's scales (:math:`\|w_j\| \approx \omega_{\text{init}} \sqrt{p} =
+  2 \cdot 10^{-13}` at :math:`t = 0` and :math:`\alpha`-sized steps after), while
+  :math:`a_j = \pm 1/\sqrt{m}`: with :math:`\alpha_a = \alpha` the second layer does not
+  move at all. Measured at :data:`~xorgrok.PAPER_FIG1_LEFT` (4 seeds, medians; the
+  script of ``tests/test_variants.py::test_second_layer_movement_at_the_paper_size``
+  checks the first two rows): :math:`\max_j |a_j(t) - a_j(0)| \sqrt{m}` is 0 at
+  :math:`\alpha_a = \alpha`, about :math:`1.7 \cdot 10^{-11} \alpha_a t^2` for
+  :math:`\alpha_a` up to :math:`10^6` (:math:`6.2 \cdot 10^{-8} \alpha_a` at
+  :math:`t = 60`: 0.06 at :math:`\alpha_a = 10^6`), and 1.7, 82 and
+  :math:`1.5 \cdot 10^4` at :math:`t = 10, 30, 60` for :math:`\alpha_a = 10^9`, where
+  the test accuracy falls back to 0.78 by :math:`t = 60`. So a relative movement of
+  order 1 within :math:`T` steps needs :math:`\alpha_a` of order :math:`6 \cdot 10^{10}
+  / T^2` (:math:`10^7` for :math:`T = 60`), some 19 decades above :math:`\alpha`. A
+  mean-field scaling (:math:`a_j = \pm 1/m`, steps scaled by :math:`m`) does not change
+  this ratio of scales (it is the scale of :math:`W`, set by
+  :math:`\omega_{\text{init}}` and :math:`\alpha`, that keeps :math:`a` still), so the
+  second layer is compared at these separate step sizes instead.
+* ``loss``: the loss :math:`\ell` of the empirical risk, one of :data:`LOSSES` (the
+  update's weights :math:`g_i = -\ell'(y_i f(x_i))` by :func:`loss_weight`):
+  ``"logistic"`` (default, the paper's) :math:`\ell(z) = \log(1 + e^{-z})`,
+  :math:`g = 1 / (1 + e^z) \in (0, 1)`; ``"exponential"`` :math:`\ell(z) = e^{-z}`,
+  :math:`g = e^{-z}`, unbounded as the margin :math:`z` falls (outputs can overflow:
+  :class:`~xorgrok.DivergenceError`); ``"hinge"`` :math:`\ell(z) = \max(0, 1 - z)`,
+  :math:`g = \mathbb{1}[z < 1]` (the subgradient that autograd takes, 0 at the kink
+  :math:`z = 1`). All three have :math:`g(0) > 0` and, while every
+  :math:`|f(x_i)| \ll 1`, the logistic and exponential runs differ only by the factor
+  :math:`g(0)` (1/2 against 1) and the hinge run by 2 as well: they part once the
+  margins leave 0 (large steps or a large initialization).
 * ``batch_size``: mini-batch SGD; each step draws :math:`|B|` = ``batch_size`` training
-  points
-  uniformly without replacement (from ``numpy.random.default_rng([batch_seed,
+  points uniformly without replacement (from ``numpy.random.default_rng([batch_seed,
   problem.seed])``) and takes the gradient of their mean loss. ``None`` (default) is
   full-batch gradient descent.
 
@@ -29,8 +58,7 @@ The first-layer step is the paper's update (2.2) on the batch :math:`B`, with th
 Any :class:`~xorgrok.Problem` works: in the reduced coordinates of
 :func:`xorgrok.sample_reduced` (:math:`d = 2 + N` coordinates with the inner products
 of the dense model, exact in distribution) explicit weights are cheap whatever
-:math:`p`. With every
-switch off, :func:`train_variants` computes the numbers of
+:math:`p`. With every switch off, :func:`train_variants` computes the numbers of
 ``xorgrok.simulate(engine="dense")`` on the same problem; the tests check this and the
 hand-written gradients against ``torch.autograd``.
 """
@@ -59,6 +87,9 @@ from .validation import (
 
 __all__ = [
     "VARIANT_DEFAULTS",
+    "LOSSES",
+    "variant_loss",
+    "loss_weight",
     "check_options",
     "activation",
     "variant_output",
@@ -66,9 +97,12 @@ __all__ = [
     "train_variants",
 ]
 
+#: The losses of the ``loss`` switch (module docstring).
+LOSSES = ("logistic", "exponential", "hinge")
 #: The switches of :func:`train_variants` and their "off" values (the paper's model).
 VARIANT_DEFAULTS: dict[str, Any] = {
     "leaky": 0.0,
+    "loss": "logistic",
     "train_second_layer": False,
     "alpha_a": None,
     "batch_size": None,
@@ -99,6 +133,11 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
             ):
                 raise ValueError(f"leaky must be a number in [0, 1), got {value!r}")
             value = float(value)
+        elif name == "loss":
+            if not isinstance(value, str) or value not in LOSSES:
+                raise ValueError(
+                    f"loss must be one of {', '.join(LOSSES)}, got {value!r}"
+                )
         elif name == "train_second_layer":
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(
@@ -135,8 +174,31 @@ def check_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def variant_loss(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
+    r""":math:`\ell(z)` of the margins :math:`z = y f(x)` (any shape):
+    :math:`\log(1 + e^{-z})`, :math:`e^{-z}` or :math:`\max(0, 1 - z)` for ``loss`` =
+    ``"logistic"``, ``"exponential"``, ``"hinge"``."""
+    if loss == "logistic":
+        return logistic_loss(z)
+    if loss == "exponential":
+        return torch.exp(-z)
+    return torch.relu(1.0 - z)
+
+
+def loss_weight(z: torch.Tensor, loss: str = "logistic") -> torch.Tensor:
+    r""":math:`g = -\ell'(z)` of :func:`variant_loss` (any shape):
+    :math:`1 / (1 + e^z)`, :math:`e^{-z}` or :math:`\mathbb{1}[z < 1]` for ``loss`` =
+    ``"logistic"``, ``"exponential"``, ``"hinge"``."""
+    if loss == "logistic":
+        return loss_derivative_weight(z)
+    if loss == "exponential":
+        return torch.exp(-z)
+    return (z < 1.0).to(z.dtype)
+
+
 def activation(z: torch.Tensor, leaky: float = 0.0) -> torch.Tensor:
-    """phi(z) = max(z, leaky z) (ReLU when leaky = 0)."""
+    r""":math:`\phi(z) = \max(z, \lambda z)` with :math:`\lambda` = ``leaky`` (the ReLU
+    when ``leaky = 0``)."""
     return torch.relu(z) if leaky == 0.0 else torch.where(z > 0, z, leaky * z)
 
 
@@ -161,6 +223,7 @@ def variant_gradients(
     X: torch.Tensor,
     y: torch.Tensor,
     leaky: float = 0.0,
+    loss: str = "logistic",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gradients of :math:`L = \frac{1}{B} \sum_i \ell(y_i f(x_i))` with respect to
     :math:`W` and :math:`a`, written by hand.
@@ -171,14 +234,14 @@ def variant_gradients(
         x_i, \qquad \nabla_{a_j} L = -\frac{1}{B} \sum_i g_i y_i \phi(\langle w_j,
         x_i\rangle),
 
-    with :math:`g_i = -\ell'(y_i f(x_i))`. Shapes: W [..., m, d], a
-    [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
+    with :math:`g_i = -\ell'(y_i f(x_i))` of the ``loss`` (:func:`loss_weight`). Shapes:
+    W [..., m, d], a [..., m], X [..., B, d], y [..., B] -> ([..., m, d], [..., m]).
     """
     B = X.shape[-2]
     H = W @ X.transpose(-1, -2)  # [..., m, B]: <w_j, x_i>
     act = activation(H, leaky)
     f = (act * a.unsqueeze(-1)).sum(-2)  # [..., B]
-    v = (loss_derivative_weight(y * f) * y).unsqueeze(-2)  # [..., 1, B]: g_i y_i
+    v = (loss_weight(y * f, loss) * y).unsqueeze(-2)  # [..., 1, B]: g_i y_i
     grad_W = -(a.unsqueeze(-1) / B) * ((_activation_derivative(H, leaky) * v) @ X)
     grad_a = -(act * v).sum(-1) / B
     return grad_W, grad_a
@@ -203,20 +266,20 @@ def train_variants(
 
     The calling convention of :func:`xorgrok.simulate`; ``engine`` picks the sampler of
     the problems (``"dense"`` or ``"reduced"``; ``"auto"``: reduced), ``dtype`` defaults
-    to float64. ``switches``: ``leaky``, ``train_second_layer``, ``alpha_a``,
+    to float64. ``switches``: ``leaky``, ``loss``, ``train_second_layer``, ``alpha_a``,
     ``batch_size``, ``batch_seed``.
 
-    Returns a :class:`xorgrok.Trajectory` with ``f_train``, ``f_test`` and ``a_t`` [S,
-    T, m] (the second layer at each recorded step), and ``proj`` with ``neurons=True``.
-    Each seed keeps its own mini-batch stream, so its result does not depend on the
-    seeds beside it (up to rounding).
+    Returns a :class:`xorgrok.Trajectory` with ``loss`` the empirical risk of the chosen
+    loss, ``f_train``, ``f_test`` and ``a_t`` [S, T, m] (the second layer at each
+    recorded step), and ``proj`` with ``neurons=True``. Each seed keeps its own
+    mini-batch stream, so its result does not depend on the seeds beside it (up to
+    rounding).
 
     ``method="explicit"`` updates the weights W [S, m, d] literally (the reference: cost
     :math:`O(m n d)` a step); ``method="span"`` (default) uses :math:`W = W^{(0)} + C
     X_{\text{train}}` as the engines do (every variant keeps the updates in the span of
     the training points): C [S, m, n], cost :math:`O(m n^2)` a step, :math:`O(m n |B|)`
-    with mini-batches. Both give the same
-    numbers up to rounding (tested).
+    with mini-batches. Both give the same numbers up to rounding (tested).
 
     Raises:
         DivergenceError: when an output becomes non-finite.
@@ -280,6 +343,7 @@ class _State:
         self.n, self.m, self.S = setup.n, setup.m, len(problems)
         self.mu_norm, self.alpha = setup.mu_norm, setup.alpha
         self.leaky = opts.get("leaky", 0.0)
+        self.loss = opts.get("loss", "logistic")
         self.train_second_layer = opts.get("train_second_layer", False)
         self.alpha_a = opts.get("alpha_a", None)
         self.alpha_a = self.alpha if self.alpha_a is None else float(self.alpha_a)
@@ -374,7 +438,9 @@ class _State:
         out["test_acc"][:, k] = (
             ((self.y_test * f_test) > 0).to(dtype).mean(-1).cpu().numpy()
         )
-        out["loss"][:, k] = logistic_loss(y * f).mean(-1).cpu().numpy()
+        risk = variant_loss(y * f, self.loss).mean(-1)
+        self.check(risk, t)  # the exponential loss overflows before f does
+        out["loss"][:, k] = risk.cpu().numpy()
         out["f_train"][:, k] = f.cpu().numpy()
         out["f_test"][:, k] = f_test.cpu().numpy()
         out["a_t"][:, k] = self.a.cpu().numpy()
@@ -398,7 +464,7 @@ class _State:
                 if idx is not None
                 else (self.X_train, self.y)
             )
-            grad_W, grad_a = variant_gradients(self.W, a, Xb, yb, leaky)
+            grad_W, grad_a = variant_gradients(self.W, a, Xb, yb, leaky, self.loss)
             self.check(grad_W, t)
             self.W = self.W - self.alpha * grad_W
             return grad_a
@@ -413,7 +479,8 @@ class _State:
         act = activation(Hb, leaky)
         fb = (act * a.unsqueeze(-1)).sum(-2)  # [S, B]
         self.check(fb, t)
-        v = (loss_derivative_weight(yb * fb) * yb).unsqueeze(-2)  # [S, 1, B]: g_i y_i
+        v = (loss_weight(yb * fb, self.loss) * yb).unsqueeze(-2)  # [S, 1, B]: g_i y_i
+        self.check(v, t)
         # [S, m, B]
         dC = (self.alpha / B) * a.unsqueeze(-1) * _activation_derivative(Hb, leaky) * v
         if idx is not None:

@@ -39,7 +39,7 @@ __all__ = [
 def new_figure(figsize: tuple[float, float] = (12.0, 3.7), dpi: float = 100) -> Figure:
     """A pyplot-free matplotlib figure sized for :func:`draw_views` (it is never
     shown automatically), on an Agg canvas that keeps the glyphs it renders
-    (:class:`~xorgrok.explorer.fastagg.GlyphCacheCanvas`: same pixels, faster
+    (``xorgrok.explorer.fastagg.GlyphCacheCanvas``: same pixels, faster
     redraws)."""
     fig = Figure(figsize=figsize, dpi=dpi, facecolor="white")
     GlyphCacheCanvas(fig)
