@@ -24,6 +24,17 @@ from xorgrok.variants import (
 SMALL = xg.Setup(
     p=300, n=20, n_test=30, m=16, mu_norm=8.0, eta=0.2, omega_init=1e-2, alpha=0.5
 )
+#: The paper's scales (alpha = 1e-12, omega_init = 1e-15) at a small size.
+PAPER_SCALES = xg.Setup(
+    p=40_000,
+    n=20,
+    n_test=30,
+    m=16,
+    mu_norm=30.0,
+    eta=0.1,
+    omega_init=1e-15,
+    alpha=1e-12,
+)
 SWITCHES = [
     {},
     {"leaky": 0.1},
@@ -92,16 +103,7 @@ def test_loss_weight_is_minus_the_derivative(loss):
 def test_losses_agree_while_the_outputs_are_tiny():
     """At alpha = 1e-12 every |f| << 1: g = 1/2 (logistic) or 1 (exponential, hinge),
     so the exponential and hinge runs are the logistic run at twice the step."""
-    setup = xg.Setup(
-        p=40_000,
-        n=20,
-        n_test=30,
-        m=16,
-        mu_norm=30.0,
-        eta=0.1,
-        omega_init=1e-15,
-        alpha=1e-12,
-    )
+    setup = PAPER_SCALES
     twice = train_variants(setup.replace(alpha=2e-12), 10, [1, 2])
     for loss in ("exponential", "hinge"):
         run = train_variants(setup, 10, [1, 2], loss=loss)
@@ -159,16 +161,7 @@ def test_switches_off_reproduce_the_reference_engine(engine):
 def test_switches_off_match_the_tiny_step_regime():
     """The paper's scales (alpha = 1e-12, omega_init = 1e-15) in the reduced
     coordinates."""
-    setup = xg.Setup(
-        p=40_000,
-        n=20,
-        n_test=30,
-        m=16,
-        mu_norm=30.0,
-        eta=0.1,
-        omega_init=1e-15,
-        alpha=1e-12,
-    )
+    setup = PAPER_SCALES
     tr = xg.simulate(setup, 10, [1], dtype=torch.float64, outputs=True)
     run = train_variants(setup, 10, [1])
     np.testing.assert_allclose(run.f_train, tr.f_train, rtol=1e-8)
