@@ -13,7 +13,11 @@
   };
   function plain(tex) {
     return tex
+      .trim()  // a display block's text starts and ends with a line break
       .replace(/^\\\(|\\\)$|^\\\[|\\\]$/g, "")
+      .replace(/\\(?:begin|end)\{[^{}]*\}/g, " ")
+      .replace(/\\\\/g, " ")
+      .replace(/\\\|/g, "‖")
       .replace(/\\(?:tfrac|frac|dfrac)\{([^{}]*)\}\{([^{}]*)\}/g, "($1)/($2)")
       .replace(/\\([A-Za-z]+)/g, function (m, name) { return name in SYMBOLS ? SYMBOLS[name] : ""; })
       .replace(/\\[,;:! ]/g, " ")

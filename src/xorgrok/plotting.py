@@ -60,7 +60,9 @@ COLORS = {
 CLUSTER_COLORS = ("#009E73", "#56B4E9", "#CC79A7", "#E69F00")
 
 #: Name per cluster index as mathematics (mathtext and MyST ``$...$``) for labels:
-#: :data:`xorgrok.data.CLUSTER_NAMES` typeset.
+#: :data:`xorgrok.data.CLUSTER_NAMES` typeset (its value, TeX source, is not shown).
+#:
+#: :meta hide-value:
 CLUSTER_MATH = (r"$+\mu_1$", r"$-\mu_1$", r"$+\mu_2$", r"$-\mu_2$")
 
 #: Width in CSS pixels of the website's text column in a 1366-px-wide window
